@@ -1,0 +1,24 @@
+//! Database migrations for the password reset server.
+//!
+//! One change per file, frozen once released: a migration is history and never
+//! imports the application's entities, so it cannot change when an entity does.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261127_000001_create_api_keys;
+mod m20261127_000002_create_customers;
+mod m20261127_000003_create_customer_password_resets;
+
+/// Every migration of the schema, oldest first.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261127_000001_create_api_keys::Migration),
+            Box::new(m20261127_000002_create_customers::Migration),
+            Box::new(m20261127_000003_create_customer_password_resets::Migration),
+        ]
+    }
+}

@@ -1,0 +1,59 @@
+//! The `customer_password_resets` table.
+
+use sea_orm::entity::prelude::*;
+
+/// One reset request. The token is stored only as `token_digest`.
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "customer_password_resets")]
+pub struct Model {
+    /// Internal key; never shown.
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    /// Public id (`cpr_…`).
+    #[sea_orm(unique)]
+    pub public_id: String,
+    /// `test` or `live`.
+    pub mode: String,
+    /// The customer (internal key).
+    pub customer_id: i64,
+    /// The email the reset was requested for.
+    pub customer_email: String,
+    /// Hex SHA-256 of the token.
+    #[sea_orm(unique)]
+    pub token_digest: String,
+    /// When the token stops working.
+    pub expires_at: DateTimeUtc,
+    /// When the password was reset with this token; `None` while unused.
+    pub reset_password_at: Option<DateTimeUtc>,
+    /// When the reset was superseded by a newer one or voided by another reset.
+    pub invalidated_at: Option<DateTimeUtc>,
+    /// The merchant's reference.
+    pub reference: Option<String>,
+    /// A JSON object.
+    pub metadata: Json,
+    /// When the reset was created.
+    pub created_at: DateTimeUtc,
+    /// When the reset last changed.
+    pub updated_at: DateTimeUtc,
+}
+
+/// A reset belongs to a customer.
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {
+    /// The customer whose password the reset changes.
+    #[sea_orm(
+        belongs_to = "super::customer::Entity",
+        from = "Column::CustomerId",
+        to = "super::customer::Column::Id",
+        on_delete = "Cascade"
+    )]
+    Customer,
+}
+
+impl Related<super::customer::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Customer.def()
+    }
+}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,7 @@
+//! SeaORM entities, one file per table. These are database rows, never the
+//! public schema: `graphql` builds its own types from them, so a new column
+//! (a password digest!) cannot leak.
+
+pub mod api_key;
+pub mod customer;
+pub mod customer_password_reset;

@@ -1,0 +1,33 @@
+//! DataLoaders: many `customer` fields in one response cost one query.
+
+use std::collections::HashMap;
+
+use async_graphql::dataloader::Loader;
+use sea_orm::DatabaseConnection;
+
+use super::error::to_graphql;
+use crate::{entity::customer, service::customers};
+
+/// Loads customers by internal key, batching every key a response needs.
+/// One is created per request, so nothing is cached across requests.
+pub struct CustomerLoader {
+    db: DatabaseConnection,
+}
+
+impl CustomerLoader {
+    /// A loader reading from `db`.
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+}
+
+impl Loader<i64> for CustomerLoader {
+    type Value = customer::Model;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
+        customers::load_many(&self.db, keys)
+            .await
+            .map_err(to_graphql)
+    }
+}

@@ -1,0 +1,38 @@
+//! The GraphQL schema: output types built from (never equal to) database rows,
+//! thin resolvers that call one service function each, the customer
+//! DataLoader, role checks, and the one mapping from service errors.
+
+mod access;
+mod connection;
+mod error;
+mod loaders;
+mod mutation;
+mod query;
+mod types;
+
+use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
+
+pub use access::Auth;
+pub use loaders::CustomerLoader;
+pub use mutation::Mutation;
+pub use query::Query;
+
+use crate::state::AppState;
+
+/// The server's schema type.
+pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// The schema with no state attached: for printing the SDL. Connects to nothing.
+pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query, Mutation, EmptySubscription)
+}
+
+/// The schema the server executes, with `state` available to every resolver.
+pub fn build_schema(state: AppState) -> AppSchema {
+    schema_builder().data(state).finish()
+}
+
+/// The schema in SDL: what `print-schema` prints and `schema.graphql` holds.
+pub fn sdl() -> String {
+    schema_builder().finish().sdl()
+}

@@ -1,0 +1,76 @@
+//! A GraphQL server for Commerce Layer-style customer password resets.
+//!
+//! Storefronts start and complete resets with a public sales-channel key;
+//! back-office integrations manage resets and customers. Tokens are random,
+//! single-use, expiring and stored only as digests; passwords are Argon2id.
+//!
+//! # Layout
+//! - [`config`]: the command line and environment, parsed once.
+//! - [`domain`]: value types that parse, not validate (emails, passwords, tokens, ids, roles, modes).
+//! - [`service`]: the logic, one transaction per multi-step write; time is injected.
+//! - [`entity`]: SeaORM rows, one file per table (never the public schema).
+//! - [`graphql`]: schema types, thin resolvers, the DataLoader, the one error mapping.
+//! - [`http`]: the axum router and the API-key extractor.
+//! - `migration/` (its own crate): the schema's frozen history.
+
+#![forbid(unsafe_code)]
+
+pub mod config;
+pub mod domain;
+pub mod entity;
+pub mod graphql;
+pub mod http;
+pub mod service;
+pub mod state;
+
+use std::future::Future;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
+use tokio::net::TcpListener;
+
+pub use state::AppState;
+
+/// The axum application for `state`.
+pub fn app(state: AppState) -> axum::Router {
+    let schema = graphql::build_schema(state.clone());
+    http::router(schema, state)
+}
+
+/// Serves the application on an already-bound `listener` until `shutdown`
+/// completes, then finishes in-flight requests and returns.
+///
+/// # Errors
+/// An I/O error from the listener.
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// Connects to `url` (`sqlite://…` or `postgres://…`). SQLite files are put in
+/// WAL mode so reads do not wait for writes.
+///
+/// # Errors
+/// A [`DbErr`] if the database cannot be reached or opened.
+pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    let mut options = ConnectOptions::new(url);
+    options.sqlx_logging(false);
+    let db = Database::connect(options).await?;
+    if db.get_database_backend() == DbBackend::Sqlite {
+        db.execute_unprepared("PRAGMA journal_mode = WAL").await?;
+    }
+    Ok(db)
+}
+
+/// Brings the database schema up to date.
+///
+/// # Errors
+/// A [`DbErr`] if a migration fails.
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    Migrator::up(db, None).await
+}

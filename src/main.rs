@@ -1,0 +1,149 @@
+//! `pwreset`: parse the command line, connect, migrate, then serve or run an admin command.
+
+use std::{process::ExitCode, sync::Arc};
+
+use chrono::Duration;
+use clap::Parser;
+use pwreset::{
+    AppState,
+    config::{ApiKeyCommand, Cli, Command, Config},
+    graphql,
+    service::{Clock, SystemClock, api_keys, password::PasswordHasher},
+};
+use tokio::net::TcpListener;
+use tracing_subscriber::EnvFilter;
+
+type BoxError = Box<dyn std::error::Error>;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match run(cli).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<(), BoxError> {
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::PrintSchema => {
+            print!("{}", graphql::sdl());
+            Ok(())
+        }
+        Command::ApiKey(command) => api_key(&cli.config, command).await,
+        Command::Serve => serve(&cli.config).await,
+    }
+}
+
+async fn open(config: &Config) -> Result<sea_orm::DatabaseConnection, BoxError> {
+    let db = pwreset::connect(&config.database_url)
+        .await
+        .map_err(|e| format!("cannot open the database at DATABASE_URL: {e}"))?;
+    pwreset::migrate(&db)
+        .await
+        .map_err(|e| format!("migrations failed: {e}"))?;
+    Ok(db)
+}
+
+async fn api_key(config: &Config, command: ApiKeyCommand) -> Result<(), BoxError> {
+    let db = open(config).await?;
+    let now = SystemClock.now();
+    match command {
+        ApiKeyCommand::Create { role, mode, name } => {
+            let name = name.unwrap_or_else(|| format!("{mode} {role} key"));
+            let (info, secret) = api_keys::create(&db, role, mode, &name, now).await?;
+            eprintln!(
+                "created {} ({role}, {mode}); the key is shown only now:",
+                info.id
+            );
+            println!("{}", secret.expose());
+        }
+        ApiKeyCommand::List => {
+            println!(
+                "{:<28} {:<14} {:<5} {:<26} {:<26} NAME",
+                "ID", "ROLE", "MODE", "CREATED", "REVOKED"
+            );
+            for key in api_keys::list(&db).await? {
+                let revoked = key
+                    .revoked_at
+                    .map(|t| t.to_rfc3339())
+                    .unwrap_or_else(|| "-".into());
+                println!(
+                    "{:<28} {:<14} {:<5} {:<26} {:<26} {}",
+                    key.id,
+                    key.role,
+                    key.mode,
+                    key.created_at.to_rfc3339(),
+                    revoked,
+                    key.name
+                );
+            }
+        }
+        ApiKeyCommand::Revoke { id } => match api_keys::revoke(&db, &id, now).await? {
+            Some(key) => println!("revoked {}", key.id),
+            None => return Err(format!("no API key has the id {id:?}").into()),
+        },
+    }
+    Ok(())
+}
+
+async fn serve(config: &Config) -> Result<(), BoxError> {
+    let db = open(config).await?;
+    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+    let seeded = api_keys::seed_if_empty(&db, clock.now()).await?;
+    let state = AppState {
+        db,
+        clock,
+        hasher: PasswordHasher::owasp_minimum(),
+        reset_token_ttl: Duration::seconds(i64::from(config.reset_token_ttl_seconds)),
+    };
+    let listener = TcpListener::bind(config.listen_addr)
+        .await
+        .map_err(|e| format!("cannot listen on LISTEN_ADDR {}: {e}", config.listen_addr))?;
+    let addr = listener.local_addr()?;
+    println!("GraphiQL: http://{addr}/graphql");
+    if !seeded.is_empty() {
+        println!("\nThe database had no API keys, so two test-mode keys were created.");
+        println!("They are shown only now; send one as `Authorization: Bearer <key>`.");
+        for (info, secret) in &seeded {
+            println!(
+                "  {:<14} {}  ({})",
+                info.role.as_str(),
+                secret.expose(),
+                info.id
+            );
+        }
+        println!();
+    }
+    tracing::info!(%addr, "listening");
+    pwreset::serve(listener, state, shutdown_signal()).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! { () = ctrl_c => {}, () = terminate => {} }
+}

@@ -1,0 +1,229 @@
+//! Customers: created by integrations; their passwords change through resets.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, Set,
+    SqlErr,
+};
+
+use super::{
+    Error, ErrorCode, Result, UserError,
+    error::Errors,
+    pagination::{self, Direction, Keyed, Page, PageArgs, SortKey},
+    password::PasswordHasher,
+};
+use crate::{
+    domain::{CUSTOMER_ID_PREFIX, Email, Metadata, Mode, Password, PublicId, Reference},
+    entity::customer,
+};
+
+/// A new customer, as a client sent it.
+#[derive(Debug, Default)]
+pub struct NewCustomer {
+    /// Required; unique per mode regardless of letter case.
+    pub email: String,
+    /// Optional: a customer without one is a guest.
+    pub password: Option<String>,
+    /// The merchant's reference.
+    pub reference: Option<String>,
+    /// A JSON object; `{}` when absent.
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// Creates a customer in `mode`.
+///
+/// # Errors
+/// [`Error::User`] with `INVALID_EMAIL`, `EMAIL_TAKEN`, `PASSWORD_TOO_SHORT`,
+/// `PASSWORD_TOO_LONG`, `REFERENCE_TOO_LONG`, `METADATA_NOT_OBJECT` or
+/// `METADATA_TOO_LARGE` (nothing is written); [`Error::Database`] otherwise.
+pub async fn create(
+    db: &DatabaseConnection,
+    hasher: &PasswordHasher,
+    mode: Mode,
+    input: NewCustomer,
+    now: DateTime<Utc>,
+) -> Result<customer::Model> {
+    let mut errors = Errors::default();
+    let email = errors.check(&["input", "email"], Email::parse(&input.email));
+    let password = input
+        .password
+        .and_then(|p| errors.check(&["input", "password"], Password::parse(p)));
+    let reference = errors.check(&["input", "reference"], Reference::parse(input.reference));
+    let metadata = errors.check(
+        &["input", "metadata"],
+        Metadata::parse(input.metadata.unwrap_or_else(|| serde_json::json!({}))),
+    );
+    errors.finish()?;
+    let (Some(email), Some(reference), Some(metadata)) = (email, reference, metadata) else {
+        return Err(Error::Internal(
+            "parsed input missing after validation".into(),
+        ));
+    };
+    let taken = || {
+        UserError::new(
+            &["input", "email"],
+            ErrorCode::EmailTaken,
+            "is already taken by another customer",
+        )
+    };
+    if find_by_email(db, mode, &email).await?.is_some() {
+        return Err(taken().into());
+    }
+    let password_digest = match password {
+        Some(p) => Some(hasher.hash(p).await?),
+        None => None,
+    };
+    let inserted = customer::ActiveModel {
+        public_id: Set(PublicId::generate(CUSTOMER_ID_PREFIX).into_string()),
+        mode: Set(mode.as_str().to_owned()),
+        email_key: Set(email.key()),
+        email: Set(email.as_str().to_owned()),
+        password_digest: Set(password_digest),
+        reference: Set(reference.into_inner()),
+        metadata: Set(metadata.into_json()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await;
+    match inserted {
+        Ok(model) => Ok(model),
+        // Two creates raced past the check above: the index decides.
+        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            Err(taken().into())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The customer of `mode` with this email (any letter case), if any.
+///
+/// # Errors
+/// [`Error::Database`] if the query fails.
+pub async fn find_by_email(
+    db: &DatabaseConnection,
+    mode: Mode,
+    email: &Email,
+) -> Result<Option<customer::Model>> {
+    Ok(customer::Entity::find()
+        .filter(customer::Column::Mode.eq(mode.as_str()))
+        .filter(customer::Column::EmailKey.eq(email.key()))
+        .one(db)
+        .await?)
+}
+
+/// The customer of `mode` with public id `id`; `None` for an unknown or
+/// malformed id, or one of another mode.
+///
+/// # Errors
+/// [`Error::Database`] if the query fails.
+pub async fn get(db: &DatabaseConnection, mode: Mode, id: &str) -> Result<Option<customer::Model>> {
+    if PublicId::parse(CUSTOMER_ID_PREFIX, id).is_none() {
+        return Ok(None);
+    }
+    Ok(customer::Entity::find()
+        .filter(customer::Column::Mode.eq(mode.as_str()))
+        .filter(customer::Column::PublicId.eq(id))
+        .one(db)
+        .await?)
+}
+
+/// Customers by internal key, for the DataLoader: one query for many keys.
+///
+/// # Errors
+/// [`Error::Database`] if the query fails.
+pub async fn load_many(
+    db: &DatabaseConnection,
+    keys: &[i64],
+) -> Result<HashMap<i64, customer::Model>> {
+    Ok(customer::Entity::find()
+        .filter(customer::Column::Id.is_in(keys.iter().copied()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c))
+        .collect())
+}
+
+/// Which customers a list shows.
+#[derive(Debug, Default, Clone)]
+pub struct CustomerFilter {
+    /// Only these public ids.
+    pub ids: Option<Vec<String>>,
+    /// Only this email (any letter case).
+    pub email: Option<String>,
+    /// Only this reference.
+    pub reference: Option<String>,
+}
+
+/// What a customer list can be sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CustomerSort {
+    /// Creation time.
+    CreatedAt,
+    /// Last change.
+    UpdatedAt,
+    /// Email, in lower case.
+    Email,
+}
+
+impl Keyed for customer::Entity {
+    fn public_id_column() -> Self::Column {
+        customer::Column::PublicId
+    }
+    fn public_id(model: &Self::Model) -> &str {
+        &model.public_id
+    }
+}
+
+fn sort_key(sort: CustomerSort) -> SortKey<customer::Entity> {
+    match sort {
+        CustomerSort::CreatedAt => SortKey {
+            name: "created_at",
+            column: customer::Column::CreatedAt,
+            nullable: false,
+            value: |m| Some(m.created_at).into(),
+        },
+        CustomerSort::UpdatedAt => SortKey {
+            name: "updated_at",
+            column: customer::Column::UpdatedAt,
+            nullable: false,
+            value: |m| Some(m.updated_at).into(),
+        },
+        CustomerSort::Email => SortKey {
+            name: "email",
+            column: customer::Column::EmailKey,
+            nullable: false,
+            value: |m| Some(m.email_key.clone()).into(),
+        },
+    }
+}
+
+/// A page of the customers of `mode` matching `filter`.
+///
+/// # Errors
+/// [`Error::BadRequest`] for bad paging arguments; [`Error::Database`] otherwise.
+pub async fn list(
+    db: &DatabaseConnection,
+    mode: Mode,
+    filter: CustomerFilter,
+    sort: CustomerSort,
+    direction: Direction,
+    page: PageArgs,
+) -> Result<Page<customer::Entity>> {
+    let mut cond = Condition::all().add(customer::Column::Mode.eq(mode.as_str()));
+    if let Some(ids) = filter.ids {
+        cond = cond.add(customer::Column::PublicId.is_in(ids));
+    }
+    if let Some(email) = filter.email {
+        cond = cond.add(customer::Column::EmailKey.eq(email.trim().to_lowercase()));
+    }
+    if let Some(reference) = filter.reference {
+        cond = cond.add(customer::Column::Reference.eq(reference));
+    }
+    let select = customer::Entity::find().filter(cond);
+    pagination::fetch_page(db, select, &sort_key(sort), direction, page).await
+}

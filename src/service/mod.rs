@@ -1,0 +1,15 @@
+//! The logic of the service: API keys, customers and password resets. Every
+//! function takes the caller's mode (records of other modes do not exist for it)
+//! and, where time matters, `now` from the injected [`Clock`]. Multi-step writes
+//! happen here, each inside one transaction.
+
+pub mod api_keys;
+mod clock;
+pub mod customers;
+mod error;
+pub mod pagination;
+pub mod password;
+pub mod password_resets;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{Error, ErrorCode, Result, UserError};

@@ -1,0 +1,516 @@
+//! Customer password resets: create (a fresh single-use token), complete (the
+//! token alone finds the reset), update, delete, read and list.
+
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter,
+    QuerySelect, QueryTrait, Set, TransactionTrait, sea_query::Expr,
+};
+
+use super::{
+    Error, ErrorCode, Result, UserError, customers,
+    error::Errors,
+    pagination::{self, Direction, Keyed, Page, PageArgs, SortKey},
+    password::PasswordHasher,
+};
+use crate::{
+    domain::{Email, Metadata, Mode, Password, PublicId, RESET_ID_PREFIX, Reference, ResetToken},
+    entity::{customer, customer_password_reset as reset},
+};
+
+/// Where a reset stands at a given time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResetStatus {
+    /// Unused, not superseded, not expired: the token works.
+    Pending,
+    /// The password was reset with it.
+    Completed,
+    /// Its time ran out before it was used.
+    Expired,
+    /// A newer reset superseded it, or another reset of the customer completed.
+    Invalidated,
+}
+
+/// The status of `model` at `now`.
+pub fn status(model: &reset::Model, now: DateTime<Utc>) -> ResetStatus {
+    if model.reset_password_at.is_some() {
+        ResetStatus::Completed
+    } else if model.invalidated_at.is_some() {
+        ResetStatus::Invalidated
+    } else if model.expires_at <= now {
+        ResetStatus::Expired
+    } else {
+        ResetStatus::Pending
+    }
+}
+
+/// The condition that selects resets in `status` at `now`; the SQL twin of [`status`].
+fn status_condition(status: ResetStatus, now: DateTime<Utc>) -> Condition {
+    use reset::Column as C;
+    match status {
+        ResetStatus::Completed => Condition::all().add(C::ResetPasswordAt.is_not_null()),
+        ResetStatus::Invalidated => Condition::all()
+            .add(C::ResetPasswordAt.is_null())
+            .add(C::InvalidatedAt.is_not_null()),
+        ResetStatus::Expired => Condition::all()
+            .add(C::ResetPasswordAt.is_null())
+            .add(C::InvalidatedAt.is_null())
+            .add(C::ExpiresAt.lte(now)),
+        ResetStatus::Pending => Condition::all()
+            .add(C::ResetPasswordAt.is_null())
+            .add(C::InvalidatedAt.is_null())
+            .add(C::ExpiresAt.gt(now)),
+    }
+}
+
+/// A new reset, as a client sent it.
+#[derive(Debug, Default)]
+pub struct NewReset {
+    /// The customer's email, in any letter case.
+    pub customer_email: String,
+    /// The merchant's reference.
+    pub reference: Option<String>,
+    /// A JSON object; `{}` when absent.
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// What a create did.
+#[derive(Debug)]
+pub enum Created {
+    /// A reset was created; the token exists only here.
+    Reset {
+        /// The new reset.
+        reset: reset::Model,
+        /// Its token, to hand over once.
+        token: ResetToken,
+    },
+    /// No customer of this mode has the email; nothing was written.
+    NoSuchCustomer,
+}
+
+/// Starts a reset for the customer with `customer_email` in `mode`: a fresh
+/// token valid for `ttl`, stored only as a digest. In the same transaction
+/// every older pending reset of the customer is invalidated.
+///
+/// # Errors
+/// [`Error::User`] with `INVALID_EMAIL`, `REFERENCE_TOO_LONG`,
+/// `METADATA_NOT_OBJECT` or `METADATA_TOO_LARGE` (nothing is written);
+/// [`Error::Database`] otherwise. An unknown email is not an error here
+/// ([`Created::NoSuchCustomer`]): callers decide what to reveal.
+pub async fn create(
+    db: &DatabaseConnection,
+    mode: Mode,
+    input: NewReset,
+    ttl: Duration,
+    now: DateTime<Utc>,
+) -> Result<Created> {
+    let mut errors = Errors::default();
+    let email = errors.check(
+        &["input", "customerEmail"],
+        Email::parse(&input.customer_email),
+    );
+    let reference = errors.check(&["input", "reference"], Reference::parse(input.reference));
+    let metadata = errors.check(
+        &["input", "metadata"],
+        Metadata::parse(input.metadata.unwrap_or_else(|| serde_json::json!({}))),
+    );
+    errors.finish()?;
+    let (Some(email), Some(reference), Some(metadata)) = (email, reference, metadata) else {
+        return Err(Error::Internal(
+            "parsed input missing after validation".into(),
+        ));
+    };
+    let Some(customer) = customers::find_by_email(db, mode, &email).await? else {
+        return Ok(Created::NoSuchCustomer);
+    };
+    let token = ResetToken::generate();
+    let txn = db.begin().await?;
+    // Write first, so on SQLite the transaction takes the write lock at once.
+    reset::Entity::update_many()
+        .col_expr(reset::Column::InvalidatedAt, Expr::value(now))
+        .col_expr(reset::Column::UpdatedAt, Expr::value(now))
+        .filter(reset::Column::CustomerId.eq(customer.id))
+        .filter(status_condition(ResetStatus::Pending, now))
+        .exec(&txn)
+        .await?;
+    let model = reset::ActiveModel {
+        public_id: Set(PublicId::generate(RESET_ID_PREFIX).into_string()),
+        mode: Set(mode.as_str().to_owned()),
+        customer_id: Set(customer.id),
+        customer_email: Set(customer.email.clone()),
+        token_digest: Set(token.digest()),
+        expires_at: Set(now + ttl),
+        reset_password_at: Set(None),
+        invalidated_at: Set(None),
+        reference: Set(reference.into_inner()),
+        metadata: Set(metadata.into_json()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(Created::Reset {
+        reset: model,
+        token,
+    })
+}
+
+fn token_error(status: ResetStatus) -> UserError {
+    let field = &["input", "resetPasswordToken"];
+    match status {
+        ResetStatus::Expired => UserError::new(
+            field,
+            ErrorCode::TokenExpired,
+            "has expired; request a new password reset",
+        ),
+        ResetStatus::Completed => {
+            UserError::new(field, ErrorCode::TokenAlreadyUsed, "has already been used")
+        }
+        ResetStatus::Invalidated => UserError::new(
+            field,
+            ErrorCode::TokenInvalidated,
+            "is no longer valid: a newer password reset replaced it",
+        ),
+        ResetStatus::Pending => UserError::new(field, ErrorCode::TokenInvalid, "is not valid"),
+    }
+}
+
+async fn find_by_token(
+    db: &impl sea_orm::ConnectionTrait,
+    mode: Mode,
+    token: &ResetToken,
+) -> Result<Option<reset::Model>> {
+    Ok(reset::Entity::find()
+        .filter(reset::Column::Mode.eq(mode.as_str()))
+        .filter(reset::Column::TokenDigest.eq(token.digest()))
+        .one(db)
+        .await?)
+}
+
+/// Completes the reset whose token is `token` by setting the customer's
+/// password to `password`.
+///
+/// The new password is hashed first (Argon2id, on the blocking pool); then one
+/// transaction claims the reset only if it is still pending (so of two
+/// concurrent completes exactly one wins), stores the digest on the customer,
+/// and invalidates every other pending reset of the customer. A refused
+/// password changes nothing: the token stays usable.
+///
+/// # Errors
+/// [`Error::User`] with `TOKEN_INVALID`, `TOKEN_EXPIRED`, `TOKEN_ALREADY_USED`,
+/// `TOKEN_INVALIDATED`, `PASSWORD_TOO_SHORT` or `PASSWORD_TOO_LONG`;
+/// [`Error::Database`] or [`Error::Internal`] otherwise.
+pub async fn complete(
+    db: &DatabaseConnection,
+    hasher: &PasswordHasher,
+    mode: Mode,
+    token: ResetToken,
+    password: String,
+    now: DateTime<Utc>,
+) -> Result<reset::Model> {
+    let mut errors = Errors::default();
+    let found = find_by_token(db, mode, &token).await?;
+    match &found {
+        None => errors.push(UserError::new(
+            &["input", "resetPasswordToken"],
+            ErrorCode::TokenInvalid,
+            "is not valid",
+        )),
+        Some(r) if status(r, now) != ResetStatus::Pending => {
+            errors.push(token_error(status(r, now)))
+        }
+        Some(_) => {}
+    }
+    let password = errors.check(&["input", "customerPassword"], Password::parse(password));
+    errors.finish()?;
+    let (Some(found), Some(password)) = (found, password) else {
+        return Err(Error::Internal(
+            "parsed input missing after validation".into(),
+        ));
+    };
+    let digest = hasher.hash(password).await?;
+
+    let txn = db.begin().await?;
+    let claimed = reset::Entity::update_many()
+        .col_expr(reset::Column::ResetPasswordAt, Expr::value(now))
+        .col_expr(reset::Column::UpdatedAt, Expr::value(now))
+        .filter(reset::Column::Id.eq(found.id))
+        .filter(status_condition(ResetStatus::Pending, now))
+        .exec(&txn)
+        .await?;
+    if claimed.rows_affected != 1 {
+        txn.rollback().await?;
+        // Someone else completed or superseded it while we hashed.
+        let current = find_by_token(db, mode, &token).await?;
+        let err = match current {
+            Some(r) => token_error(status(&r, now)),
+            None => token_error(ResetStatus::Pending),
+        };
+        return Err(err.into());
+    }
+    customer::Entity::update_many()
+        .col_expr(customer::Column::PasswordDigest, Expr::value(digest))
+        .col_expr(customer::Column::UpdatedAt, Expr::value(now))
+        .filter(customer::Column::Id.eq(found.customer_id))
+        .exec(&txn)
+        .await?;
+    reset::Entity::update_many()
+        .col_expr(reset::Column::InvalidatedAt, Expr::value(now))
+        .col_expr(reset::Column::UpdatedAt, Expr::value(now))
+        .filter(reset::Column::CustomerId.eq(found.customer_id))
+        .filter(reset::Column::Id.ne(found.id))
+        .filter(status_condition(ResetStatus::Pending, now))
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(reset::Model {
+        reset_password_at: Some(now),
+        updated_at: now,
+        ..found
+    })
+}
+
+/// The reset of `mode` with public id `id`; `None` for an unknown or malformed
+/// id, or one of another mode.
+///
+/// # Errors
+/// [`Error::Database`] if the query fails.
+pub async fn get(db: &DatabaseConnection, mode: Mode, id: &str) -> Result<Option<reset::Model>> {
+    if PublicId::parse(RESET_ID_PREFIX, id).is_none() {
+        return Ok(None);
+    }
+    Ok(reset::Entity::find()
+        .filter(reset::Column::Mode.eq(mode.as_str()))
+        .filter(reset::Column::PublicId.eq(id))
+        .one(db)
+        .await?)
+}
+
+fn not_found() -> Error {
+    UserError::new(
+        &["input", "id"],
+        ErrorCode::NotFound,
+        "no customer password reset has this id",
+    )
+    .into()
+}
+
+/// A change to a reset's merchant fields.
+#[derive(Debug, Default)]
+pub struct ResetChanges {
+    /// `None`: keep; `Some(None)`: clear; `Some(Some(r))`: set.
+    pub reference: Option<Option<String>>,
+    /// `None`: keep; `Some(v)`: replace with the object `v`.
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// Changes the reference or metadata of the reset with public id `id`.
+///
+/// # Errors
+/// [`Error::User`] with `NOT_FOUND`, `REFERENCE_TOO_LONG`,
+/// `METADATA_NOT_OBJECT` or `METADATA_TOO_LARGE` (nothing changes);
+/// [`Error::Database`] otherwise.
+pub async fn update(
+    db: &DatabaseConnection,
+    mode: Mode,
+    id: &str,
+    changes: ResetChanges,
+    now: DateTime<Utc>,
+) -> Result<reset::Model> {
+    let mut errors = Errors::default();
+    let reference = changes
+        .reference
+        .and_then(|r| errors.check(&["input", "reference"], Reference::parse(r)));
+    let metadata = changes
+        .metadata
+        .and_then(|m| errors.check(&["input", "metadata"], Metadata::parse(m)));
+    errors.finish()?;
+    let model = get(db, mode, id).await?.ok_or_else(not_found)?;
+    let mut active: reset::ActiveModel = model.into();
+    if let Some(reference) = reference {
+        active.reference = Set(reference.into_inner());
+    }
+    if let Some(metadata) = metadata {
+        active.metadata = Set(metadata.into_json());
+    }
+    active.updated_at = Set(now);
+    Ok(active.update(db).await?)
+}
+
+/// Deletes the reset with public id `id`; its token stops working.
+///
+/// # Errors
+/// [`Error::User`] with `NOT_FOUND`; [`Error::Database`] otherwise.
+pub async fn delete(db: &DatabaseConnection, mode: Mode, id: &str) -> Result<String> {
+    if PublicId::parse(RESET_ID_PREFIX, id).is_none() {
+        return Err(not_found());
+    }
+    let deleted = reset::Entity::delete_many()
+        .filter(reset::Column::Mode.eq(mode.as_str()))
+        .filter(reset::Column::PublicId.eq(id))
+        .exec(db)
+        .await?;
+    if deleted.rows_affected == 0 {
+        return Err(not_found());
+    }
+    Ok(id.to_owned())
+}
+
+/// A time range: `from` inclusive, `until` exclusive; either may be open.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct TimeRange {
+    /// Inclusive lower bound.
+    pub from: Option<DateTime<Utc>>,
+    /// Exclusive upper bound.
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// Which resets a list shows. All given criteria must hold.
+#[derive(Debug, Default, Clone)]
+pub struct ResetFilter {
+    /// Only these public ids.
+    pub ids: Option<Vec<String>>,
+    /// Only this customer's (public id).
+    pub customer_id: Option<String>,
+    /// Only this customer's (internal key, for `Customer.passwordResets`).
+    pub customer_key: Option<i64>,
+    /// Only those requested for this email (any letter case).
+    pub customer_email: Option<String>,
+    /// Only those in one of these statuses.
+    pub status: Option<Vec<ResetStatus>>,
+    /// Only this reference.
+    pub reference: Option<String>,
+    /// Created within.
+    pub created_at: Option<TimeRange>,
+    /// Last changed within.
+    pub updated_at: Option<TimeRange>,
+    /// Completed within.
+    pub reset_password_at: Option<TimeRange>,
+}
+
+/// What a reset list can be sorted by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResetSort {
+    /// Creation time.
+    CreatedAt,
+    /// Last change.
+    UpdatedAt,
+    /// Completion time; pending resets have none.
+    ResetPasswordAt,
+    /// The merchant's reference; resets without one have none.
+    Reference,
+}
+
+impl Keyed for reset::Entity {
+    fn public_id_column() -> Self::Column {
+        reset::Column::PublicId
+    }
+    fn public_id(model: &Self::Model) -> &str {
+        &model.public_id
+    }
+}
+
+fn sort_key(sort: ResetSort) -> SortKey<reset::Entity> {
+    match sort {
+        ResetSort::CreatedAt => SortKey {
+            name: "created_at",
+            column: reset::Column::CreatedAt,
+            nullable: false,
+            value: |m| Some(m.created_at).into(),
+        },
+        ResetSort::UpdatedAt => SortKey {
+            name: "updated_at",
+            column: reset::Column::UpdatedAt,
+            nullable: false,
+            value: |m| Some(m.updated_at).into(),
+        },
+        ResetSort::ResetPasswordAt => SortKey {
+            name: "reset_password_at",
+            column: reset::Column::ResetPasswordAt,
+            nullable: true,
+            value: |m| m.reset_password_at.into(),
+        },
+        ResetSort::Reference => SortKey {
+            name: "reference",
+            column: reset::Column::Reference,
+            nullable: true,
+            value: |m| m.reference.clone().into(),
+        },
+    }
+}
+
+fn range_condition(column: reset::Column, range: TimeRange) -> Condition {
+    let mut cond = Condition::all();
+    if let Some(from) = range.from {
+        cond = cond.add(column.gte(from));
+    }
+    if let Some(until) = range.until {
+        cond = cond.add(column.lt(until));
+    }
+    cond
+}
+
+/// A page of the resets of `mode` matching `filter`, with statuses judged at `now`.
+///
+/// # Errors
+/// [`Error::BadRequest`] for bad paging arguments; [`Error::Database`] otherwise.
+pub async fn list(
+    db: &DatabaseConnection,
+    mode: Mode,
+    filter: ResetFilter,
+    sort: ResetSort,
+    direction: Direction,
+    page: PageArgs,
+    now: DateTime<Utc>,
+) -> Result<Page<reset::Entity>> {
+    use reset::Column as C;
+    let mut cond = Condition::all().add(C::Mode.eq(mode.as_str()));
+    if let Some(ids) = filter.ids {
+        cond = cond.add(C::PublicId.is_in(ids));
+    }
+    if let Some(customer_id) = filter.customer_id {
+        let customer = customer::Entity::find()
+            .select_only()
+            .column(customer::Column::Id)
+            .filter(customer::Column::Mode.eq(mode.as_str()))
+            .filter(customer::Column::PublicId.eq(customer_id))
+            .into_query();
+        cond = cond.add(C::CustomerId.in_subquery(customer));
+    }
+    if let Some(key) = filter.customer_key {
+        cond = cond.add(C::CustomerId.eq(key));
+    }
+    if let Some(email) = filter.customer_email {
+        let customers = customer::Entity::find()
+            .select_only()
+            .column(customer::Column::Id)
+            .filter(customer::Column::Mode.eq(mode.as_str()))
+            .filter(customer::Column::EmailKey.eq(email.trim().to_lowercase()))
+            .into_query();
+        cond = cond.add(C::CustomerId.in_subquery(customers));
+    }
+    // An empty status list is no criterion, like an absent one.
+    if let Some(statuses) = filter.status.filter(|s| !s.is_empty()) {
+        cond = cond.add(
+            statuses
+                .into_iter()
+                .fold(Condition::any(), |any, s| any.add(status_condition(s, now))),
+        );
+    }
+    if let Some(reference) = filter.reference {
+        cond = cond.add(C::Reference.eq(reference));
+    }
+    for (column, range) in [
+        (C::CreatedAt, filter.created_at),
+        (C::UpdatedAt, filter.updated_at),
+        (C::ResetPasswordAt, filter.reset_password_at),
+    ] {
+        if let Some(range) = range {
+            cond = cond.add(range_condition(column, range));
+        }
+    }
+    let select = reset::Entity::find().filter(cond);
+    pagination::fetch_page(db, select, &sort_key(sort), direction, page).await
+}

@@ -1,0 +1,31 @@
+//! What every request shares: the database, the clock, the hasher, settings.
+
+use std::sync::Arc;
+
+use chrono::Duration;
+use sea_orm::DatabaseConnection;
+
+use crate::service::{Clock, password::PasswordHasher};
+
+/// The server's shared state. The server keeps nothing else: several processes
+/// on one database behave as one.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database pool.
+    pub db: DatabaseConnection,
+    /// The source of `now` for every service call.
+    pub clock: Arc<dyn Clock>,
+    /// Argon2id hashing, bounded.
+    pub hasher: PasswordHasher,
+    /// How long a new reset token stays valid.
+    pub reset_token_ttl: Duration,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState")
+            .field("hasher", &self.hasher)
+            .field("reset_token_ttl", &self.reset_token_ttl)
+            .finish_non_exhaustive()
+    }
+}
