@@ -24,7 +24,10 @@ impl Email {
         if email.is_empty() || email.len() > MAX_EMAIL_LEN {
             return Err(invalid());
         }
-        if email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if email
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || is_invisible(c))
+        {
             return Err(invalid());
         }
         let (local, domain) = email.rsplit_once('@').ok_or_else(invalid)?;
@@ -49,6 +52,12 @@ impl Email {
     pub fn key(&self) -> String {
         self.0.to_lowercase()
     }
+}
+
+/// Zero-width and bidirectional-override characters: invisible in an address,
+/// and a way to make one address look like another.
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2069}' | '\u{FEFF}')
 }
 
 #[cfg(test)]

@@ -95,6 +95,7 @@ macro_rules! connection {
             }
         }
 
+        #[doc = concat!("A page of ", $what, " (a Relay connection).")]
         #[Object]
         impl $connection {
             /// The rows of this page with their cursors.

@@ -70,13 +70,14 @@ pub struct DeleteCustomerPasswordResetPayload {
     pub user_errors: Vec<UserError>,
 }
 
+/// The root of every write. Refused input comes back in `userErrors`.
 #[Object]
 impl Mutation {
     /// Creates a customer, with a password or as a guest. Integration keys only.
     async fn create_customer(
         &self,
         ctx: &Context<'_>,
-        input: CreateCustomerInput,
+        #[graphql(desc = "The new customer.")] input: CreateCustomerInput,
     ) -> async_graphql::Result<CreateCustomerPayload> {
         let principal = access::require(ctx, INTEGRATION)?;
         let state = access::state(ctx);
@@ -111,7 +112,7 @@ impl Mutation {
     async fn create_customer_password_reset(
         &self,
         ctx: &Context<'_>,
-        input: CreateCustomerPasswordResetInput,
+        #[graphql(desc = "Whose password to reset.")] input: CreateCustomerPasswordResetInput,
     ) -> async_graphql::Result<CreateCustomerPasswordResetPayload> {
         let principal = access::require(ctx, ANY_ROLE)?;
         let state = access::state(ctx);
@@ -127,7 +128,7 @@ impl Mutation {
         let (created, user_errors) = payload(result)?;
         let reset = match (created, principal.role) {
             (Some(Created::Reset { reset, token }), Role::Integration) => {
-                let mut reset = CustomerPasswordReset::new(reset, now);
+                let mut reset = CustomerPasswordReset::new(*reset, now);
                 reset.reset_password_token = Some(token.expose().to_owned());
                 Some(reset)
             }
@@ -157,6 +158,7 @@ impl Mutation {
     async fn complete_customer_password_reset(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The token and the new password.")]
         input: CompleteCustomerPasswordResetInput,
     ) -> async_graphql::Result<CompleteCustomerPasswordResetPayload> {
         let principal = access::require(ctx, ANY_ROLE)?;
@@ -183,7 +185,7 @@ impl Mutation {
     async fn update_customer_password_reset(
         &self,
         ctx: &Context<'_>,
-        input: UpdateCustomerPasswordResetInput,
+        #[graphql(desc = "The reset and its changes.")] input: UpdateCustomerPasswordResetInput,
     ) -> async_graphql::Result<UpdateCustomerPasswordResetPayload> {
         let principal = access::require(ctx, INTEGRATION)?;
         let state = access::state(ctx);

@@ -19,11 +19,16 @@ use crate::{
 /// The root of every read.
 pub struct Query;
 
+/// The root of every read. Every field needs an integration key.
 #[Object]
 impl Query {
     /// Refetches any object by its id; null for an id that does not exist,
     /// is malformed, or belongs to the other mode. Integration keys only.
-    async fn node(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Node>> {
+    async fn node(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The object's id.")] id: ID,
+    ) -> async_graphql::Result<Option<Node>> {
         access::require(ctx, INTEGRATION)?;
         if id.starts_with(&format!("{RESET_ID_PREFIX}_")) {
             return Ok(self
@@ -42,7 +47,7 @@ impl Query {
     async fn customer_password_reset(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The reset's id (`cpr_…`).")] id: ID,
     ) -> async_graphql::Result<Option<CustomerPasswordReset>> {
         let principal = access::require(ctx, INTEGRATION)?;
         let state = access::state(ctx);
@@ -79,7 +84,11 @@ impl Query {
 
     /// One customer by id; null for an id that does not exist, is malformed,
     /// or belongs to the other mode. Integration keys only.
-    async fn customer(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Customer>> {
+    async fn customer(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The customer's id (`cus_…`).")] id: ID,
+    ) -> async_graphql::Result<Option<Customer>> {
         let principal = access::require(ctx, INTEGRATION)?;
         let state = access::state(ctx);
         Ok(customers::get(&state.db, principal.mode, &id)
@@ -90,6 +99,7 @@ impl Query {
 
     /// Customers of the key's mode, newest first unless `sort` says otherwise.
     /// Pages hold 25 rows by default and at most 100. Integration keys only.
+    #[allow(clippy::too_many_arguments)]
     async fn customers(
         &self,
         ctx: &Context<'_>,

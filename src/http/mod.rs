@@ -62,6 +62,14 @@ async fn graphql(State(state): State<HttpState>, headers: HeaderMap, body: Bytes
             "send the GraphQL request as JSON with `Content-Type: application/json`",
         );
     }
+    // PostgreSQL cannot store NUL in text, and no field has a use for it: refuse
+    // it here, once, rather than let it reach a query.
+    if body.windows(6).any(|w| w == br"\u0000") {
+        return request_error(
+            StatusCode::BAD_REQUEST,
+            "NUL characters (\\u0000) are not accepted in any field",
+        );
+    }
     let batch: BatchRequest = match serde_json::from_slice(&body) {
         Ok(batch) => batch,
         Err(e) => {

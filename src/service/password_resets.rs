@@ -80,7 +80,7 @@ pub enum Created {
     /// A reset was created; the token exists only here.
     Reset {
         /// The new reset.
-        reset: reset::Model,
+        reset: Box<reset::Model>,
         /// Its token, to hand over once.
         token: ResetToken,
     },
@@ -152,7 +152,7 @@ pub async fn create(
     .await?;
     txn.commit().await?;
     Ok(Created::Reset {
-        reset: model,
+        reset: Box::new(model),
         token,
     })
 }

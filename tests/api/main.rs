@@ -1,1 +1,14 @@
+//! The one integration-test binary: every test starts the real server on
+//! `127.0.0.1:0` over a fresh database (SQLite by default, PostgreSQL when
+//! `TEST_DATABASE_URL` is set) and speaks real HTTP to it.
 
+mod access;
+mod cli;
+mod complete;
+mod customers;
+mod flow;
+mod helpers;
+mod listing;
+mod robustness;
+mod schema;
+mod update_delete;

@@ -1,0 +1,203 @@
+//! The binary: first start for a newcomer, and the `api-key` commands.
+
+use std::{
+    io::{BufRead, BufReader, Read},
+    process::{Child, Command, Stdio},
+};
+
+use serde_json::json;
+
+use crate::helpers::{TestApp, TestDb, error_codes};
+
+fn pwreset(db: &TestDb, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_pwreset"))
+        .args(args)
+        .env("DATABASE_URL", &db.url)
+        .env_remove("LISTEN_ADDR")
+        .output()
+        .unwrap()
+}
+
+/// Starts `pwreset serve` on a free port; returns the child and the stdout lines up
+/// to and including the last line of the start-up banner.
+async fn start_server(db: &TestDb) -> (Child, BufReader<std::process::ChildStdout>, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pwreset"))
+        .env("DATABASE_URL", &db.url)
+        .env("LISTEN_ADDR", "127.0.0.1:0")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let (stdout, url) = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        let url = line
+            .trim()
+            .strip_prefix("GraphiQL: ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned();
+        (stdout, url)
+    })
+    .await
+    .unwrap();
+    (child, stdout, url)
+}
+
+#[tokio::test]
+async fn a_fresh_server_prints_its_url_and_two_test_keys_that_work() {
+    let db = TestDb::sqlite_file();
+    let (mut child, mut stdout, url) = start_server(&db).await;
+    assert!(
+        url.starts_with("http://127.0.0.1:") && url.ends_with("/graphql"),
+        "{url}"
+    );
+    let (stdout, keys) = tokio::task::spawn_blocking(move || {
+        let mut keys = Vec::new();
+        let mut line = String::new();
+        while keys.len() < 2 && stdout.read_line(&mut line).unwrap() > 0 {
+            if let Some(key) = line.split_whitespace().find(|w| w.starts_with("pwr_test_")) {
+                keys.push(key.to_owned());
+            }
+            line.clear();
+        }
+        (stdout, keys)
+    })
+    .await
+    .unwrap();
+    assert_eq!(keys.len(), 2);
+    let integration = keys
+        .iter()
+        .find(|k| k.starts_with("pwr_test_int_"))
+        .unwrap();
+    let sales_channel = keys.iter().find(|k| k.starts_with("pwr_test_sc_")).unwrap();
+
+    let client = reqwest::Client::new();
+    let call = |key: &str, query: &str| {
+        client
+            .post(&url)
+            .bearer_auth(key)
+            .json(&json!({ "query": query }))
+            .send()
+    };
+    let created: serde_json::Value = call(
+        integration,
+        r#"mutation { createCustomer(input: { email: "new@example.com" }) { customer { mode } } }"#,
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        created["data"]["createCustomer"]["customer"]["mode"],
+        "TEST"
+    );
+    let requested: serde_json::Value = call(
+        sales_channel,
+        r#"mutation { createCustomerPasswordReset(input: { customerEmail: "new@example.com" }) { userErrors { code } } }"#,
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(
+        requested["data"]["createCustomerPasswordReset"]["userErrors"],
+        json!([])
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+    drop(stdout);
+
+    // A second start on the same database creates and prints no keys.
+    let (mut child, mut stdout, url) = start_server(&db).await;
+    let answered = reqwest::Client::new()
+        .post(&url)
+        .json(&json!({ "query": "{ __typename }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answered.status(), 200);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut rest = String::new();
+    stdout.read_to_string(&mut rest).unwrap();
+    assert!(!rest.contains("pwr_"), "{rest}");
+    let list = String::from_utf8(pwreset(&db, &["api-key", "list"]).stdout).unwrap();
+    assert_eq!(list.lines().count(), 3, "a header and two keys: {list}");
+}
+
+#[tokio::test]
+async fn api_key_commands_create_list_and_revoke_keys() {
+    let db = TestDb::sqlite_file();
+    let created = pwreset(
+        &db,
+        &[
+            "api-key",
+            "create",
+            "--role",
+            "integration",
+            "--mode",
+            "live",
+            "--name",
+            "Back office",
+        ],
+    );
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    let key = String::from_utf8(created.stdout).unwrap().trim().to_owned();
+    assert!(key.starts_with("pwr_live_int_"), "{key}");
+
+    let list = String::from_utf8(pwreset(&db, &["api-key", "list"]).stdout).unwrap();
+    let row = list.lines().find(|l| l.contains("Back office")).unwrap();
+    assert!(row.contains("integration") && row.contains("live"), "{row}");
+    assert!(!list.contains(&key), "the key itself is never listed");
+    let id = row.split_whitespace().next().unwrap().to_owned();
+    assert!(id.starts_with("key_"));
+
+    let url = db.url.clone();
+    let app = TestApp::spawn_on(db, pwreset::connect(&url).await.unwrap()).await;
+    let query =
+        r#"mutation { createCustomer(input: { email: "ada@example.com" }) { customer { mode } } }"#;
+    let body = app.gql(Some(&key), query, json!({})).await;
+    assert_eq!(body["data"]["createCustomer"]["customer"]["mode"], "LIVE");
+
+    let revoked = Command::new(env!("CARGO_BIN_EXE_pwreset"))
+        .args(["api-key", "revoke", &id])
+        .env("DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(revoked.status.success());
+    let body = app
+        .gql(Some(&key), "{ customers { totalCount } }", json!({}))
+        .await;
+    assert_eq!(error_codes(&body), ["UNAUTHENTICATED"]);
+}
+
+#[test]
+fn api_key_commands_refuse_bad_arguments_with_a_message() {
+    let db = TestDb::sqlite_file();
+    for args in [
+        &["api-key", "create", "--role", "admin", "--mode", "test"][..],
+        &[
+            "api-key",
+            "create",
+            "--role",
+            "integration",
+            "--mode",
+            "prod",
+        ][..],
+        &["api-key", "revoke", "key_doesnotexist"][..],
+    ] {
+        let output = pwreset(&db, args);
+        assert!(!output.status.success(), "{args:?}");
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert!(!stderr.trim().is_empty(), "{args:?}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}

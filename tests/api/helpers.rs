@@ -1,0 +1,359 @@
+//! `TestApp`: the real server on a fresh database, with one helper per operation.
+
+use std::{
+    net::SocketAddr,
+    path::PathBuf,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+};
+
+use chrono::{DateTime, TimeZone, Utc};
+use pwreset::{
+    AppState,
+    domain::{Mode, Role},
+    service::{ManualClock, api_keys, password::PasswordHasher},
+};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+
+/// Where the clock of every test starts.
+pub fn start_time() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 11, 27, 9, 0, 0).unwrap()
+}
+
+/// A database made for one test, removed when the test ends (even if it fails).
+pub struct TestDb {
+    pub url: String,
+    sqlite_file: Option<PathBuf>,
+    pg_schema: Option<(String, String)>,
+}
+
+impl TestDb {
+    /// A fresh SQLite file, or a fresh schema in `TEST_DATABASE_URL`'s database.
+    pub async fn new() -> (Self, DatabaseConnection) {
+        let name = format!(
+            "it_{}",
+            pwreset::domain::PublicId::generate("t")
+                .as_str()
+                .to_lowercase()
+        );
+        match std::env::var("TEST_DATABASE_URL")
+            .ok()
+            .filter(|u| !u.is_empty())
+        {
+            Some(base) => {
+                let admin = Database::connect(base.as_str())
+                    .await
+                    .expect("TEST_DATABASE_URL is reachable");
+                admin
+                    .execute_unprepared(&format!("CREATE SCHEMA \"{name}\""))
+                    .await
+                    .unwrap();
+                admin.close().await.ok();
+                let mut options = ConnectOptions::new(base.clone());
+                options
+                    .set_schema_search_path(format!("\"{name}\""))
+                    .sqlx_logging(false)
+                    .max_connections(5);
+                let db = Database::connect(options).await.unwrap();
+                (
+                    Self {
+                        url: base.clone(),
+                        sqlite_file: None,
+                        pg_schema: Some((base, name)),
+                    },
+                    db,
+                )
+            }
+            None => {
+                let dir = std::env::temp_dir().join("pwreset-tests");
+                std::fs::create_dir_all(&dir).unwrap();
+                let file = dir.join(format!("{name}.db"));
+                let url = format!("sqlite://{}?mode=rwc", file.display());
+                let db = pwreset::connect(&url).await.unwrap();
+                (
+                    Self {
+                        url,
+                        sqlite_file: Some(file),
+                        pg_schema: None,
+                    },
+                    db,
+                )
+            }
+        }
+    }
+
+    /// A fresh SQLite file whatever `TEST_DATABASE_URL` says: for the
+    /// command-line tests, which pass the URL to a child process.
+    pub fn sqlite_file() -> Self {
+        let name = format!(
+            "it_{}",
+            pwreset::domain::PublicId::generate("t")
+                .as_str()
+                .to_lowercase()
+        );
+        let dir = std::env::temp_dir().join("pwreset-tests");
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join(format!("{name}.db"));
+        Self {
+            url: format!("sqlite://{}?mode=rwc", file.display()),
+            sqlite_file: Some(file),
+            pg_schema: None,
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(file) = &self.sqlite_file {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
+            }
+        }
+        if let Some((base, schema)) = self.pg_schema.take() {
+            // Drop runs outside any runtime we may block: use a thread of its own.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                rt.block_on(async {
+                    if let Ok(db) = Database::connect(base.as_str()).await {
+                        let _ = db
+                            .execute_unprepared(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+                            .await;
+                        let _ = db.close().await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// The real server on a fresh database, with keys of every role and mode.
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub db: DatabaseConnection,
+    pub clock: Arc<ManualClock>,
+    /// SQL statements the server has run since the counter was last reset.
+    pub statements: Arc<AtomicUsize>,
+    /// Test-mode integration key.
+    pub integration: String,
+    /// Test-mode sales-channel key.
+    pub sales_channel: String,
+    /// Live-mode integration key.
+    pub live_integration: String,
+    /// Live-mode sales-channel key.
+    pub live_sales_channel: String,
+    client: reqwest::Client,
+    _test_db: TestDb,
+}
+
+impl TestApp {
+    /// Starts the server on a fresh database.
+    pub async fn spawn() -> Self {
+        let (test_db, db) = TestDb::new().await;
+        Self::spawn_on(test_db, db).await
+    }
+
+    /// Starts the server on `db`, running the real migrations first.
+    pub async fn spawn_on(test_db: TestDb, mut db: DatabaseConnection) -> Self {
+        let statements = Arc::new(AtomicUsize::new(0));
+        let counter = statements.clone();
+        db.set_metric_callback(move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+        });
+        pwreset::migrate(&db).await.expect("migrations run");
+        let clock = Arc::new(ManualClock::new(start_time()));
+        let key = |role, mode| {
+            let db = db.clone();
+            async move {
+                api_keys::create(&db, role, mode, "test", start_time())
+                    .await
+                    .unwrap()
+                    .1
+                    .expose()
+                    .to_owned()
+            }
+        };
+        let integration = key(Role::Integration, Mode::Test).await;
+        let sales_channel = key(Role::SalesChannel, Mode::Test).await;
+        let live_integration = key(Role::Integration, Mode::Live).await;
+        let live_sales_channel = key(Role::SalesChannel, Mode::Live).await;
+        let state = AppState {
+            db: db.clone(),
+            clock: clock.clone(),
+            hasher: PasswordHasher::owasp_minimum(),
+            reset_token_ttl: chrono::Duration::hours(6),
+        };
+        // Bound before the server task starts: no waiting for it to come up.
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(pwreset::serve(listener, state, std::future::pending()));
+        statements.store(0, Ordering::SeqCst);
+        Self {
+            addr,
+            db,
+            clock,
+            statements,
+            integration,
+            sales_channel,
+            live_integration,
+            live_sales_channel,
+            client: reqwest::Client::new(),
+            _test_db: test_db,
+        }
+    }
+
+    /// The GraphQL endpoint.
+    pub fn url(&self) -> String {
+        format!("http://{}/graphql", self.addr)
+    }
+
+    /// POSTs `body` as JSON with `key` as bearer; the raw response.
+    pub async fn post(&self, key: Option<&str>, body: &Value) -> reqwest::Response {
+        let mut request = self.client.post(self.url()).json(body);
+        if let Some(key) = key {
+            request = request.bearer_auth(key);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// Runs a GraphQL operation; asserts HTTP 200 and returns the JSON body.
+    pub async fn gql(&self, key: Option<&str>, query: &str, variables: Value) -> Value {
+        let response = self
+            .post(key, &json!({ "query": query, "variables": variables }))
+            .await;
+        assert_eq!(
+            response.status(),
+            200,
+            "GraphQL answered with HTTP {}",
+            response.status()
+        );
+        response.json().await.unwrap()
+    }
+
+    /// Creates a test-mode customer (with `password` if given); returns its id.
+    pub async fn create_customer(&self, email: &str, password: Option<&str>) -> String {
+        let body = self
+            .gql(
+                Some(&self.integration),
+                "mutation($input: CreateCustomerInput!) { createCustomer(input: $input) { customer { id } userErrors { code } } }",
+                json!({ "input": { "email": email, "password": password } }),
+            )
+            .await;
+        assert_eq!(
+            body["data"]["createCustomer"]["userErrors"],
+            json!([]),
+            "{body}"
+        );
+        body["data"]["createCustomer"]["customer"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Starts a reset with the test-mode integration key; returns `(id, token)`.
+    pub async fn create_reset(&self, email: &str) -> (String, String) {
+        self.create_reset_with(&self.integration, email).await
+    }
+
+    /// Starts a reset with an integration `key`; returns `(id, token)`.
+    pub async fn create_reset_with(&self, key: &str, email: &str) -> (String, String) {
+        let body = self.create_reset_raw(key, email).await;
+        let payload = &body["data"]["createCustomerPasswordReset"];
+        assert_eq!(payload["userErrors"], json!([]), "{body}");
+        let reset = &payload["customerPasswordReset"];
+        (
+            reset["id"].as_str().unwrap().to_owned(),
+            reset["resetPasswordToken"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    /// `createCustomerPasswordReset` with `key`; the whole response body.
+    pub async fn create_reset_raw(&self, key: &str, email: &str) -> Value {
+        self.gql(
+            Some(key),
+            "mutation($email: String!) { createCustomerPasswordReset(input: { customerEmail: $email }) {
+                customerPasswordReset { id resetPasswordToken status }
+                userErrors { field message code } } }",
+            json!({ "email": email }),
+        )
+        .await
+    }
+
+    /// `completeCustomerPasswordReset` with `key`; the payload.
+    pub async fn complete(&self, key: &str, token: &str, password: &str) -> Value {
+        let body = self
+            .gql(
+                Some(key),
+                "mutation($input: CompleteCustomerPasswordResetInput!) { completeCustomerPasswordReset(input: $input) {
+                    customerPasswordReset { id status resetPasswordAt }
+                    userErrors { field message code } } }",
+                json!({ "input": { "resetPasswordToken": token, "customerPassword": password } }),
+            )
+            .await;
+        assert!(body.get("errors").is_none(), "{body}");
+        body["data"]["completeCustomerPasswordReset"].clone()
+    }
+
+    /// The reset with `id` as the test-mode integration key sees it.
+    pub async fn reset(&self, id: &str) -> Value {
+        let body = self
+            .gql(
+                Some(&self.integration),
+                "query($id: ID!) { customerPasswordReset(id: $id) {
+                    id status resetPasswordToken resetPasswordAt expiresAt createdAt updatedAt reference metadata mode
+                    customer { id email hasPassword } } }",
+                json!({ "id": id }),
+            )
+            .await;
+        assert!(body.get("errors").is_none(), "{body}");
+        body["data"]["customerPasswordReset"].clone()
+    }
+
+    /// The stored password digest of the customer with `email` (test mode).
+    pub async fn password_digest(&self, email: &str) -> Option<String> {
+        use pwreset::entity::customer;
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+        customer::Entity::find()
+            .filter(customer::Column::EmailKey.eq(email.to_lowercase()))
+            .filter(customer::Column::Mode.eq("test"))
+            .one(&self.db)
+            .await
+            .unwrap()
+            .and_then(|c| c.password_digest)
+    }
+
+    /// SQL statements run since the last call (and resets the count).
+    pub fn take_statements(&self) -> usize {
+        self.statements.swap(0, Ordering::SeqCst)
+    }
+}
+
+/// The `code`s of a payload's `userErrors`.
+pub fn codes(payload: &Value) -> Vec<String> {
+    payload["userErrors"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no userErrors in {payload}"))
+        .iter()
+        .map(|e| e["code"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The `extensions.code` of each GraphQL error in a response body.
+pub fn error_codes(body: &Value) -> Vec<String> {
+    body["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .map(|e| e["extensions"]["code"].as_str().unwrap_or("").to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
