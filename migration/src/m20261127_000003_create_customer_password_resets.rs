@@ -53,6 +53,11 @@ impl MigrationTrait for Migration {
                             .null(),
                     )
                     .col(ColumnDef::new(Resets::Reference).string_len(255).null())
+                    .col(
+                        ColumnDef::new(Resets::ReferenceOrigin)
+                            .string_len(255)
+                            .null(),
+                    )
                     .col(ColumnDef::new(Resets::Metadata).json_binary().not_null())
                     .col(
                         ColumnDef::new(Resets::CreatedAt)
@@ -125,6 +130,7 @@ enum Resets {
     ResetPasswordAt,
     InvalidatedAt,
     Reference,
+    ReferenceOrigin,
     Metadata,
     CreatedAt,
     UpdatedAt,

@@ -29,6 +29,8 @@ pub struct Model {
     pub invalidated_at: Option<DateTimeUtc>,
     /// The merchant's reference.
     pub reference: Option<String>,
+    /// Where the reference comes from (Commerce Layer's `reference_origin`).
+    pub reference_origin: Option<String>,
     /// A JSON object.
     pub metadata: Json,
     /// When the reset was created.

@@ -1,7 +1,7 @@
 //! Mutations. Each returns a payload `{ <object>, userErrors }`: refused input
 //! is data (`userErrors`), never a GraphQL error, and changes nothing.
 
-use async_graphql::{Context, ID, Object, SimpleObject};
+use async_graphql::{Context, ID, MaybeUndefined, Object, SimpleObject};
 
 use super::{
     access::{self, ANY_ROLE, INTEGRATION},
@@ -120,6 +120,7 @@ impl Mutation {
         let new = NewReset {
             customer_email: input.customer_email,
             reference: input.reference,
+            reference_origin: input.reference_origin,
             metadata: input.metadata.map(|m| m.0),
         };
         let result =
@@ -191,11 +192,8 @@ impl Mutation {
         let state = access::state(ctx);
         let now = state.clock.now();
         let changes = ResetChanges {
-            reference: match input.reference {
-                async_graphql::MaybeUndefined::Undefined => None,
-                async_graphql::MaybeUndefined::Null => Some(None),
-                async_graphql::MaybeUndefined::Value(r) => Some(Some(r)),
-            },
+            reference: change(input.reference),
+            reference_origin: change(input.reference_origin),
             metadata: input.metadata.map(|m| m.0),
         };
         let result =
@@ -221,5 +219,14 @@ impl Mutation {
             deleted_customer_password_reset_id: deleted.map(ID),
             user_errors,
         })
+    }
+}
+
+/// An optional input field as a change: omitted keeps, null clears, a value sets.
+fn change<T>(field: MaybeUndefined<T>) -> Option<Option<T>> {
+    match field {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(v) => Some(Some(v)),
     }
 }

@@ -233,6 +233,8 @@ pub struct CustomerPasswordReset {
     pub status: CustomerPasswordResetStatus,
     /// The merchant's own reference.
     pub reference: Option<String>,
+    /// Where `reference` comes from (an order system, a CRM…).
+    pub reference_origin: Option<String>,
     /// Free-form data the merchant attached: always a JSON object.
     pub metadata: Json<serde_json::Value>,
     /// When the reset was requested.
@@ -257,6 +259,7 @@ impl CustomerPasswordReset {
             expires_at: m.expires_at,
             status,
             reference: m.reference,
+            reference_origin: m.reference_origin,
             metadata: Json(m.metadata),
             created_at: m.created_at,
             updated_at: m.updated_at,
@@ -300,6 +303,8 @@ pub struct CreateCustomerPasswordResetInput {
     pub customer_email: String,
     /// The merchant's own reference, at most 255 characters.
     pub reference: Option<String>,
+    /// Where the reference comes from, at most 255 characters.
+    pub reference_origin: Option<String>,
     /// Free-form data: a JSON object of at most 16 KiB.
     pub metadata: Option<Json<serde_json::Value>>,
 }
@@ -323,6 +328,8 @@ pub struct UpdateCustomerPasswordResetInput {
     pub id: ID,
     /// A new reference; null clears it, omitted keeps it.
     pub reference: MaybeUndefined<String>,
+    /// A new reference origin; null clears it, omitted keeps it.
+    pub reference_origin: MaybeUndefined<String>,
     /// New metadata, replacing the old object; omitted keeps it.
     pub metadata: Option<Json<serde_json::Value>>,
 }

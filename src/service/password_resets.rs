@@ -70,6 +70,8 @@ pub struct NewReset {
     pub customer_email: String,
     /// The merchant's reference.
     pub reference: Option<String>,
+    /// Where the reference comes from.
+    pub reference_origin: Option<String>,
     /// A JSON object; `{}` when absent.
     pub metadata: Option<serde_json::Value>,
 }
@@ -110,12 +112,18 @@ pub async fn create(
         Email::parse(&input.customer_email),
     );
     let reference = errors.check(&["input", "reference"], Reference::parse(input.reference));
+    let reference_origin = errors.check(
+        &["input", "referenceOrigin"],
+        Reference::parse(input.reference_origin),
+    );
     let metadata = errors.check(
         &["input", "metadata"],
         Metadata::parse(input.metadata.unwrap_or_else(|| serde_json::json!({}))),
     );
     errors.finish()?;
-    let (Some(email), Some(reference), Some(metadata)) = (email, reference, metadata) else {
+    let (Some(email), Some(reference), Some(reference_origin), Some(metadata)) =
+        (email, reference, reference_origin, metadata)
+    else {
         return Err(Error::Internal(
             "parsed input missing after validation".into(),
         ));
@@ -143,6 +151,7 @@ pub async fn create(
         reset_password_at: Set(None),
         invalidated_at: Set(None),
         reference: Set(reference.into_inner()),
+        reference_origin: Set(reference_origin.into_inner()),
         metadata: Set(metadata.into_json()),
         created_at: Set(now),
         updated_at: Set(now),
@@ -302,6 +311,8 @@ fn not_found() -> Error {
 pub struct ResetChanges {
     /// `None`: keep; `Some(None)`: clear; `Some(Some(r))`: set.
     pub reference: Option<Option<String>>,
+    /// `None`: keep; `Some(None)`: clear; `Some(Some(r))`: set.
+    pub reference_origin: Option<Option<String>>,
     /// `None`: keep; `Some(v)`: replace with the object `v`.
     pub metadata: Option<serde_json::Value>,
 }
@@ -323,6 +334,9 @@ pub async fn update(
     let reference = changes
         .reference
         .and_then(|r| errors.check(&["input", "reference"], Reference::parse(r)));
+    let reference_origin = changes
+        .reference_origin
+        .and_then(|r| errors.check(&["input", "referenceOrigin"], Reference::parse(r)));
     let metadata = changes
         .metadata
         .and_then(|m| errors.check(&["input", "metadata"], Metadata::parse(m)));
@@ -331,6 +345,9 @@ pub async fn update(
     let mut active: reset::ActiveModel = model.into();
     if let Some(reference) = reference {
         active.reference = Set(reference.into_inner());
+    }
+    if let Some(origin) = reference_origin {
+        active.reference_origin = Set(origin.into_inner());
     }
     if let Some(metadata) = metadata {
         active.metadata = Set(metadata.into_json());

@@ -5,7 +5,7 @@ use serde_json::json;
 use crate::helpers::{TestApp, codes};
 
 const UPDATE: &str = "mutation($input: UpdateCustomerPasswordResetInput!) { updateCustomerPasswordReset(input: $input) {
-    customerPasswordReset { id reference metadata updatedAt } userErrors { field code } } }";
+    customerPasswordReset { id reference referenceOrigin metadata updatedAt } userErrors { field code } } }";
 
 #[tokio::test]
 async fn an_integration_changes_the_reference_and_metadata() {
@@ -18,11 +18,15 @@ async fn an_integration_changes_the_reference_and_metadata() {
         .gql(
             Some(&app.integration),
             UPDATE,
-            json!({ "input": { "id": id, "reference": "ticket-7", "metadata": { "a": 1 } } }),
+            json!({ "input": { "id": id, "reference": "ticket-7", "referenceOrigin": "helpdesk", "metadata": { "a": 1 } } }),
         )
         .await;
     let payload = &body["data"]["updateCustomerPasswordReset"];
     assert_eq!(payload["userErrors"], json!([]));
+    assert_eq!(
+        payload["customerPasswordReset"]["referenceOrigin"],
+        "helpdesk"
+    );
     let reset = app.reset(&id).await;
     assert_eq!(reset["reference"], "ticket-7");
     assert_eq!(reset["metadata"], json!({ "a": 1 }));
@@ -58,6 +62,10 @@ async fn updating_refuses_bad_input_and_unknown_ids() {
         (json!({ "id": id, "metadata": 5 }), "METADATA_NOT_OBJECT"),
         (
             json!({ "id": id, "reference": "r".repeat(256) }),
+            "REFERENCE_TOO_LONG",
+        ),
+        (
+            json!({ "id": id, "referenceOrigin": "r".repeat(256) }),
             "REFERENCE_TOO_LONG",
         ),
     ] {
