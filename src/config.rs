@@ -1,12 +1,14 @@
 //! The command line and environment, parsed and validated once at start-up.
 //! Every option can be given as a flag or as the environment variable it names.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, time::Duration};
 
 use clap::{
-    Args, Parser, Subcommand,
+    ArgAction, Args, Parser, Subcommand, ValueEnum,
     builder::{PossibleValuesParser, TypedValueParser},
 };
+
+use crate::http::HttpSettings;
 
 use crate::domain::{Mode, Role};
 
@@ -48,6 +50,113 @@ pub struct Config {
         global = true
     )]
     pub reset_token_ttl_seconds: u32,
+    /// Largest request body accepted, in bytes; larger bodies get 413.
+    #[arg(long, env = "BODY_LIMIT_BYTES", default_value_t = 65_536,
+          value_parser = clap::value_parser!(u32).range(1024..=16_777_216), global = true)]
+    pub body_limit_bytes: u32,
+    /// Most operations in one batch request; 0 turns batching off.
+    #[arg(long, env = "MAX_BATCH_SIZE", default_value_t = 10,
+          value_parser = clap::value_parser!(u16).range(0..=1000), global = true)]
+    pub max_batch_size: u16,
+    /// Deepest selection nesting a query may have.
+    #[arg(long, env = "MAX_QUERY_DEPTH", default_value_t = 16,
+          value_parser = clap::value_parser!(u16).range(2..=1000), global = true)]
+    pub max_query_depth: u16,
+    /// Highest complexity a query may have (each field counts 1; a list field
+    /// counts its page size, `first` or `last`, times its selection).
+    #[arg(long, env = "MAX_QUERY_COMPLEXITY", default_value_t = 5_000,
+          value_parser = clap::value_parser!(u32).range(10..=10_000_000), global = true)]
+    pub max_query_complexity: u32,
+    /// Most aliases a document may use.
+    #[arg(long, env = "MAX_QUERY_ALIASES", default_value_t = 30,
+          value_parser = clap::value_parser!(u16).range(0..=10_000), global = true)]
+    pub max_query_aliases: u16,
+    /// Whether the schema can be introspected (GraphiQL and codegen need it).
+    #[arg(long, env = "INTROSPECTION", default_value_t = true, action = ArgAction::Set, global = true)]
+    pub introspection: bool,
+    /// Whether errors suggest field names ("did you mean …?").
+    #[arg(long, env = "FIELD_SUGGESTIONS", default_value_t = true, action = ArgAction::Set, global = true)]
+    pub field_suggestions: bool,
+    /// Longest a GraphQL request may run, in milliseconds, before it is cut off with a 503.
+    #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u32).range(1..=600_000), global = true)]
+    pub request_timeout_ms: u32,
+    /// Browser origins allowed to call the API (CORS), comma-separated, such as
+    /// `https://shop.example.com`; none by default.
+    #[arg(long, env = "CORS_ALLOWED_ORIGINS", value_delimiter = ',', value_parser = parse_origin, global = true)]
+    pub cors_allowed_origins: Vec<String>,
+    /// How long browsers may cache a CORS preflight answer, in seconds.
+    #[arg(long, env = "CORS_MAX_AGE_SECONDS", default_value_t = 3_600,
+          value_parser = clap::value_parser!(u32).range(0..=86_400), global = true)]
+    pub cors_max_age_seconds: u32,
+    /// Where GraphiQL loads its scripts and styles from; by default the server
+    /// serves them itself, so GraphiQL works offline.
+    #[arg(long, env = "GRAPHIQL_ASSETS_URL", value_parser = parse_base_url, global = true)]
+    pub graphiql_assets_url: Option<String>,
+    /// Log format.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Human, global = true)]
+    pub log_format: LogFormat,
+}
+
+/// How log lines are written (to stderr).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// For people.
+    Human,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+fn parse_origin(raw: &str) -> Result<String, String> {
+    let origin = raw.trim();
+    let rest = origin
+        .strip_prefix("https://")
+        .or_else(|| origin.strip_prefix("http://"))
+        .ok_or_else(|| {
+            format!("{origin:?} is not an origin: it must start with https:// or http://")
+        })?;
+    let valid_host = !rest.is_empty()
+        && rest
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-.:[]".contains(&b));
+    if !valid_host {
+        return Err(format!(
+            "{origin:?} is not an origin: scheme://host[:port], with no path or trailing slash"
+        ));
+    }
+    Ok(origin.to_owned())
+}
+
+fn parse_base_url(raw: &str) -> Result<String, String> {
+    let url = raw.trim().trim_end_matches('/');
+    if !(url.starts_with("https://") || url.starts_with("http://") || url.starts_with('/')) {
+        return Err(format!(
+            "{raw:?} must be an http(s) URL or a path starting with /"
+        ));
+    }
+    if url.contains(['"', '<', '>', '\'', ' ']) {
+        return Err(format!("{raw:?} is not a valid URL"));
+    }
+    Ok(url.to_owned())
+}
+
+impl Config {
+    /// The HTTP endpoint's settings.
+    pub fn http_settings(&self) -> HttpSettings {
+        HttpSettings {
+            body_limit: self.body_limit_bytes as usize,
+            max_batch: usize::from(self.max_batch_size),
+            max_depth: usize::from(self.max_query_depth),
+            max_complexity: self.max_query_complexity as usize,
+            max_aliases: usize::from(self.max_query_aliases),
+            introspection: self.introspection,
+            field_suggestions: self.field_suggestions,
+            request_timeout: Duration::from_millis(u64::from(self.request_timeout_ms)),
+            cors_origins: self.cors_allowed_origins.clone(),
+            cors_max_age: Duration::from_secs(u64::from(self.cors_max_age_seconds)),
+            graphiql_assets_url: self.graphiql_assets_url.clone(),
+        }
+    }
 }
 
 impl std::fmt::Debug for Config {
@@ -58,6 +167,8 @@ impl std::fmt::Debug for Config {
             .field("database_url", &format_args!("{scheme}://[redacted]"))
             .field("listen_addr", &self.listen_addr)
             .field("reset_token_ttl_seconds", &self.reset_token_ttl_seconds)
+            .field("http", &self.http_settings())
+            .field("log_format", &self.log_format)
             .finish()
     }
 }

@@ -20,6 +20,7 @@ pub mod domain;
 pub mod entity;
 pub mod graphql;
 pub mod http;
+pub mod metrics;
 pub mod service;
 pub mod state;
 
@@ -29,25 +30,28 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
 use tokio::net::TcpListener;
 
+pub use http::HttpSettings;
 pub use state::AppState;
 
-/// The axum application for `state`.
-pub fn app(state: AppState) -> axum::Router {
-    let schema = graphql::build_schema(state.clone());
-    http::router(schema, state)
+/// The axum application for `state`, enforcing `settings`.
+pub fn app(state: AppState, settings: HttpSettings) -> axum::Router {
+    let schema = graphql::build_schema(state.clone(), &settings);
+    http::router(schema, state, settings)
 }
 
 /// Serves the application on an already-bound `listener` until `shutdown`
-/// completes, then finishes in-flight requests and returns.
+/// completes, then stops accepting connections, lets in-flight requests
+/// finish, and returns.
 ///
 /// # Errors
 /// An I/O error from the listener.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
+    settings: HttpSettings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state))
+    axum::serve(listener, app(state, settings))
         .with_graceful_shutdown(shutdown)
         .await
 }

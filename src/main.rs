@@ -6,8 +6,9 @@ use chrono::Duration;
 use clap::Parser;
 use pwreset::{
     AppState,
-    config::{ApiKeyCommand, Cli, Command, Config},
+    config::{ApiKeyCommand, Cli, Command, Config, LogFormat},
     graphql,
+    metrics::Metrics,
     service::{Clock, SystemClock, api_keys, password::PasswordHasher},
 };
 use tokio::net::TcpListener;
@@ -17,13 +18,15 @@ type BoxError = Box<dyn std::error::Error>;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = Cli::parse();
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match cli.config.log_format {
+        LogFormat::Human => logs.init(),
+        LogFormat::Json => logs.json().with_current_span(true).init(),
+    }
     match run(cli).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -100,11 +103,13 @@ async fn serve(config: &Config) -> Result<(), BoxError> {
     let db = open(config).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let seeded = api_keys::seed_if_empty(&db, clock.now()).await?;
+    let metrics = Arc::new(Metrics::new());
     let state = AppState {
         db,
         clock,
-        hasher: PasswordHasher::owasp_minimum(),
+        hasher: PasswordHasher::owasp_minimum(metrics.clone()),
         reset_token_ttl: Duration::seconds(i64::from(config.reset_token_ttl_seconds)),
+        metrics,
     };
     let listener = TcpListener::bind(config.listen_addr)
         .await
@@ -125,8 +130,8 @@ async fn serve(config: &Config) -> Result<(), BoxError> {
         println!();
     }
     tracing::info!(%addr, "listening");
-    pwreset::serve(listener, state, shutdown_signal()).await?;
-    tracing::info!("stopped");
+    pwreset::serve(listener, state, config.http_settings(), shutdown_signal()).await?;
+    tracing::info!("stopped: in-flight requests finished");
     Ok(())
 }
 

@@ -5,7 +5,10 @@ use std::sync::Arc;
 use chrono::Duration;
 use sea_orm::DatabaseConnection;
 
-use crate::service::{Clock, password::PasswordHasher};
+use crate::{
+    metrics::Metrics,
+    service::{Clock, password::PasswordHasher},
+};
 
 /// The server's shared state. The server keeps nothing else: several processes
 /// on one database behave as one.
@@ -19,6 +22,8 @@ pub struct AppState {
     pub hasher: PasswordHasher,
     /// How long a new reset token stays valid.
     pub reset_token_ttl: Duration,
+    /// Prometheus metrics.
+    pub metrics: Arc<Metrics>,
 }
 
 impl std::fmt::Debug for AppState {

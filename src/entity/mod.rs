@@ -5,3 +5,4 @@
 pub mod api_key;
 pub mod customer;
 pub mod customer_password_reset;
+pub mod persisted_query;

@@ -13,10 +13,25 @@ use crate::{
     entity::{customer, customer_password_reset},
     service::{
         customers::{self, CustomerFilter as ServiceCustomerFilter, CustomerSort},
-        pagination::{Counter, Direction, Page, PageArgs},
+        pagination::{Counter, DEFAULT_PAGE_SIZE, Direction, Page, PageArgs},
         password_resets::{self, ResetFilter, ResetSort, TimeRange},
     },
 };
+
+/// The complexity of a connection field: its page size (`first` or `last`,
+/// 25 when neither is given) times the complexity of what each row selects.
+pub(crate) fn page_complexity(
+    first: Option<i32>,
+    last: Option<i32>,
+    child_complexity: usize,
+) -> usize {
+    let rows = first
+        .or(last)
+        .map_or(DEFAULT_PAGE_SIZE as usize, |n| n.clamp(0, 100) as usize);
+    rows.max(1)
+        .saturating_mul(child_complexity)
+        .saturating_add(1)
+}
 
 /// Where a page sits in its list (Relay).
 #[derive(Debug, Clone, SimpleObject)]

@@ -17,7 +17,7 @@ pub use loaders::CustomerLoader;
 pub use mutation::Mutation;
 pub use query::Query;
 
-use crate::state::AppState;
+use crate::{http::HttpSettings, state::AppState};
 
 /// The server's schema type.
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -27,9 +27,20 @@ pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     Schema::build(Query, Mutation, EmptySubscription)
 }
 
-/// The schema the server executes, with `state` available to every resolver.
-pub fn build_schema(state: AppState) -> AppSchema {
-    schema_builder().data(state).finish()
+/// The schema the server executes, with `state` available to every resolver
+/// and the depth, complexity, introspection and suggestion settings applied.
+pub fn build_schema(state: AppState, settings: &HttpSettings) -> AppSchema {
+    let mut builder = schema_builder()
+        .data(state)
+        .limit_depth(settings.max_depth)
+        .limit_complexity(settings.max_complexity);
+    if !settings.introspection {
+        builder = builder.disable_introspection();
+    }
+    if !settings.field_suggestions {
+        builder = builder.disable_suggestions();
+    }
+    builder.finish()
 }
 
 /// The schema in SDL: what `print-schema` prints and `schema.graphql` holds.

@@ -127,6 +127,10 @@ impl Mutation {
             password_resets::create(&state.db, principal.mode, new, state.reset_token_ttl, now)
                 .await;
         let (created, user_errors) = payload(result)?;
+        if let Some(Created::Reset { .. }) = &created {
+            state.metrics.reset_created();
+        }
+        let mut user_errors = user_errors;
         let reset = match (created, principal.role) {
             (Some(Created::Reset { reset, token }), Role::Integration) => {
                 let mut reset = CustomerPasswordReset::new(*reset, now);
@@ -139,13 +143,12 @@ impl Mutation {
                     ErrorCode::CustomerNotFound,
                     "no customer has this email",
                 );
-                return Ok(CreateCustomerPasswordResetPayload {
-                    customer_password_reset: None,
-                    user_errors: vec![error.into()],
-                });
+                user_errors.push(error.into());
+                None
             }
             _ => None,
         };
+        record_rejections(state, &user_errors);
         Ok(CreateCustomerPasswordResetPayload {
             customer_password_reset: reset,
             user_errors,
@@ -176,6 +179,10 @@ impl Mutation {
         )
         .await;
         let (reset, user_errors) = payload(result)?;
+        record_rejections(state, &user_errors);
+        if reset.is_some() {
+            state.metrics.reset_completed();
+        }
         Ok(CompleteCustomerPasswordResetPayload {
             customer_password_reset: reset.map(|r| CustomerPasswordReset::new(r, now)),
             user_errors,
@@ -228,5 +235,14 @@ fn change<T>(field: MaybeUndefined<T>) -> Option<Option<T>> {
         MaybeUndefined::Undefined => None,
         MaybeUndefined::Null => Some(None),
         MaybeUndefined::Value(v) => Some(Some(v)),
+    }
+}
+
+/// Counts each refused create or complete by its code.
+fn record_rejections(state: &crate::state::AppState, errors: &[UserError]) {
+    for error in errors {
+        if let async_graphql::Value::Enum(name) = async_graphql::InputType::to_value(&error.code) {
+            state.metrics.reset_rejected(name.as_str());
+        }
     }
 }

@@ -4,6 +4,7 @@ use async_graphql::{Context, ID, Object};
 
 use super::{
     access::{self, INTEGRATION},
+    connection::page_complexity,
     connection::{
         self, CustomerConnection, CustomerFilter, CustomerPasswordResetConnection,
         CustomerPasswordResetFilter, CustomerPasswordResetSort, CustomerSortInput, ResetListArgs,
@@ -61,6 +62,7 @@ impl Query {
     /// Password resets of the key's mode, newest first unless `sort` says
     /// otherwise. Pages hold 25 rows by default and at most 100. Integration keys only.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
     async fn customer_password_resets(
         &self,
         ctx: &Context<'_>,
@@ -100,6 +102,7 @@ impl Query {
     /// Customers of the key's mode, newest first unless `sort` says otherwise.
     /// Pages hold 25 rows by default and at most 100. Integration keys only.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
     async fn customers(
         &self,
         ctx: &Context<'_>,

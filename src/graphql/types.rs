@@ -11,7 +11,7 @@ use super::{
     access::{self, INTEGRATION},
     connection::{
         CustomerPasswordResetConnection, CustomerPasswordResetFilter, CustomerPasswordResetSort,
-        ResetListArgs,
+        ResetListArgs, page_complexity,
     },
     loaders::CustomerLoader,
 };
@@ -187,6 +187,7 @@ impl From<customer::Model> for Customer {
 impl Customer {
     /// The customer's password resets, newest first unless sorted otherwise.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
     async fn password_resets(
         &self,
         ctx: &Context<'_>,

@@ -1,103 +1,166 @@
-//! The HTTP surface: `POST /graphql` executes GraphQL, `GET /graphql` serves
-//! GraphiQL. The handler reads the API key, attaches it and a fresh DataLoader
-//! to each request, and answers malformed bodies with a clear 400.
+//! The HTTP surface:
+//! - `POST`/`GET /graphql`: GraphQL over HTTP (the specification's current
+//!   draft): media type negotiation, request errors as 4xx, mutations refused
+//!   over GET, a body cap, batches, Automatic Persisted Queries, a timeout;
+//! - `GET /graphql` from a browser, and `/graphiql/…`: GraphiQL, served offline;
+//! - `/healthz`, `/readyz`, `/metrics`: for operators.
+//!
+//! Every response carries an `x-request-id` (the client's, when it sent a sane
+//! one) and every request is logged in a span that carries it.
 
 mod auth;
+mod graphiql;
+mod graphql;
+mod ops;
 
-use async_graphql::{BatchRequest, BatchResponse, dataloader::DataLoader, http::GraphiQLSource};
+use std::{sync::Arc, time::Duration};
+
 use axum::{
-    Json, Router,
-    body::Bytes,
-    extract::State,
-    http::{HeaderMap, StatusCode, header},
-    response::{Html, IntoResponse, Response},
+    Router,
+    extract::Request,
+    http::{HeaderName, HeaderValue, Method, header},
+    middleware::{self, Next},
+    response::Response,
     routing::get,
 };
+use rand::{Rng, distr::Alphanumeric};
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tracing::Instrument;
 
-use crate::{
-    graphql::{AppSchema, CustomerLoader},
-    state::AppState,
-};
+use crate::{graphql::AppSchema, state::AppState};
 
-/// What the GraphQL handler needs.
-#[derive(Clone)]
-struct HttpState {
-    schema: AppSchema,
-    app: AppState,
+/// The request id header, read and echoed.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// What the HTTP endpoint enforces; see `pwreset --help` for each setting.
+#[derive(Debug, Clone)]
+pub struct HttpSettings {
+    /// Largest request body, in bytes (413 beyond).
+    pub body_limit: usize,
+    /// Most operations in a batch; 0 turns batches off.
+    pub max_batch: usize,
+    /// Deepest selection nesting.
+    pub max_depth: usize,
+    /// Highest query complexity.
+    pub max_complexity: usize,
+    /// Most aliases in a document.
+    pub max_aliases: usize,
+    /// Whether introspection is allowed.
+    pub introspection: bool,
+    /// Whether errors suggest field names.
+    pub field_suggestions: bool,
+    /// Longest a request may execute.
+    pub request_timeout: Duration,
+    /// Origins allowed by CORS; none by default.
+    pub cors_origins: Vec<String>,
+    /// How long browsers may cache a preflight.
+    pub cors_max_age: Duration,
+    /// Where GraphiQL's assets come from; `None`: served by this server.
+    pub graphiql_assets_url: Option<String>,
 }
 
-/// The server's routes.
-pub fn router(schema: AppSchema, app: AppState) -> Router {
-    Router::new()
-        .route("/graphql", get(graphiql).post(graphql))
-        .with_state(HttpState { schema, app })
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            body_limit: 64 * 1024,
+            max_batch: 10,
+            max_depth: 16,
+            max_complexity: 5_000,
+            max_aliases: 30,
+            introspection: true,
+            field_suggestions: true,
+            request_timeout: Duration::from_secs(10),
+            cors_origins: Vec::new(),
+            cors_max_age: Duration::from_secs(3_600),
+            graphiql_assets_url: None,
+        }
+    }
 }
 
-async fn graphiql() -> Html<String> {
-    Html(
-        GraphiQLSource::build()
-            .endpoint("/graphql")
-            .title("Customer password resets")
-            .finish(),
-    )
+/// The server's routes and middleware.
+pub fn router(schema: AppSchema, app: AppState, settings: HttpSettings) -> Router {
+    let settings = Arc::new(settings);
+    let endpoint = graphql::Endpoint {
+        schema,
+        app: app.clone(),
+        settings: settings.clone(),
+    };
+    let mut router = Router::new()
+        .route("/graphql", get(graphql::get).post(graphql::post))
+        .with_state(endpoint)
+        .merge(graphiql::routes())
+        .merge(ops::routes(app));
+    if !settings.cors_origins.is_empty() {
+        router = router.layer(cors(&settings));
+    }
+    router.layer(middleware::from_fn(request_span))
 }
 
-fn request_error(status: StatusCode, message: &str) -> Response {
-    let body = serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": "BAD_REQUEST" } }] });
-    (status, Json(body)).into_response()
+fn cors(settings: &HttpSettings) -> CorsLayer {
+    let origins: Vec<HeaderValue> = settings
+        .cors_origins
+        .iter()
+        .filter_map(|o| HeaderValue::from_str(o).ok())
+        .collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            REQUEST_ID,
+        ])
+        .expose_headers([REQUEST_ID])
+        .max_age(settings.cors_max_age)
 }
 
-async fn graphql(State(state): State<HttpState>, headers: HeaderMap, body: Bytes) -> Response {
-    let is_json = headers
-        .get(header::CONTENT_TYPE)
+fn request_id(request: &Request) -> String {
+    let sane = |id: &&str| {
+        (1..=128).contains(&id.len())
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+    };
+    request
+        .headers()
+        .get(&REQUEST_ID)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(';')
-                .next()
-                .is_some_and(|m| m.trim().eq_ignore_ascii_case("application/json"))
-        });
-    if !is_json {
-        return request_error(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "send the GraphQL request as JSON with `Content-Type: application/json`",
+        .filter(sane)
+        .map(str::to_owned)
+        .unwrap_or_else(|| {
+            rand::rng()
+                .sample_iter(&Alphanumeric)
+                .take(20)
+                .map(char::from)
+                .collect()
+        })
+}
+
+/// One span per request, carrying its id; the id is echoed in the response.
+async fn request_span(request: Request, next: Next) -> Response {
+    let id = request_id(&request);
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %request.method(),
+        path = %request.uri().path(),
+        operation = tracing::field::Empty,
+        outcome = tracing::field::Empty,
+    );
+    let started = std::time::Instant::now();
+    async move {
+        let mut response = next.run(request).await;
+        tracing::info!(
+            status = response.status().as_u16(),
+            elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
+            "request finished"
         );
+        if let Ok(value) = HeaderValue::from_str(&id) {
+            response.headers_mut().insert(REQUEST_ID, value);
+        }
+        response
     }
-    // PostgreSQL cannot store NUL in text, and no field has a use for it: refuse
-    // it here, once, rather than let it reach a query.
-    if body.windows(6).any(|w| w == br"\u0000") {
-        return request_error(
-            StatusCode::BAD_REQUEST,
-            "NUL characters (\\u0000) are not accepted in any field",
-        );
-    }
-    let batch: BatchRequest = match serde_json::from_slice(&body) {
-        Ok(batch) => batch,
-        Err(e) => {
-            return request_error(
-                StatusCode::BAD_REQUEST,
-                &format!("the body is not a GraphQL request: {e}"),
-            );
-        }
-    };
-    let auth = match auth::authenticate(&state.app, &headers).await {
-        Ok(auth) => auth,
-        Err(status) => {
-            return request_error(
-                status,
-                "the server cannot check API keys right now; try again",
-            );
-        }
-    };
-    let prepare = |request: async_graphql::Request| {
-        let loader = DataLoader::new(CustomerLoader::new(state.app.db.clone()), tokio::spawn);
-        request.data(auth.clone()).data(loader)
-    };
-    let batch = match batch {
-        BatchRequest::Single(request) => BatchRequest::Single(prepare(request)),
-        BatchRequest::Batch(requests) => {
-            BatchRequest::Batch(requests.into_iter().map(prepare).collect())
-        }
-    };
-    let response: BatchResponse = state.schema.execute_batch(batch).await;
-    Json(response).into_response()
+    .instrument(span)
+    .await
 }

@@ -10,6 +10,7 @@ mod error;
 pub mod pagination;
 pub mod password;
 pub mod password_resets;
+pub mod persisted_queries;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, ErrorCode, Result, UserError};

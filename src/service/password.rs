@@ -2,7 +2,7 @@
 //! pool, with a bound on how many hashes run at once (each takes ~19 MiB and a
 //! core for tens of milliseconds; unbounded, a burst would exhaust both).
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Instant};
 
 use argon2::{
     Algorithm, Argon2, Params, PasswordHash, PasswordHasher as _, PasswordVerifier, Version,
@@ -11,7 +11,7 @@ use argon2::{
 use tokio::sync::Semaphore;
 
 use super::{Error, Result};
-use crate::domain::Password;
+use crate::{domain::Password, metrics::Metrics};
 
 /// OWASP's minimum Argon2id memory cost, in KiB (19 MiB).
 pub const OWASP_MIN_MEMORY_KIB: u32 = 19_456;
@@ -23,6 +23,7 @@ pub const OWASP_MIN_ITERATIONS: u32 = 2;
 pub struct PasswordHasher {
     params: Params,
     permits: Arc<Semaphore>,
+    metrics: Arc<Metrics>,
 }
 
 impl std::fmt::Debug for PasswordHasher {
@@ -36,8 +37,8 @@ impl std::fmt::Debug for PasswordHasher {
 
 impl PasswordHasher {
     /// A hasher at the OWASP minimum (m = 19 MiB, t = 2, p = 1) that runs at most
-    /// one hash per core at a time.
-    pub fn owasp_minimum() -> Self {
+    /// one hash per core at a time and reports to `metrics`.
+    pub fn owasp_minimum(metrics: Arc<Metrics>) -> Self {
         let cores = std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(1);
@@ -46,6 +47,7 @@ impl PasswordHasher {
         Self {
             params,
             permits: Arc::new(Semaphore::new(cores)),
+            metrics,
         }
     }
 
@@ -55,21 +57,40 @@ impl PasswordHasher {
     /// # Errors
     /// [`Error::Internal`] if the blocking task fails; the message never holds the password.
     pub async fn hash(&self, password: Password) -> Result<String> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| Error::Internal("password hasher closed".into()))?;
+        let permit = {
+            let _waiting = Waiting::new(&self.metrics);
+            self.permits.acquire().await
+        };
+        let _permit = permit.map_err(|_| Error::Internal("password hasher closed".into()))?;
         let params = self.params.clone();
+        let started = Instant::now();
+        let metrics = self.metrics.clone();
         tokio::task::spawn_blocking(move || {
             let salt = SaltString::generate(&mut OsRng);
             Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
                 .hash_password(password.expose(), &salt)
                 .map(|hash| hash.to_string())
                 .map_err(|e| Error::Internal(format!("argon2: {e}")))
+                .inspect(|_| metrics.hash_done(started.elapsed()))
         })
         .await
         .map_err(|e| Error::Internal(format!("hashing task failed: {e}")))?
+    }
+}
+
+/// Counts a hash in the queue gauge while it waits, even if the request is dropped.
+struct Waiting<'a>(&'a Metrics);
+
+impl<'a> Waiting<'a> {
+    fn new(metrics: &'a Metrics) -> Self {
+        metrics.hash_queued();
+        Self(metrics)
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.hash_dequeued();
     }
 }
 

@@ -11,8 +11,9 @@ use std::{
 
 use chrono::{DateTime, TimeZone, Utc};
 use pwreset::{
-    AppState,
+    AppState, HttpSettings,
     domain::{Mode, Role},
+    metrics::Metrics,
     service::{ManualClock, api_keys, password::PasswordHasher},
 };
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
@@ -141,6 +142,8 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     /// SQL statements the server has run since the counter was last reset.
     pub statements: Arc<AtomicUsize>,
+    /// Holds the server inside a chosen SQL statement, to catch a request in flight.
+    pub gate: Arc<Gate>,
     /// Test-mode integration key.
     pub integration: String,
     /// Test-mode sales-channel key.
@@ -150,6 +153,8 @@ pub struct TestApp {
     /// Live-mode sales-channel key.
     pub live_sales_channel: String,
     client: reqwest::Client,
+    stop: std::sync::Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
+    server: tokio::sync::Mutex<Option<tokio::task::JoinHandle<std::io::Result<()>>>>,
     _test_db: TestDb,
 }
 
@@ -161,11 +166,29 @@ impl TestApp {
     }
 
     /// Starts the server on `db`, running the real migrations first.
-    pub async fn spawn_on(test_db: TestDb, mut db: DatabaseConnection) -> Self {
+    pub async fn spawn_on(test_db: TestDb, db: DatabaseConnection) -> Self {
+        Self::spawn_with(test_db, db, HttpSettings::default()).await
+    }
+
+    /// Starts the server with `settings` on a fresh database.
+    pub async fn spawn_with_settings(settings: HttpSettings) -> Self {
+        let (test_db, db) = TestDb::new().await;
+        Self::spawn_with(test_db, db, settings).await
+    }
+
+    /// Starts the server on `db` with `settings`, running the real migrations first.
+    pub async fn spawn_with(
+        test_db: TestDb,
+        mut db: DatabaseConnection,
+        settings: HttpSettings,
+    ) -> Self {
         let statements = Arc::new(AtomicUsize::new(0));
         let counter = statements.clone();
-        db.set_metric_callback(move |_| {
+        let gate = Arc::new(Gate::default());
+        let held = gate.clone();
+        db.set_metric_callback(move |info| {
             counter.fetch_add(1, Ordering::SeqCst);
+            held.pass(&info.statement.sql);
         });
         pwreset::migrate(&db).await.expect("migrations run");
         let clock = Arc::new(ManualClock::new(start_time()));
@@ -184,28 +207,50 @@ impl TestApp {
         let sales_channel = key(Role::SalesChannel, Mode::Test).await;
         let live_integration = key(Role::Integration, Mode::Live).await;
         let live_sales_channel = key(Role::SalesChannel, Mode::Live).await;
+        let metrics = Arc::new(Metrics::new());
         let state = AppState {
             db: db.clone(),
             clock: clock.clone(),
-            hasher: PasswordHasher::owasp_minimum(),
+            hasher: PasswordHasher::owasp_minimum(metrics.clone()),
             reset_token_ttl: chrono::Duration::hours(6),
+            metrics,
         };
         // Bound before the server task starts: no waiting for it to come up.
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        tokio::spawn(pwreset::serve(listener, state, std::future::pending()));
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(pwreset::serve(listener, state, settings, async {
+            let _ = stopped.await;
+        }));
         statements.store(0, Ordering::SeqCst);
         Self {
             addr,
             db,
             clock,
             statements,
+            gate,
             integration,
             sales_channel,
             live_integration,
             live_sales_channel,
             client: reqwest::Client::new(),
+            stop: std::sync::Mutex::new(Some(stop)),
+            server: tokio::sync::Mutex::new(Some(server)),
             _test_db: test_db,
+        }
+    }
+
+    /// Starts a graceful shutdown (what SIGTERM does to the binary).
+    pub fn shut_down(&self) {
+        if let Some(stop) = self.stop.lock().unwrap().take() {
+            let _ = stop.send(());
+        }
+    }
+
+    /// Waits for the server to finish after [`TestApp::shut_down`].
+    pub async fn stopped(&self) {
+        if let Some(server) = self.server.lock().await.take() {
+            server.await.unwrap().unwrap();
         }
     }
 
@@ -332,6 +377,45 @@ impl TestApp {
     /// SQL statements run since the last call (and resets the count).
     pub fn take_statements(&self) -> usize {
         self.statements.swap(0, Ordering::SeqCst)
+    }
+}
+
+/// What an armed gate waits for, whom it tells, and what releases it.
+type Armed = (
+    String,
+    std::sync::mpsc::Sender<()>,
+    std::sync::mpsc::Receiver<()>,
+);
+
+/// Stops the server, once, right after it runs a statement containing a chosen
+/// text, until the test lets it go: a request held in flight without sleeping.
+#[derive(Default)]
+pub struct Gate {
+    armed: std::sync::Mutex<Option<Armed>>,
+}
+
+impl Gate {
+    /// Arms the gate for the next statement containing `sql`. Returns a receiver
+    /// that fires when a request is held, and a sender that releases it.
+    pub fn arm(&self, sql: &str) -> (std::sync::mpsc::Receiver<()>, std::sync::mpsc::Sender<()>) {
+        let (held_tx, held_rx) = std::sync::mpsc::channel();
+        let (release_tx, release_rx) = std::sync::mpsc::channel();
+        *self.armed.lock().unwrap() = Some((sql.to_owned(), held_tx, release_rx));
+        (held_rx, release_tx)
+    }
+
+    fn pass(&self, sql: &str) {
+        let taken = {
+            let mut armed = self.armed.lock().unwrap();
+            match armed.as_ref() {
+                Some((pattern, _, _)) if sql.contains(pattern.as_str()) => armed.take(),
+                _ => None,
+            }
+        };
+        if let Some((_, held, release)) = taken {
+            let _ = held.send(());
+            let _ = release.recv_timeout(std::time::Duration::from_secs(30));
+        }
     }
 }
 

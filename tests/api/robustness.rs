@@ -171,24 +171,3 @@ async fn document_and_variable_errors_are_reported_without_executing() {
         .await;
     assert_eq!(body["data"]["customers"]["totalCount"], 0);
 }
-
-#[tokio::test]
-async fn graphiql_opens_in_a_browser() {
-    let app = TestApp::spawn().await;
-    let response = reqwest::Client::new()
-        .get(app.url())
-        .header("accept", "text/html")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    assert!(
-        response.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/html")
-    );
-    let html = response.text().await.unwrap();
-    assert!(html.to_lowercase().contains("graphiql"));
-    assert!(html.contains("/graphql"));
-}

@@ -1,0 +1,245 @@
+//! Prometheus metrics (OpenMetrics text at `GET /metrics`): requests by
+//! operation and outcome, latency, reset outcomes, password hashing, and the
+//! database pool.
+
+use std::{
+    collections::HashSet,
+    sync::{Mutex, atomic::AtomicI64},
+    time::Duration,
+};
+
+use prometheus_client::{
+    encoding::{EncodeLabelSet, EncodeLabelValue, text::encode},
+    metrics::{
+        counter::Counter,
+        family::Family,
+        gauge::Gauge,
+        histogram::{Histogram, exponential_buckets},
+    },
+    registry::Registry,
+};
+use sea_orm::DatabaseConnection;
+
+/// Distinct operation names kept as labels; later names count as `other`, so
+/// clients cannot grow the metrics without bound.
+const MAX_OPERATION_LABELS: usize = 100;
+
+/// How a GraphQL HTTP request ended.
+#[derive(Debug, Clone, Copy, Hash, PartialEq, Eq, EncodeLabelValue)]
+pub enum Outcome {
+    /// Executed without errors.
+    Ok,
+    /// Executed, with field errors in the response.
+    FieldError,
+    /// Refused before execution (parse, validation, limits, media types).
+    RequestError,
+    /// Cut off by the request timeout.
+    Timeout,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    operation: String,
+    outcome: Outcome,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OperationLabels {
+    operation: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabels {
+    reason: String,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct PoolLabels {
+    state: &'static str,
+}
+
+/// Every metric of the server. Cheap to share: clone the `Arc` it lives in.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    latency: Family<OperationLabels, Histogram>,
+    resets_created: Counter,
+    resets_completed: Counter,
+    resets_rejected: Family<ReasonLabels, Counter>,
+    hash_duration: Histogram,
+    hash_queue: Gauge<i64, AtomicI64>,
+    pool: Family<PoolLabels, Gauge<i64, AtomicI64>>,
+    operations: Mutex<HashSet<String>>,
+}
+
+fn latency_histogram() -> Histogram {
+    // 0.5 ms to ~16 s.
+    Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// A fresh registry with every metric at zero.
+    pub fn new() -> Self {
+        let mut registry = Registry::with_prefix("pwreset");
+        let requests = Family::<RequestLabels, Counter>::default();
+        registry.register(
+            "graphql_requests",
+            "GraphQL requests by operation name and outcome",
+            requests.clone(),
+        );
+        let latency = Family::<OperationLabels, Histogram>::new_with_constructor(
+            latency_histogram as fn() -> Histogram,
+        );
+        registry.register(
+            "graphql_request_duration_seconds",
+            "GraphQL request latency by operation name",
+            latency.clone(),
+        );
+        let resets_created = Counter::default();
+        registry.register(
+            "resets_created",
+            "Password resets created",
+            resets_created.clone(),
+        );
+        let resets_completed = Counter::default();
+        registry.register(
+            "resets_completed",
+            "Password resets completed",
+            resets_completed.clone(),
+        );
+        let resets_rejected = Family::<ReasonLabels, Counter>::default();
+        registry.register(
+            "resets_rejected",
+            "Password reset creates and completes refused, by reason (user error code)",
+            resets_rejected.clone(),
+        );
+        let hash_duration = Histogram::new(exponential_buckets(0.001, 2.0, 12));
+        registry.register(
+            "password_hash_duration_seconds",
+            "Time to hash one password with Argon2id",
+            hash_duration.clone(),
+        );
+        let hash_queue = Gauge::<i64, AtomicI64>::default();
+        registry.register(
+            "password_hash_queue_depth",
+            "Password hashes waiting for a free core",
+            hash_queue.clone(),
+        );
+        let pool = Family::<PoolLabels, Gauge<i64, AtomicI64>>::default();
+        registry.register(
+            "db_pool_connections",
+            "Database pool connections by state",
+            pool.clone(),
+        );
+        Self {
+            registry,
+            requests,
+            latency,
+            resets_created,
+            resets_completed,
+            resets_rejected,
+            hash_duration,
+            hash_queue,
+            pool,
+            operations: Mutex::new(HashSet::new()),
+        }
+    }
+
+    fn operation_label(&self, name: Option<&str>) -> String {
+        let Some(name) = name.filter(|n| !n.is_empty()) else {
+            return "anonymous".into();
+        };
+        let mut seen = self.operations.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.contains(name) {
+            return name.to_owned();
+        }
+        if seen.len() < MAX_OPERATION_LABELS && name.len() <= 64 {
+            seen.insert(name.to_owned());
+            return name.to_owned();
+        }
+        "other".into()
+    }
+
+    /// Records one GraphQL request.
+    pub fn record_request(&self, operation: Option<&str>, outcome: Outcome, elapsed: Duration) {
+        let operation = self.operation_label(operation);
+        self.latency
+            .get_or_create(&OperationLabels {
+                operation: operation.clone(),
+            })
+            .observe(elapsed.as_secs_f64());
+        self.requests
+            .get_or_create(&RequestLabels { operation, outcome })
+            .inc();
+    }
+
+    /// Records a reset created.
+    pub fn reset_created(&self) {
+        self.resets_created.inc();
+    }
+
+    /// Records a reset completed.
+    pub fn reset_completed(&self) {
+        self.resets_completed.inc();
+    }
+
+    /// Records a refused create or complete, by user error code.
+    pub fn reset_rejected(&self, reason: &str) {
+        self.resets_rejected
+            .get_or_create(&ReasonLabels {
+                reason: reason.to_owned(),
+            })
+            .inc();
+    }
+
+    /// Records one password hash.
+    pub fn hash_done(&self, elapsed: Duration) {
+        self.hash_duration.observe(elapsed.as_secs_f64());
+    }
+
+    /// A hash starts waiting for a core.
+    pub fn hash_queued(&self) {
+        self.hash_queue.inc();
+    }
+
+    /// A hash stops waiting.
+    pub fn hash_dequeued(&self) {
+        self.hash_queue.dec();
+    }
+
+    /// The metrics in OpenMetrics text, with the pool gauges read from `db` now.
+    pub fn render(&self, db: &DatabaseConnection) -> String {
+        let (size, idle) = pool_usage(db);
+        self.pool
+            .get_or_create(&PoolLabels { state: "idle" })
+            .set(idle);
+        self.pool
+            .get_or_create(&PoolLabels { state: "in_use" })
+            .set(size - idle);
+        let mut out = String::new();
+        // Writing to a String cannot fail.
+        let _ = encode(&mut out, &self.registry);
+        out
+    }
+}
+
+fn pool_usage(db: &DatabaseConnection) -> (i64, i64) {
+    match db.get_database_backend() {
+        sea_orm::DbBackend::Sqlite => {
+            let pool = db.get_sqlite_connection_pool();
+            (i64::from(pool.size()), pool.num_idle() as i64)
+        }
+        sea_orm::DbBackend::Postgres => {
+            let pool = db.get_postgres_connection_pool();
+            (i64::from(pool.size()), pool.num_idle() as i64)
+        }
+        _ => (0, 0),
+    }
+}

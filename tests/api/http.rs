@@ -1,0 +1,478 @@
+//! GraphQL over HTTP: media types, status codes, methods, body and batch caps,
+//! persisted queries, and GraphiQL served offline.
+
+use std::io::{Read, Write};
+
+use serde_json::{Value, json};
+
+use crate::helpers::TestApp;
+
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json; charset=utf-8";
+const JSON: &str = "application/json; charset=utf-8";
+
+struct Answer {
+    status: u16,
+    content_type: String,
+    headers: reqwest::header::HeaderMap,
+    body: Value,
+}
+
+async fn send(request: reqwest::RequestBuilder) -> Answer {
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let content_type = headers
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    let text = response.text().await.unwrap();
+    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+    Answer {
+        status,
+        content_type,
+        headers,
+        body,
+    }
+}
+
+fn post(app: &TestApp, accept: Option<&str>, body: &str) -> reqwest::RequestBuilder {
+    let mut request = reqwest::Client::new()
+        .post(app.url())
+        .bearer_auth(&app.integration)
+        .header("content-type", "application/json")
+        .body(body.to_owned());
+    if let Some(accept) = accept {
+        request = request.header("accept", accept);
+    }
+    request
+}
+
+async fn customer_count(app: &TestApp) -> u64 {
+    let body = app
+        .gql(
+            Some(&app.integration),
+            "{ customers { totalCount } }",
+            json!({}),
+        )
+        .await;
+    body["data"]["customers"]["totalCount"].as_u64().unwrap()
+}
+
+#[tokio::test]
+async fn the_response_type_follows_accept() {
+    let app = TestApp::spawn().await;
+    let query = r#"{"query":"{ __typename }"}"#;
+    for (accept, expected) in [
+        (None, GRAPHQL_RESPONSE),
+        (Some("*/*"), GRAPHQL_RESPONSE),
+        (Some("application/graphql-response+json"), GRAPHQL_RESPONSE),
+        (Some("application/json"), JSON),
+        (
+            Some("application/json, application/graphql-response+json"),
+            GRAPHQL_RESPONSE,
+        ),
+        (
+            Some("application/json;q=0.9, application/graphql-response+json;q=0.5"),
+            JSON,
+        ),
+        (Some("text/html, application/json;q=0.8"), JSON),
+    ] {
+        let answer = send(post(&app, accept, query)).await;
+        assert_eq!(answer.status, 200, "{accept:?}");
+        assert_eq!(answer.content_type, expected, "{accept:?}");
+        assert_eq!(answer.body["data"]["__typename"], "Query");
+    }
+    for accept in ["text/plain", "application/xml", "application/json;q=0"] {
+        let answer = send(post(&app, Some(accept), query)).await;
+        assert_eq!(answer.status, 406, "{accept}");
+    }
+}
+
+#[tokio::test]
+async fn request_errors_get_4xx_and_no_data_while_field_errors_keep_200() {
+    let app = TestApp::spawn().await;
+    let cases = [
+        (r#"{"query": "{ __typename "#, 400, "unparseable JSON"),
+        (
+            r#"{"query": "{ customers { "}"#,
+            400,
+            "document syntax error",
+        ),
+        (r#"{"operationName": "x"}"#, 400, "missing query"),
+        (r#"{"query": "{ noSuchField }"}"#, 422, "validation error"),
+        (
+            r#"{"query": "query($n: Int) { customers(first: $n) { totalCount } }", "variables": {"n": "ten"}}"#,
+            422,
+            "variable coercion",
+        ),
+        (
+            r#"{"query": "query($n: Int!) { customers(first: $n) { totalCount } }"}"#,
+            422,
+            "missing variable",
+        ),
+    ];
+    for (body, status, what) in cases {
+        let answer = send(post(&app, None, body)).await;
+        assert_eq!(answer.status, status, "{what}: {}", answer.body);
+        assert_eq!(answer.content_type, GRAPHQL_RESPONSE, "{what}");
+        assert!(
+            answer.body.get("data").is_none(),
+            "{what}: no data on request errors"
+        );
+        assert!(
+            !answer.body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .is_empty(),
+            "{what}"
+        );
+    }
+    // A field error (a page too large) is not a request error.
+    let answer = send(post(
+        &app,
+        None,
+        r#"{"query": "{ customers(first: 1000) { totalCount } }"}"#,
+    ))
+    .await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.body["data"], Value::Null);
+    assert_eq!(answer.body["errors"][0]["path"], json!(["customers"]));
+
+    // `application/json` clients get 200 for GraphQL-level request errors.
+    for body in [
+        r#"{"query": "{ customers { "}"#,
+        r#"{"query": "{ noSuchField }"}"#,
+    ] {
+        let answer = send(post(&app, Some("application/json"), body)).await;
+        assert_eq!(answer.status, 200, "{body}");
+        assert!(answer.body["errors"][0]["message"].is_string());
+    }
+}
+
+#[tokio::test]
+async fn a_post_must_be_json() {
+    let app = TestApp::spawn().await;
+    let client = reqwest::Client::new();
+    let body = r#"{"query":"{ __typename }"}"#;
+    let missing = send(client.post(app.url()).body(body)).await;
+    assert_eq!(missing.status, 415);
+    for content_type in [
+        "text/plain",
+        "application/graphql",
+        "application/json; charset=latin1",
+    ] {
+        let answer = send(
+            client
+                .post(app.url())
+                .header("content-type", content_type)
+                .body(body),
+        )
+        .await;
+        assert_eq!(answer.status, 415, "{content_type}");
+        assert!(
+            answer.body["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("application/json")
+        );
+    }
+    let ok = send(
+        client
+            .post(app.url())
+            .header("content-type", "application/json; charset=UTF-8")
+            .body(body),
+    )
+    .await;
+    assert_eq!(ok.status, 200);
+}
+
+#[tokio::test]
+async fn queries_work_over_get_but_mutations_are_refused_unexecuted() {
+    let app = TestApp::spawn().await;
+    let client = reqwest::Client::new();
+    let get = |params: Vec<(&'static str, String)>| {
+        client
+            .get(app.url())
+            .bearer_auth(&app.integration)
+            .query(&params)
+    };
+
+    let answer = send(get(vec![
+        (
+            "query",
+            "query Count($first: Int) { customers(first: $first) { totalCount } }".into(),
+        ),
+        ("operationName", "Count".into()),
+        ("variables", r#"{"first": 5}"#.into()),
+    ]))
+    .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(answer.body["data"]["customers"]["totalCount"], 0);
+
+    let mutation =
+        r#"mutation { createCustomer(input: { email: "get@example.com" }) { customer { id } } }"#;
+    let answer = send(get(vec![("query", mutation.into())])).await;
+    assert_eq!(answer.status, 405);
+    assert_eq!(answer.headers["allow"], "POST");
+    let named = "query Q { __typename } mutation M { createCustomer(input: { email: \"get@example.com\" }) { customer { id } } }";
+    let answer = send(get(vec![
+        ("query", named.into()),
+        ("operationName", "M".into()),
+    ]))
+    .await;
+    assert_eq!(answer.status, 405);
+    assert_eq!(customer_count(&app).await, 0, "the mutation did not run");
+
+    let answer = send(get(vec![
+        ("query", "{ __typename }".into()),
+        ("variables", "{not json".into()),
+    ]))
+    .await;
+    assert_eq!(answer.status, 400);
+}
+
+/// Sends a chunked POST with no Content-Length over a raw connection; returns the status line.
+fn chunked_post(addr: std::net::SocketAddr, key: String, chunks: Vec<Vec<u8>>) -> String {
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let head = format!(
+        "POST /graphql HTTP/1.1\r\nHost: {}\r\nAuthorization: Bearer {key}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n",
+        addr
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    for chunk in &chunks {
+        // The server may stop reading once the cap is passed.
+        if stream
+            .write_all(format!("{:x}\r\n", chunk.len()).as_bytes())
+            .is_err()
+            || stream.write_all(chunk).is_err()
+            || stream.write_all(b"\r\n").is_err()
+        {
+            break;
+        }
+    }
+    let _ = stream.write_all(b"0\r\n\r\n");
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    String::from_utf8_lossy(&response)
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn bodies_over_the_cap_get_413_even_without_a_content_length() {
+    let app = TestApp::spawn().await;
+    let padding = " ".repeat(70 * 1024);
+    let big = format!(r#"{{"query": "{{ __typename }}"{padding}}}"#);
+    assert_eq!(send(post(&app, None, &big)).await.status, 413);
+
+    let chunks: Vec<Vec<u8>> = std::iter::once(br#"{"query": "{ __typename }""#.to_vec())
+        .chain(std::iter::repeat_n(vec![b' '; 8 * 1024], 9))
+        .chain(std::iter::once(b"}".to_vec()))
+        .collect();
+    let (addr, key) = (app.addr, app.integration.clone());
+    let status = tokio::task::spawn_blocking(move || chunked_post(addr, key, chunks))
+        .await
+        .unwrap();
+    assert!(status.contains(" 413 "), "{status}");
+    // The same request under the cap, chunked, works.
+    let small: Vec<Vec<u8>> = vec![br#"{"query": "#.to_vec(), br#""{ __typename }"}"#.to_vec()];
+    let key = app.integration.clone();
+    let status = tokio::task::spawn_blocking(move || chunked_post(addr, key, small))
+        .await
+        .unwrap();
+    assert!(status.contains(" 200 "), "{status}");
+}
+
+#[tokio::test]
+async fn batches_run_each_operation_and_are_capped() {
+    let app = TestApp::spawn().await;
+    let one = json!({ "query": "{ customers { totalCount } }" });
+    let answer = send(post(
+        &app,
+        None,
+        &json!([one, { "query": "{ __typename }" }]).to_string(),
+    ))
+    .await;
+    assert_eq!(answer.status, 200);
+    assert_eq!(answer.body[0]["data"]["customers"]["totalCount"], 0);
+    assert_eq!(answer.body[1]["data"]["__typename"], "Query");
+
+    let eleven = Value::Array(vec![one.clone(); 11]);
+    let answer = send(post(&app, None, &eleven.to_string())).await;
+    assert_eq!(answer.status, 400);
+    assert!(
+        answer.body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("1 to 10")
+    );
+    assert_eq!(send(post(&app, None, "[]")).await.status, 400);
+
+    let off = TestApp::spawn_with_settings(pwreset::HttpSettings {
+        max_batch: 0,
+        ..Default::default()
+    })
+    .await;
+    let answer = send(post(&off, None, &json!([one]).to_string())).await;
+    assert_eq!(answer.status, 400);
+    assert_eq!(
+        answer.body["errors"][0]["extensions"]["code"],
+        "BATCHING_DISABLED"
+    );
+}
+
+fn sha256_hex(text: &str) -> String {
+    pwreset::domain::digest(text)
+}
+
+#[tokio::test]
+async fn automatic_persisted_queries_miss_then_register_then_hit_over_get() {
+    let app = TestApp::spawn().await;
+    let query = "query Count { customers { totalCount } }";
+    let hash = sha256_hex(query);
+    let extensions = json!({ "persistedQuery": { "version": 1, "sha256Hash": hash } });
+
+    let miss = send(post(
+        &app,
+        None,
+        &json!({ "extensions": extensions }).to_string(),
+    ))
+    .await;
+    assert_eq!(miss.status, 200);
+    assert_eq!(miss.body["errors"][0]["message"], "PersistedQueryNotFound");
+    assert_eq!(
+        miss.body["errors"][0]["extensions"]["code"],
+        "PERSISTED_QUERY_NOT_FOUND"
+    );
+
+    let register = send(post(
+        &app,
+        None,
+        &json!({ "query": query, "extensions": extensions }).to_string(),
+    ))
+    .await;
+    assert_eq!(register.body["data"]["customers"]["totalCount"], 0);
+
+    let hit = send(
+        reqwest::Client::new()
+            .get(app.url())
+            .bearer_auth(&app.integration)
+            .query(&[
+                ("extensions", extensions.to_string()),
+                ("operationName", "Count".into()),
+            ]),
+    )
+    .await;
+    assert_eq!(hit.status, 200, "{}", hit.body);
+    assert_eq!(hit.body["data"]["customers"]["totalCount"], 0);
+
+    let wrong = json!({ "query": "{ __typename }", "extensions": extensions });
+    let answer = send(post(&app, None, &wrong.to_string())).await;
+    assert_eq!(answer.status, 400);
+    assert_eq!(
+        answer.body["errors"][0]["extensions"]["code"],
+        "PERSISTED_QUERY_INVALID"
+    );
+
+    // A persisted mutation still may not run over GET.
+    let mutation =
+        r#"mutation { createCustomer(input: { email: "apq@example.com" }) { customer { id } } }"#;
+    let m_ext = json!({ "persistedQuery": { "version": 1, "sha256Hash": sha256_hex(mutation) } });
+    send(post(
+        &app,
+        None,
+        &json!({ "query": "{ __typename }", "extensions": m_ext }).to_string(),
+    ))
+    .await;
+    let answer = send(post(
+        &app,
+        None,
+        &json!({ "query": mutation, "extensions": m_ext }).to_string(),
+    ))
+    .await;
+    assert_eq!(answer.status, 200);
+    let replay = send(
+        reqwest::Client::new()
+            .get(app.url())
+            .bearer_auth(&app.integration)
+            .query(&[("extensions", m_ext.to_string())]),
+    )
+    .await;
+    assert_eq!(replay.status, 405);
+    assert_eq!(customer_count(&app).await, 1);
+}
+
+#[tokio::test]
+async fn graphiql_loads_everything_from_this_server() {
+    let app = TestApp::spawn().await;
+    let client = reqwest::Client::new();
+    let page = client
+        .get(app.url())
+        .header("accept", "text/html,application/xhtml+xml,*/*;q=0.8")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = page.text().await.unwrap();
+    assert!(
+        !html.contains("https://") && !html.contains("http://"),
+        "no external URL in the page"
+    );
+    assert!(
+        html.contains("Authorization"),
+        "the headers editor offers an Authorization template"
+    );
+    let mut assets = 0;
+    for src in html
+        .split(['"', '\''])
+        .filter(|s| s.starts_with("/graphiql/"))
+    {
+        let asset = client
+            .get(format!("http://{}{src}", app.addr))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(asset.status(), 200, "{src}");
+        let content_type = asset.headers()["content-type"].to_str().unwrap().to_owned();
+        assert!(
+            content_type.starts_with("text/javascript") || content_type.starts_with("text/css"),
+            "{src}"
+        );
+        assert!(asset.bytes().await.unwrap().len() > 5_000, "{src}");
+        assets += 1;
+    }
+    assert_eq!(assets, 4, "styles, React, ReactDOM and GraphiQL");
+    let missing = client
+        .get(format!("http://{}/graphiql/3.9.0/nope.js", app.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status(), 404);
+
+    let elsewhere = TestApp::spawn_with_settings(pwreset::HttpSettings {
+        graphiql_assets_url: Some("https://assets.example.com/graphiql".into()),
+        ..Default::default()
+    })
+    .await;
+    let html = client
+        .get(elsewhere.url())
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("https://assets.example.com/graphiql/graphiql.min.js"));
+}

@@ -1,0 +1,269 @@
+//! Operating the server: health, readiness, metrics, request ids, CORS, and
+//! graceful shutdown.
+
+use serde_json::{Value, json};
+
+use crate::helpers::{TestApp, codes};
+
+async fn get(app: &TestApp, path: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .get(format!("http://{}{path}", app.addr))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn health_says_up_and_readiness_follows_the_database() {
+    let app = TestApp::spawn().await;
+    assert_eq!(get(&app, "/healthz").await.status(), 200);
+    let ready = get(&app, "/readyz").await;
+    assert_eq!(ready.status(), 200);
+    assert_eq!(ready.json::<Value>().await.unwrap()["status"], "ready");
+
+    // The database goes away: the process is still up, but not ready.
+    app.db.clone().close().await.unwrap();
+    assert_eq!(get(&app, "/healthz").await.status(), 200);
+    let ready = get(&app, "/readyz").await;
+    assert_eq!(ready.status(), 503);
+    let text = ready.text().await.unwrap();
+    assert!(
+        !text.contains("sqlx") && !text.contains("postgres://"),
+        "{text}"
+    );
+}
+
+fn sample(metrics: &str, name_and_labels: &str) -> f64 {
+    metrics
+        .lines()
+        .find(|l| l.starts_with(name_and_labels) && l[name_and_labels.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .unwrap_or(0.0)
+}
+
+#[tokio::test]
+async fn metrics_move_with_requests_and_outcomes() {
+    let app = TestApp::spawn().await;
+    let before = get(&app, "/metrics").await;
+    assert_eq!(before.status(), 200);
+    assert!(
+        before.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .contains("openmetrics-text")
+    );
+    let before = before.text().await.unwrap();
+
+    app.create_customer("ada@example.com", None).await;
+    let (_, token) = app.create_reset("ada@example.com").await;
+    assert_eq!(
+        codes(
+            &app.complete(&app.sales_channel, "nope", "a new password")
+                .await
+        ),
+        ["TOKEN_INVALID"]
+    );
+    assert_eq!(
+        codes(
+            &app.complete(&app.sales_channel, &token, "a new password")
+                .await
+        ),
+        Vec::<String>::new()
+    );
+    app.gql(
+        Some(&app.integration),
+        "query ListResets { customerPasswordResets { totalCount } }",
+        json!({}),
+    )
+    .await;
+    app.gql(
+        None,
+        "query ListResets { customerPasswordResets { totalCount } }",
+        json!({}),
+    )
+    .await;
+
+    let after = get(&app, "/metrics").await.text().await.unwrap();
+    assert_eq!(
+        sample(&after, "pwreset_resets_created_total")
+            - sample(&before, "pwreset_resets_created_total"),
+        1.0
+    );
+    assert_eq!(sample(&after, "pwreset_resets_completed_total"), 1.0);
+    assert_eq!(
+        sample(
+            &after,
+            r#"pwreset_resets_rejected_total{reason="TOKEN_INVALID"}"#
+        ),
+        1.0
+    );
+    assert_eq!(
+        sample(
+            &after,
+            r#"pwreset_graphql_requests_total{operation="ListResets",outcome="Ok"}"#
+        ),
+        1.0
+    );
+    assert_eq!(
+        sample(
+            &after,
+            r#"pwreset_graphql_requests_total{operation="ListResets",outcome="FieldError"}"#
+        ),
+        1.0
+    );
+    assert!(
+        sample(
+            &after,
+            r#"pwreset_graphql_request_duration_seconds_count{operation="ListResets"}"#
+        ) >= 2.0
+    );
+    assert_eq!(
+        sample(&after, "pwreset_password_hash_duration_seconds_count"),
+        1.0
+    );
+    assert!(after.contains("pwreset_password_hash_queue_depth"));
+    assert!(after.contains(r#"pwreset_db_pool_connections{state="idle"}"#));
+    assert!(after.ends_with("# EOF\n"));
+}
+
+#[tokio::test]
+async fn every_response_carries_a_request_id() {
+    let app = TestApp::spawn().await;
+    let client = reqwest::Client::new();
+    let echoed = client
+        .get(format!("http://{}/healthz", app.addr))
+        .header("x-request-id", "trace-42.a")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(echoed.headers()["x-request-id"], "trace-42.a");
+    let generated = client
+        .get(format!("http://{}/healthz", app.addr))
+        .send()
+        .await
+        .unwrap();
+    let first = generated.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(first.len() >= 16);
+    let insane = client
+        .post(app.url())
+        .header("x-request-id", "x".repeat(500))
+        .json(&json!({ "query": "{ __typename }" }))
+        .send()
+        .await
+        .unwrap();
+    let replaced = insane.headers()["x-request-id"].to_str().unwrap();
+    assert!(replaced.len() < 500 && replaced != first);
+}
+
+#[tokio::test]
+async fn cors_allows_only_the_configured_origins_without_credentials() {
+    let app = TestApp::spawn_with_settings(pwreset::HttpSettings {
+        cors_origins: vec!["https://shop.example.com".into()],
+        ..Default::default()
+    })
+    .await;
+    let client = reqwest::Client::new();
+    let preflight = |origin: &str| {
+        client
+            .request(reqwest::Method::OPTIONS, app.url())
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization, content-type",
+            )
+            .send()
+    };
+    let allowed = preflight("https://shop.example.com").await.unwrap();
+    assert!(allowed.status().is_success());
+    let headers = allowed.headers();
+    assert_eq!(
+        headers["access-control-allow-origin"],
+        "https://shop.example.com"
+    );
+    assert_eq!(headers["access-control-max-age"], "3600");
+    assert!(
+        headers["access-control-allow-headers"]
+            .to_str()
+            .unwrap()
+            .contains("authorization")
+    );
+    assert!(headers.get("access-control-allow-credentials").is_none());
+
+    let refused = preflight("https://evil.example.com").await.unwrap();
+    assert!(
+        refused
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+
+    let actual = client
+        .post(app.url())
+        .header("origin", "https://shop.example.com")
+        .json(&json!({ "query": "{ __typename }" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        actual.headers()["access-control-allow-origin"],
+        "https://shop.example.com"
+    );
+
+    // No origins configured: no CORS headers at all.
+    let closed = TestApp::spawn().await;
+    let response = client
+        .request(reqwest::Method::OPTIONS, closed.url())
+        .header("origin", "https://shop.example.com")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response
+            .headers()
+            .get("access-control-allow-origin")
+            .is_none()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn shutdown_waits_for_a_request_in_flight() {
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    app.create_customer("ada@example.com", None).await;
+    let (_, token) = app.create_reset("ada@example.com").await;
+
+    // Hold the complete inside its transaction, right after it claims the reset.
+    let (held, release) = app.gate.arm("SET \"reset_password_at\"");
+    let in_flight = {
+        let app = app.clone();
+        tokio::spawn(async move {
+            app.complete(&app.sales_channel, &token, "a brand new password")
+                .await
+        })
+    };
+    tokio::task::spawn_blocking(move || held.recv_timeout(std::time::Duration::from_secs(30)))
+        .await
+        .unwrap()
+        .expect("the complete reached the database");
+
+    app.shut_down();
+    // New connections are no longer served...
+    let refused = reqwest::Client::new()
+        .get(format!("http://{}/healthz", app.addr))
+        .send()
+        .await;
+    assert!(
+        refused.is_err(),
+        "a server shutting down takes no new connections"
+    );
+    // ...but the request in flight finishes, and only then does the server stop.
+    release.send(()).unwrap();
+    let payload = in_flight.await.unwrap();
+    assert_eq!(payload["userErrors"], json!([]));
+    assert_eq!(payload["customerPasswordReset"]["status"], "COMPLETED");
+    app.stopped().await;
+}
