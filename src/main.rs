@@ -1,12 +1,13 @@
 //! `pwreset`: parse the command line, connect, migrate, then serve or run an admin command.
 
-use std::{process::ExitCode, sync::Arc};
+use std::{io::Write, process::ExitCode, sync::Arc};
 
 use chrono::Duration;
 use clap::Parser;
 use pwreset::{
     AppState,
     config::{ApiKeyCommand, Cli, Command, Config, LogFormat},
+    domain::ApiKeySecret,
     graphql,
     metrics::Metrics,
     service::{Clock, SystemClock, api_keys, password::PasswordHasher},
@@ -115,24 +116,35 @@ async fn serve(config: &Config) -> Result<(), BoxError> {
         .await
         .map_err(|e| format!("cannot listen on LISTEN_ADDR {}: {e}", config.listen_addr))?;
     let addr = listener.local_addr()?;
-    println!("GraphiQL: http://{addr}/graphql");
-    if !seeded.is_empty() {
-        println!("\nThe database had no API keys, so two test-mode keys were created.");
-        println!("They are shown only now; send one as `Authorization: Bearer <key>`.");
-        for (info, secret) in &seeded {
-            println!(
-                "  {:<14} {}  ({})",
-                info.role.as_str(),
-                secret.expose(),
-                info.id
-            );
-        }
-        println!();
-    }
+    print_banner(addr, &seeded);
     tracing::info!(%addr, "listening");
     pwreset::serve(listener, state, config.http_settings(), shutdown_signal()).await?;
     tracing::info!("stopped: in-flight requests finished");
     Ok(())
+}
+
+/// Prints the GraphiQL URL and any keys just created, as one write. A closed
+/// stdout (a supervisor that stopped reading) must not stop the server, so a
+/// failed write is ignored.
+fn print_banner(addr: std::net::SocketAddr, seeded: &[(api_keys::ApiKeyInfo, ApiKeySecret)]) {
+    let mut banner = format!("GraphiQL: http://{addr}/graphql\n");
+    if !seeded.is_empty() {
+        banner.push_str("\nThe database had no API keys, so two test-mode keys were created.\n");
+        banner.push_str("They are shown only now; send one as `Authorization: Bearer <key>`.\n");
+        for (info, secret) in seeded {
+            banner.push_str(&format!(
+                "  {:<14} {}  ({})\n",
+                info.role.as_str(),
+                secret.expose(),
+                info.id
+            ));
+        }
+        banner.push('\n');
+    }
+    let mut stdout = std::io::stdout().lock();
+    let _ = stdout
+        .write_all(banner.as_bytes())
+        .and_then(|()| stdout.flush());
 }
 
 async fn shutdown_signal() {

@@ -253,7 +253,8 @@ async fn json_logs_carry_the_request_id_and_operation_but_no_secrets() {
         .spawn()
         .unwrap();
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    let (url, keys) = tokio::task::spawn_blocking(move || {
+    // Keep reading stdout's pipe open until the server is stopped.
+    let (url, keys, _stdout) = tokio::task::spawn_blocking(move || {
         let mut all = String::new();
         let mut line = String::new();
         while all.matches("pwr_test_").count() < 2 && stdout.read_line(&mut line).unwrap() > 0 {
@@ -271,7 +272,7 @@ async fn json_logs_carry_the_request_id_and_operation_but_no_secrets() {
             .filter(|w| w.starts_with("pwr_test_"))
             .map(str::to_owned)
             .collect();
-        (url, keys)
+        (url, keys, stdout)
     })
     .await
     .unwrap();
