@@ -8,7 +8,7 @@ use clap::{
     builder::{PossibleValuesParser, TypedValueParser},
 };
 
-use crate::http::HttpSettings;
+use crate::{http::HttpSettings, service::webhooks::WebhookSettings};
 
 use crate::domain::{Mode, Role};
 
@@ -93,6 +93,14 @@ pub struct Config {
     /// serves them itself, so GraphiQL works offline.
     #[arg(long, env = "GRAPHIQL_ASSETS_URL", value_parser = parse_base_url, global = true)]
     pub graphiql_assets_url: Option<String>,
+    /// Let webhook callback URLs point at private, loopback and link-local
+    /// addresses. For local development and tests only: it opens the server to SSRF.
+    #[arg(long, env = "WEBHOOK_ALLOW_PRIVATE_TARGETS", default_value_t = false, action = ArgAction::Set, global = true)]
+    pub webhook_allow_private_targets: bool,
+    /// How often the webhook dispatcher looks for due deliveries, in milliseconds.
+    #[arg(long, env = "WEBHOOK_POLL_INTERVAL_MS", default_value_t = 1_000,
+          value_parser = clap::value_parser!(u32).range(10..=3_600_000), global = true)]
+    pub webhook_poll_interval_ms: u32,
     /// Log format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Human, global = true)]
     pub log_format: LogFormat,
@@ -141,6 +149,16 @@ fn parse_base_url(raw: &str) -> Result<String, String> {
 }
 
 impl Config {
+    /// The webhook settings.
+    pub fn webhook_settings(&self) -> WebhookSettings {
+        WebhookSettings {
+            allow_private_targets: self.webhook_allow_private_targets,
+            poll_interval: Some(Duration::from_millis(u64::from(
+                self.webhook_poll_interval_ms,
+            ))),
+        }
+    }
+
     /// The HTTP endpoint's settings.
     pub fn http_settings(&self) -> HttpSettings {
         HttpSettings {

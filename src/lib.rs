@@ -41,7 +41,8 @@ pub fn app(state: AppState, settings: HttpSettings) -> axum::Router {
 
 /// Serves the application on an already-bound `listener` until `shutdown`
 /// completes, then stops accepting connections, lets in-flight requests
-/// finish, and returns.
+/// finish, and returns. Runs the webhook dispatcher alongside when
+/// `state.webhooks.poll_interval` is set.
 ///
 /// # Errors
 /// An I/O error from the listener.
@@ -51,9 +52,22 @@ pub async fn serve(
     settings: HttpSettings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, app(state, settings))
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    if let Some(interval) = state.webhooks.poll_interval {
+        let dispatcher = service::webhooks::Dispatcher::new(
+            state.db.clone(),
+            state.clock.clone(),
+            state.metrics.clone(),
+            state.webhooks.allow_private_targets,
+        )
+        .map_err(std::io::Error::other)?;
+        tokio::spawn(dispatcher.run(interval, stopped));
+    }
+    let result = axum::serve(listener, app(state, settings))
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    let _ = stop.send(true);
+    result
 }
 
 /// Connects to `url` (`sqlite://…` or `postgres://…`). SQLite files are put in

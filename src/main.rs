@@ -111,6 +111,7 @@ async fn serve(config: &Config) -> Result<(), BoxError> {
         hasher: PasswordHasher::owasp_minimum(metrics.clone()),
         reset_token_ttl: Duration::seconds(i64::from(config.reset_token_ttl_seconds)),
         metrics,
+        webhooks: config.webhook_settings(),
     };
     let listener = TcpListener::bind(config.listen_addr)
         .await

@@ -54,6 +54,11 @@ struct ReasonLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PoolLabels {
     state: &'static str,
 }
@@ -70,6 +75,7 @@ pub struct Metrics {
     hash_duration: Histogram,
     hash_queue: Gauge<i64, AtomicI64>,
     pool: Family<PoolLabels, Gauge<i64, AtomicI64>>,
+    webhook_attempts: Family<OutcomeLabels, Counter>,
     operations: Mutex<HashSet<String>>,
 }
 
@@ -138,8 +144,15 @@ impl Metrics {
             "Database pool connections by state",
             pool.clone(),
         );
+        let webhook_attempts = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "webhook_attempts",
+            "Webhook calls by outcome: delivered, retrying, failed (gave up)",
+            webhook_attempts.clone(),
+        );
         Self {
             registry,
+            webhook_attempts,
             requests,
             latency,
             resets_created,
@@ -212,6 +225,13 @@ impl Metrics {
     /// A hash stops waiting.
     pub fn hash_dequeued(&self) {
         self.hash_queue.dec();
+    }
+
+    /// Records one webhook call by outcome.
+    pub fn webhook_attempt(&self, outcome: &'static str) {
+        self.webhook_attempts
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
     }
 
     /// The metrics in OpenMetrics text, with the pool gauges read from `db` now.

@@ -7,7 +7,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::{
     metrics::Metrics,
-    service::{Clock, password::PasswordHasher},
+    service::{Clock, password::PasswordHasher, webhooks::WebhookSettings},
 };
 
 /// The server's shared state. The server keeps nothing else: several processes
@@ -24,6 +24,8 @@ pub struct AppState {
     pub reset_token_ttl: Duration,
     /// Prometheus metrics.
     pub metrics: Arc<Metrics>,
+    /// Webhook targets and dispatching.
+    pub webhooks: WebhookSettings,
 }
 
 impl std::fmt::Debug for AppState {

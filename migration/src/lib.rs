@@ -9,6 +9,7 @@ mod m20261127_000001_create_api_keys;
 mod m20261127_000002_create_customers;
 mod m20261127_000003_create_customer_password_resets;
 mod m20261127_000004_create_persisted_queries;
+mod m20261127_000005_create_webhooks;
 
 /// Every migration of the schema, oldest first.
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000002_create_customers::Migration),
             Box::new(m20261127_000003_create_customer_password_resets::Migration),
             Box::new(m20261127_000004_create_persisted_queries::Migration),
+            Box::new(m20261127_000005_create_webhooks::Migration),
         ]
     }
 }

@@ -9,6 +9,13 @@ pub const RESET_ID_PREFIX: &str = "cpr";
 /// Prefix of API key ids (`key_…`).
 pub const API_KEY_ID_PREFIX: &str = "key";
 
+/// Prefix of webhook ids (`wh_…`).
+pub const WEBHOOK_ID_PREFIX: &str = "wh";
+/// Prefix of webhook event ids (`evt_…`).
+pub const EVENT_ID_PREFIX: &str = "evt";
+/// Prefix of webhook delivery ids (`whd_…`).
+pub const DELIVERY_ID_PREFIX: &str = "whd";
+
 /// Random characters after the prefix: 24 alphanumerics carry about 142 bits.
 const RANDOM_LEN: usize = 24;
 

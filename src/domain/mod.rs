@@ -8,13 +8,18 @@ mod metadata;
 mod password;
 mod principal;
 mod secret;
+mod webhook;
 
 pub use email::Email;
-pub use id::{API_KEY_ID_PREFIX, CUSTOMER_ID_PREFIX, PublicId, RESET_ID_PREFIX};
+pub use id::{
+    API_KEY_ID_PREFIX, CUSTOMER_ID_PREFIX, DELIVERY_ID_PREFIX, EVENT_ID_PREFIX, PublicId,
+    RESET_ID_PREFIX, WEBHOOK_ID_PREFIX,
+};
 pub use metadata::{Metadata, Reference};
 pub use password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, Password};
 pub use principal::{Mode, Principal, Role};
-pub use secret::{ApiKeySecret, ResetToken, digest};
+pub use secret::{ApiKeySecret, ResetToken, digest, webhook_secret};
+pub use webhook::{CallbackUrl, Topic, is_public_ip};
 
 /// Why a raw value was refused by one of the parsing constructors.
 ///
@@ -43,6 +48,10 @@ pub enum ParseReason {
     MetadataTooLarge,
     /// A reference that is too long.
     ReferenceTooLong,
+    /// Not a usable webhook callback URL.
+    InvalidCallbackUrl,
+    /// Not a webhook topic.
+    InvalidTopic,
 }
 
 impl ParseError {

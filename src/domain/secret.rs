@@ -23,6 +23,19 @@ fn random_text() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// A webhook shared secret in the Standard Webhooks format: `whsec_` and the
+/// base64 of 32 random bytes.
+pub fn webhook_secret() -> String {
+    let mut bytes = [0u8; SECRET_BYTES];
+    OsRng
+        .try_fill_bytes(&mut bytes)
+        .expect("the operating system's random number generator failed");
+    format!(
+        "whsec_{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    )
+}
+
 /// The hex SHA-256 digest of a secret: what the database stores and looks up.
 pub fn digest(secret: &str) -> String {
     let hash = Sha256::digest(secret.as_bytes());

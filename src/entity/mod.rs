@@ -6,3 +6,7 @@ pub mod api_key;
 pub mod customer;
 pub mod customer_password_reset;
 pub mod persisted_query;
+pub mod webhook;
+pub mod webhook_attempt;
+pub mod webhook_delivery;
+pub mod webhook_event;

@@ -8,9 +8,10 @@ use super::{
     access,
     error::to_graphql,
     types::{Customer, CustomerPasswordReset, CustomerPasswordResetStatus},
+    webhooks::{Webhook, WebhookDelivery},
 };
 use crate::{
-    entity::{customer, customer_password_reset},
+    entity::{customer, customer_password_reset, webhook, webhook_delivery},
     service::{
         customers::{self, CustomerFilter as ServiceCustomerFilter, CustomerSort},
         pagination::{Counter, DEFAULT_PAGE_SIZE, Direction, Page, PageArgs},
@@ -84,9 +85,9 @@ macro_rules! connection {
         }
 
         impl $connection {
-            fn new(
+            pub(crate) fn new(
                 page: Page<$entity>,
-                build: impl Fn(<$entity as sea_orm::EntityTrait>::Model) -> $node,
+                mut build: impl FnMut(<$entity as sea_orm::EntityTrait>::Model) -> $node,
             ) -> Self {
                 let page_info = PageInfo {
                     has_next_page: page.has_next_page,
@@ -150,6 +151,20 @@ connection!(
     Customer,
     customer::Entity,
     "customers"
+);
+connection!(
+    WebhookConnection,
+    WebhookEdge,
+    Webhook,
+    webhook::Entity,
+    "webhooks"
+);
+connection!(
+    WebhookDeliveryConnection,
+    WebhookDeliveryEdge,
+    WebhookDelivery,
+    webhook_delivery::Entity,
+    "webhook deliveries"
 );
 
 /// A time range: `from` inclusive, `until` exclusive; either may be omitted.

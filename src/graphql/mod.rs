@@ -9,13 +9,23 @@ mod loaders;
 mod mutation;
 mod query;
 mod types;
+mod webhooks;
 
-use async_graphql::{EmptySubscription, Schema, SchemaBuilder};
+use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
 pub use access::Auth;
 pub use loaders::CustomerLoader;
-pub use mutation::Mutation;
-pub use query::Query;
+use mutation::CoreMutation;
+use query::CoreQuery;
+use webhooks::{WebhookMutation, WebhookQuery};
+
+/// The root of every read. Every field needs an integration key.
+#[derive(MergedObject, Default)]
+pub struct Query(CoreQuery, WebhookQuery);
+
+/// The root of every write. Refused input comes back in `userErrors`.
+#[derive(MergedObject, Default)]
+pub struct Mutation(CoreMutation, WebhookMutation);
 
 use crate::{http::HttpSettings, state::AppState};
 
@@ -24,7 +34,7 @@ pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// The schema with no state attached: for printing the SDL. Connects to nothing.
 pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query, Mutation, EmptySubscription)
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
 }
 
 /// The schema the server executes, with `state` available to every resolver

@@ -20,8 +20,9 @@ use crate::{
     },
 };
 
-/// The root of every write.
-pub struct Mutation;
+/// Writes of resets and customers.
+#[derive(Default)]
+pub struct CoreMutation;
 
 /// The result of `createCustomer`.
 #[derive(SimpleObject)]
@@ -72,7 +73,7 @@ pub struct DeleteCustomerPasswordResetPayload {
 
 /// The root of every write. Refused input comes back in `userErrors`.
 #[Object]
-impl Mutation {
+impl CoreMutation {
     /// Creates a customer, with a password or as a guest. Integration keys only.
     async fn create_customer(
         &self,
@@ -220,8 +221,9 @@ impl Mutation {
     ) -> async_graphql::Result<DeleteCustomerPasswordResetPayload> {
         let principal = access::require(ctx, INTEGRATION)?;
         let state = access::state(ctx);
-        let (deleted, user_errors) =
-            payload(password_resets::delete(&state.db, principal.mode, &id).await)?;
+        let (deleted, user_errors) = payload(
+            password_resets::delete(&state.db, principal.mode, &id, state.clock.now()).await,
+        )?;
         Ok(DeleteCustomerPasswordResetPayload {
             deleted_customer_password_reset_id: deleted.map(ID),
             user_errors,

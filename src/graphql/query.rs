@@ -17,12 +17,13 @@ use crate::{
     service::{customers, pagination::PageArgs, password_resets},
 };
 
-/// The root of every read.
-pub struct Query;
+/// Reads of resets and customers.
+#[derive(Default)]
+pub struct CoreQuery;
 
 /// The root of every read. Every field needs an integration key.
 #[Object]
-impl Query {
+impl CoreQuery {
     /// Refetches any object by its id; null for an id that does not exist,
     /// is malformed, or belongs to the other mode. Integration keys only.
     async fn node(

@@ -106,6 +106,13 @@ pub enum UserErrorCode {
     TokenAlreadyUsed,
     /// A newer reset replaced this one, or another reset completed first.
     TokenInvalidated,
+    /// `callbackUrl` must be an http or https URL with a host and no credentials.
+    InvalidCallbackUrl,
+    /// `callbackUrl` points at a private, loopback or link-local address, which
+    /// this server refuses (see `WEBHOOK_ALLOW_PRIVATE_TARGETS`).
+    CallbackUrlNotAllowed,
+    /// `topic` is not one of the supported Commerce Layer topics.
+    InvalidTopic,
 }
 
 impl From<service::ErrorCode> for UserErrorCode {
@@ -125,6 +132,9 @@ impl From<service::ErrorCode> for UserErrorCode {
             C::TokenExpired => Self::TokenExpired,
             C::TokenAlreadyUsed => Self::TokenAlreadyUsed,
             C::TokenInvalidated => Self::TokenInvalidated,
+            C::InvalidCallbackUrl => Self::InvalidCallbackUrl,
+            C::CallbackUrlNotAllowed => Self::CallbackUrlNotAllowed,
+            C::InvalidTopic => Self::InvalidTopic,
         }
     }
 }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, Set,
-    SqlErr,
+    SqlErr, TransactionTrait,
 };
 
 use super::{
@@ -13,9 +13,10 @@ use super::{
     error::Errors,
     pagination::{self, Direction, Keyed, Page, PageArgs, SortKey},
     password::PasswordHasher,
+    webhooks,
 };
 use crate::{
-    domain::{CUSTOMER_ID_PREFIX, Email, Metadata, Mode, Password, PublicId, Reference},
+    domain::{CUSTOMER_ID_PREFIX, Email, Metadata, Mode, Password, PublicId, Reference, Topic},
     entity::customer,
 };
 
@@ -75,6 +76,7 @@ pub async fn create(
         Some(p) => Some(hasher.hash(p).await?),
         None => None,
     };
+    let txn = db.begin().await?;
     let inserted = customer::ActiveModel {
         public_id: Set(PublicId::generate(CUSTOMER_ID_PREFIX).into_string()),
         mode: Set(mode.as_str().to_owned()),
@@ -87,10 +89,17 @@ pub async fn create(
         updated_at: Set(now),
         ..Default::default()
     }
-    .insert(db)
+    .insert(&txn)
     .await;
     match inserted {
-        Ok(model) => Ok(model),
+        Ok(model) => {
+            let hooks = webhooks::subscribers(&txn, mode, Topic::CustomerCreated).await?;
+            let document = serde_json::json!({ "data": webhooks::customer_resource(&model) });
+            webhooks::record_event(&txn, &hooks, Topic::CustomerCreated, document, None, now)
+                .await?;
+            txn.commit().await?;
+            Ok(model)
+        }
         // Two creates raced past the check above: the index decides.
         Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
             Err(taken().into())

@@ -54,6 +54,12 @@ pub enum ErrorCode {
     TokenAlreadyUsed,
     /// The reset was superseded by a newer one or voided by another reset.
     TokenInvalidated,
+    /// Not an http(s) URL with a host.
+    InvalidCallbackUrl,
+    /// The callback URL points at a private, loopback or link-local address.
+    CallbackUrlNotAllowed,
+    /// Not a webhook topic.
+    InvalidTopic,
 }
 
 /// One refused input field.
@@ -86,6 +92,8 @@ impl UserError {
             ParseReason::MetadataNotObject => ErrorCode::MetadataNotObject,
             ParseReason::MetadataTooLarge => ErrorCode::MetadataTooLarge,
             ParseReason::ReferenceTooLong => ErrorCode::ReferenceTooLong,
+            ParseReason::InvalidCallbackUrl => ErrorCode::InvalidCallbackUrl,
+            ParseReason::InvalidTopic => ErrorCode::InvalidTopic,
         };
         Self::new(field, code, err.message)
     }

@@ -11,6 +11,7 @@ pub mod pagination;
 pub mod password;
 pub mod password_resets;
 pub mod persisted_queries;
+pub mod webhooks;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{Error, ErrorCode, Result, UserError};

@@ -12,9 +12,12 @@ use super::{
     error::Errors,
     pagination::{self, Direction, Keyed, Page, PageArgs, SortKey},
     password::PasswordHasher,
+    webhooks,
 };
 use crate::{
-    domain::{Email, Metadata, Mode, Password, PublicId, RESET_ID_PREFIX, Reference, ResetToken},
+    domain::{
+        Email, Metadata, Mode, Password, PublicId, RESET_ID_PREFIX, Reference, ResetToken, Topic,
+    },
     entity::{customer, customer_password_reset as reset},
 };
 
@@ -159,6 +162,20 @@ pub async fn create(
     }
     .insert(&txn)
     .await?;
+    let hooks = webhooks::subscribers(&txn, mode, Topic::ResetCreated).await?;
+    let token_for_mailer = webhooks::EventToken {
+        token: &token,
+        expires_at: model.expires_at,
+    };
+    webhooks::record_event(
+        &txn,
+        &hooks,
+        Topic::ResetCreated,
+        document(&model, &customer, now),
+        Some(token_for_mailer),
+        now,
+    )
+    .await?;
     txn.commit().await?;
     Ok(Created::Reset {
         reset: Box::new(model),
@@ -273,12 +290,29 @@ pub async fn complete(
         .filter(status_condition(ResetStatus::Pending, now))
         .exec(&txn)
         .await?;
-    txn.commit().await?;
-    Ok(reset::Model {
+    let completed = reset::Model {
         reset_password_at: Some(now),
         updated_at: now,
         ..found
-    })
+    };
+    let hooks = webhooks::subscribers(&txn, mode, Topic::ResetCompleted).await?;
+    if !hooks.is_empty() {
+        let customer = customer::Entity::find_by_id(completed.customer_id)
+            .one(&txn)
+            .await?
+            .ok_or_else(|| Error::Internal("a reset's customer is missing".into()))?;
+        webhooks::record_event(
+            &txn,
+            &hooks,
+            Topic::ResetCompleted,
+            document(&completed, &customer, now),
+            None,
+            now,
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(completed)
 }
 
 /// The reset of `mode` with public id `id`; `None` for an unknown or malformed
@@ -286,7 +320,11 @@ pub async fn complete(
 ///
 /// # Errors
 /// [`Error::Database`] if the query fails.
-pub async fn get(db: &DatabaseConnection, mode: Mode, id: &str) -> Result<Option<reset::Model>> {
+pub async fn get(
+    db: &impl sea_orm::ConnectionTrait,
+    mode: Mode,
+    id: &str,
+) -> Result<Option<reset::Model>> {
     if PublicId::parse(RESET_ID_PREFIX, id).is_none() {
         return Ok(None);
     }
@@ -360,19 +398,48 @@ pub async fn update(
 ///
 /// # Errors
 /// [`Error::User`] with `NOT_FOUND`; [`Error::Database`] otherwise.
-pub async fn delete(db: &DatabaseConnection, mode: Mode, id: &str) -> Result<String> {
-    if PublicId::parse(RESET_ID_PREFIX, id).is_none() {
-        return Err(not_found());
-    }
-    let deleted = reset::Entity::delete_many()
-        .filter(reset::Column::Mode.eq(mode.as_str()))
-        .filter(reset::Column::PublicId.eq(id))
-        .exec(db)
-        .await?;
+pub async fn delete(
+    db: &DatabaseConnection,
+    mode: Mode,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<String> {
+    let txn = db.begin().await?;
+    let model = get(&txn, mode, id).await?.ok_or_else(not_found)?;
+    let deleted = reset::Entity::delete_by_id(model.id).exec(&txn).await?;
     if deleted.rows_affected == 0 {
         return Err(not_found());
     }
-    Ok(id.to_owned())
+    let hooks = webhooks::subscribers(&txn, mode, Topic::ResetDestroyed).await?;
+    if !hooks.is_empty()
+        && let Some(customer) = customer::Entity::find_by_id(model.customer_id)
+            .one(&txn)
+            .await?
+    {
+        webhooks::record_event(
+            &txn,
+            &hooks,
+            Topic::ResetDestroyed,
+            document(&model, &customer, now),
+            None,
+            now,
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(model.public_id)
+}
+
+/// The webhook document of a reset: the reset, with its customer included.
+fn document(
+    model: &reset::Model,
+    customer: &customer::Model,
+    now: DateTime<Utc>,
+) -> serde_json::Value {
+    serde_json::json!({
+        "data": webhooks::reset_resource(model, &customer.public_id, now),
+        "included": [webhooks::customer_resource(customer)],
+    })
 }
 
 /// A time range: `from` inclusive, `until` exclusive; either may be open.

@@ -14,6 +14,7 @@ use pwreset::{
     AppState, HttpSettings,
     domain::{Mode, Role},
     metrics::Metrics,
+    service::webhooks::{Dispatcher, WebhookSettings},
     service::{ManualClock, api_keys, password::PasswordHasher},
 };
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
@@ -84,6 +85,21 @@ impl TestDb {
                     db,
                 )
             }
+        }
+    }
+
+    /// Another pool on this database.
+    pub async fn connect(&self) -> DatabaseConnection {
+        match &self.pg_schema {
+            Some((base, name)) => {
+                let mut options = ConnectOptions::new(base.clone());
+                options
+                    .set_schema_search_path(format!("\"{name}\""))
+                    .sqlx_logging(false)
+                    .max_connections(5);
+                Database::connect(options).await.unwrap()
+            }
+            None => pwreset::connect(&self.url).await.unwrap(),
         }
     }
 
@@ -179,8 +195,59 @@ impl TestApp {
     /// Starts the server on `db` with `settings`, running the real migrations first.
     pub async fn spawn_with(
         test_db: TestDb,
+        db: DatabaseConnection,
+        settings: HttpSettings,
+    ) -> Self {
+        let webhooks = WebhookSettings {
+            allow_private_targets: true,
+            poll_interval: None,
+        };
+        Self::spawn_full(
+            test_db,
+            db,
+            settings,
+            webhooks,
+            Arc::new(ManualClock::new(start_time())),
+        )
+        .await
+    }
+
+    /// Starts the server with webhook `settings` on a fresh database.
+    pub async fn spawn_with_webhooks(webhooks: WebhookSettings) -> Self {
+        let (test_db, db) = TestDb::new().await;
+        let clock = Arc::new(ManualClock::new(start_time()));
+        Self::spawn_full(test_db, db, HttpSettings::default(), webhooks, clock).await
+    }
+
+    /// Stops this server and starts a new one on the same database, with a new
+    /// pool and the same clock: a process restart.
+    pub async fn restart(self) -> Self {
+        self.shut_down();
+        self.stopped().await;
+        let TestApp {
+            clock,
+            _test_db: test_db,
+            db,
+            ..
+        } = self;
+        db.close().await.unwrap();
+        let db = test_db.connect().await;
+        let webhooks = WebhookSettings {
+            allow_private_targets: true,
+            poll_interval: None,
+        };
+        Self::spawn_full(test_db, db, HttpSettings::default(), webhooks, clock).await
+    }
+
+    /// Starts the server on `db`, running the real migrations first. The
+    /// server runs no webhook dispatcher unless `webhooks` says so: tests
+    /// deliver with [`TestApp::dispatch`], exactly when they choose.
+    pub async fn spawn_full(
+        test_db: TestDb,
         mut db: DatabaseConnection,
         settings: HttpSettings,
+        webhooks: WebhookSettings,
+        clock: Arc<ManualClock>,
     ) -> Self {
         let statements = Arc::new(AtomicUsize::new(0));
         let counter = statements.clone();
@@ -191,7 +258,6 @@ impl TestApp {
             held.pass(&info.statement.sql);
         });
         pwreset::migrate(&db).await.expect("migrations run");
-        let clock = Arc::new(ManualClock::new(start_time()));
         let key = |role, mode| {
             let db = db.clone();
             async move {
@@ -214,6 +280,7 @@ impl TestApp {
             hasher: PasswordHasher::owasp_minimum(metrics.clone()),
             reset_token_ttl: chrono::Duration::hours(6),
             metrics,
+            webhooks,
         };
         // Bound before the server task starts: no waiting for it to come up.
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -372,6 +439,28 @@ impl TestApp {
             .await
             .unwrap()
             .and_then(|c| c.password_digest)
+    }
+
+    /// A webhook dispatcher over this server's database (the server itself runs
+    /// none in tests, so deliveries happen exactly when a test says).
+    pub fn dispatcher(&self) -> Dispatcher {
+        Dispatcher::new(
+            self.db.clone(),
+            self.clock.clone(),
+            Arc::new(Metrics::new()),
+            true,
+        )
+        .unwrap()
+    }
+
+    /// A second pool on this server's database, as another process would have.
+    pub async fn _second_pool(&self) -> DatabaseConnection {
+        self._test_db.connect().await
+    }
+
+    /// Delivers every due webhook delivery once; returns the attempts made.
+    pub async fn dispatch(&self) -> usize {
+        self.dispatcher().run_once().await.unwrap()
     }
 
     /// SQL statements run since the last call (and resets the count).

@@ -12,6 +12,8 @@ mod http;
 mod limits;
 mod listing;
 mod operations;
+mod receiver;
 mod robustness;
 mod schema;
 mod update_delete;
+mod webhooks;
