@@ -8,7 +8,15 @@ use clap::{
     builder::{PossibleValuesParser, TypedValueParser},
 };
 
-use crate::{http::HttpSettings, service::webhooks::WebhookSettings};
+use crate::{
+    domain::PasswordPolicy,
+    http::HttpSettings,
+    service::{
+        password::{self, Argon2Params, PasswordHasher},
+        rate_limits::{Limit, RateLimits},
+        webhooks::WebhookSettings,
+    },
+};
 
 use crate::domain::{Mode, Role};
 
@@ -101,6 +109,79 @@ pub struct Config {
     #[arg(long, env = "WEBHOOK_POLL_INTERVAL_MS", default_value_t = 1_000,
           value_parser = clap::value_parser!(u32).range(10..=3_600_000), global = true)]
     pub webhook_poll_interval_ms: u32,
+    /// Fewest characters a new password may have (8 to 64). NIST SP 800-63B
+    /// recommends 15 when the password is the only factor.
+    #[arg(long, env = "PASSWORD_MIN_LENGTH", default_value_t = 8,
+          value_parser = clap::value_parser!(u16).range(8..=64), global = true)]
+    pub password_min_length: u16,
+    /// Argon2id memory cost in KiB; at least the OWASP minimum, 19456.
+    #[arg(long, env = "ARGON2_MEMORY_KIB", default_value_t = 19_456,
+          value_parser = clap::value_parser!(u32).range(19_456..=4_194_304), global = true)]
+    pub argon2_memory_kib: u32,
+    /// Argon2id iterations; at least the OWASP minimum, 2.
+    #[arg(long, env = "ARGON2_ITERATIONS", default_value_t = 2,
+          value_parser = clap::value_parser!(u32).range(2..=100), global = true)]
+    pub argon2_iterations: u32,
+    /// Argon2id parallelism (lanes).
+    #[arg(long, env = "ARGON2_PARALLELISM", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=64), global = true)]
+    pub argon2_parallelism: u32,
+    /// Password hashes run at once; the number of cores by default.
+    #[arg(long, env = "HASH_CONCURRENCY", value_parser = clap::value_parser!(u16).range(1..=1024), global = true)]
+    pub hash_concurrency: Option<u16>,
+    /// How long a password hash may wait for a free slot before the request is
+    /// refused with TOO_MANY_REQUESTS, in milliseconds.
+    #[arg(long, env = "HASH_QUEUE_TIMEOUT_MS", default_value_t = 5_000,
+          value_parser = clap::value_parser!(u32).range(1..=60_000), global = true)]
+    pub hash_queue_timeout_ms: u32,
+    /// Reset creates per customer email (known or not), as COUNT/SECONDS.
+    #[arg(
+        long,
+        env = "RATE_LIMIT_CREATE_PER_EMAIL",
+        default_value = "5/3600",
+        global = true
+    )]
+    pub rate_limit_create_per_email: Limit,
+    /// Reset creates per API key, as COUNT/SECONDS.
+    #[arg(
+        long,
+        env = "RATE_LIMIT_CREATE_PER_KEY",
+        default_value = "10000/3600",
+        global = true
+    )]
+    pub rate_limit_create_per_key: Limit,
+    /// Reset creates per client IP, as COUNT/SECONDS.
+    #[arg(
+        long,
+        env = "RATE_LIMIT_CREATE_PER_IP",
+        default_value = "50/3600",
+        global = true
+    )]
+    pub rate_limit_create_per_ip: Limit,
+    /// Reset completes per client IP (against token guessing), as COUNT/SECONDS.
+    #[arg(
+        long,
+        env = "RATE_LIMIT_COMPLETE_PER_IP",
+        default_value = "30/900",
+        global = true
+    )]
+    pub rate_limit_complete_per_ip: Limit,
+    /// Reset completes per API key, as COUNT/SECONDS.
+    #[arg(
+        long,
+        env = "RATE_LIMIT_COMPLETE_PER_KEY",
+        default_value = "10000/3600",
+        global = true
+    )]
+    pub rate_limit_complete_per_key: Limit,
+    /// Proxies whose `X-Forwarded-For` is believed, comma-separated IPs or CIDRs
+    /// (such as `10.0.0.0/8`); none by default, so the socket address is the client.
+    #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_net, global = true)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// How many days audit entries are kept.
+    #[arg(long, env = "AUDIT_RETENTION_DAYS", default_value_t = 90,
+          value_parser = clap::value_parser!(u16).range(1..=3650), global = true)]
+    pub audit_retention_days: u16,
     /// Log format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Human, global = true)]
     pub log_format: LogFormat,
@@ -113,6 +194,13 @@ pub enum LogFormat {
     Human,
     /// One JSON object per line, for log collectors.
     Json,
+}
+
+fn parse_net(raw: &str) -> Result<ipnet::IpNet, String> {
+    let raw = raw.trim();
+    raw.parse::<ipnet::IpNet>()
+        .or_else(|_| raw.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| format!("{raw:?} is not an IP address or CIDR range"))
 }
 
 fn parse_origin(raw: &str) -> Result<String, String> {
@@ -149,6 +237,46 @@ fn parse_base_url(raw: &str) -> Result<String, String> {
 }
 
 impl Config {
+    /// The rate limits.
+    pub fn rate_limits(&self) -> RateLimits {
+        RateLimits {
+            create_per_email: self.rate_limit_create_per_email,
+            create_per_key: self.rate_limit_create_per_key,
+            create_per_ip: self.rate_limit_create_per_ip,
+            complete_per_ip: self.rate_limit_complete_per_ip,
+            complete_per_key: self.rate_limit_complete_per_key,
+        }
+    }
+
+    /// The password hasher these settings describe.
+    ///
+    /// # Errors
+    /// A message when the Argon2id parameters are invalid.
+    pub fn password_hasher(
+        &self,
+        metrics: std::sync::Arc<crate::metrics::Metrics>,
+    ) -> Result<PasswordHasher, String> {
+        let params = Argon2Params {
+            memory_kib: self.argon2_memory_kib,
+            iterations: self.argon2_iterations,
+            parallelism: self.argon2_parallelism,
+        };
+        let concurrency = self
+            .hash_concurrency
+            .map_or_else(password::cores, usize::from);
+        let max_wait = Duration::from_millis(u64::from(self.hash_queue_timeout_ms));
+        PasswordHasher::new(params, concurrency, max_wait, metrics)
+            .map(|h| {
+                h.with_policy(PasswordPolicy {
+                    min_chars: usize::from(self.password_min_length),
+                })
+            })
+            .map_err(|e| match e {
+                crate::service::Error::Internal(message) => message,
+                other => other.to_string(),
+            })
+    }
+
     /// The webhook settings.
     pub fn webhook_settings(&self) -> WebhookSettings {
         WebhookSettings {
@@ -173,6 +301,7 @@ impl Config {
             cors_origins: self.cors_allowed_origins.clone(),
             cors_max_age: Duration::from_secs(u64::from(self.cors_max_age_seconds)),
             graphiql_assets_url: self.graphiql_assets_url.clone(),
+            trusted_proxies: self.trusted_proxies.clone(),
         }
     }
 }

@@ -60,10 +60,13 @@ pub async fn serve(
             state.metrics.clone(),
             state.webhooks.allow_private_targets,
         )
-        .map_err(std::io::Error::other)?;
+        .map_err(std::io::Error::other)?
+        .with_reset_ttl(state.reset_token_ttl)
+        .with_audit_retention(state.audit_retention);
         tokio::spawn(dispatcher.run(interval, stopped));
     }
-    let result = axum::serve(listener, app(state, settings))
+    let app = app(state, settings).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let result = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await;
     let _ = stop.send(true);

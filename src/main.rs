@@ -10,7 +10,7 @@ use pwreset::{
     domain::ApiKeySecret,
     graphql,
     metrics::Metrics,
-    service::{Clock, SystemClock, api_keys, password::PasswordHasher},
+    service::{Clock, SystemClock, api_keys},
 };
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
@@ -108,10 +108,12 @@ async fn serve(config: &Config) -> Result<(), BoxError> {
     let state = AppState {
         db,
         clock,
-        hasher: PasswordHasher::owasp_minimum(metrics.clone()),
+        hasher: config.password_hasher(metrics.clone())?,
         reset_token_ttl: Duration::seconds(i64::from(config.reset_token_ttl_seconds)),
         metrics,
         webhooks: config.webhook_settings(),
+        rate_limits: config.rate_limits(),
+        audit_retention: Duration::days(i64::from(config.audit_retention_days)),
     };
     let listener = TcpListener::bind(config.listen_addr)
         .await

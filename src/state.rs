@@ -7,7 +7,9 @@ use sea_orm::DatabaseConnection;
 
 use crate::{
     metrics::Metrics,
-    service::{Clock, password::PasswordHasher, webhooks::WebhookSettings},
+    service::{
+        Clock, password::PasswordHasher, rate_limits::RateLimits, webhooks::WebhookSettings,
+    },
 };
 
 /// The server's shared state. The server keeps nothing else: several processes
@@ -26,6 +28,10 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Webhook targets and dispatching.
     pub webhooks: WebhookSettings,
+    /// Limits on creating and completing resets.
+    pub rate_limits: RateLimits,
+    /// How long audit entries are kept.
+    pub audit_retention: Duration,
 }
 
 impl std::fmt::Debug for AppState {

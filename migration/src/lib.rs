@@ -10,6 +10,7 @@ mod m20261127_000002_create_customers;
 mod m20261127_000003_create_customer_password_resets;
 mod m20261127_000004_create_persisted_queries;
 mod m20261127_000005_create_webhooks;
+mod m20261127_000006_abuse_resistance;
 
 /// Every migration of the schema, oldest first.
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000003_create_customer_password_resets::Migration),
             Box::new(m20261127_000004_create_persisted_queries::Migration),
             Box::new(m20261127_000005_create_webhooks::Migration),
+            Box::new(m20261127_000006_abuse_resistance::Migration),
         ]
     }
 }

@@ -16,7 +16,10 @@ pub use id::{
     RESET_ID_PREFIX, WEBHOOK_ID_PREFIX,
 };
 pub use metadata::{Metadata, Reference};
-pub use password::{MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, Password};
+pub use password::{
+    MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, Password, PasswordPolicy,
+    normalize as normalize_password,
+};
 pub use principal::{Mode, Principal, Role};
 pub use secret::{ApiKeySecret, ResetToken, digest, webhook_secret};
 pub use webhook::{CallbackUrl, Topic, is_public_ip};
@@ -42,6 +45,10 @@ pub enum ParseReason {
     PasswordTooShort,
     /// A password longer than [`MAX_PASSWORD_CHARS`].
     PasswordTooLong,
+    /// A password on the list of common passwords.
+    PasswordTooCommon,
+    /// A password containing the customer's email or its local part.
+    PasswordContainsEmail,
     /// Metadata that is not a JSON object.
     MetadataNotObject,
     /// Metadata whose JSON text is too large.

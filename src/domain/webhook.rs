@@ -17,15 +17,18 @@ pub enum Topic {
     ResetDestroyed,
     /// A customer was created.
     CustomerCreated,
+    /// A customer's password was reset: tell them, and end their sessions.
+    CustomerPasswordReset,
 }
 
 impl Topic {
     /// Every topic.
-    pub const ALL: [Topic; 4] = [
+    pub const ALL: [Topic; 5] = [
         Topic::ResetCreated,
         Topic::ResetCompleted,
         Topic::ResetDestroyed,
         Topic::CustomerCreated,
+        Topic::CustomerPasswordReset,
     ];
 
     /// Commerce Layer's name for the topic.
@@ -35,6 +38,7 @@ impl Topic {
             Topic::ResetCompleted => "customer_password_resets.reset_password",
             Topic::ResetDestroyed => "customer_password_resets.destroy",
             Topic::CustomerCreated => "customers.create",
+            Topic::CustomerPasswordReset => "customers.password_reset",
         }
     }
 }

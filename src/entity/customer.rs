@@ -22,6 +22,8 @@ pub struct Model {
     pub password_digest: Option<String>,
     /// The merchant's reference.
     pub reference: Option<String>,
+    /// When the password was last set (creation with a password, or a reset).
+    pub password_changed_at: Option<DateTimeUtc>,
     /// A JSON object.
     pub metadata: Json,
     /// When the customer was created.

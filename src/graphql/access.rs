@@ -49,6 +49,18 @@ pub(crate) fn require<'a>(
     }
 }
 
+/// The client's IP address, as the HTTP layer determined it.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub Option<std::net::IpAddr>);
+
+/// The caller of a rate-limited, audited operation.
+pub(crate) fn caller(ctx: &Context<'_>, principal: &Principal) -> crate::service::audit::Caller {
+    crate::service::audit::Caller {
+        principal: principal.clone(),
+        client_ip: ctx.data_opt::<ClientIp>().and_then(|ip| ip.0),
+    }
+}
+
 /// The shared state.
 pub(crate) fn state<'a>(ctx: &'a Context<'_>) -> &'a AppState {
     ctx.data_unchecked::<AppState>()

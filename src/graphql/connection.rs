@@ -6,12 +6,13 @@ use chrono::{DateTime, Utc};
 
 use super::{
     access,
+    audit::PasswordResetAuditEvent,
     error::to_graphql,
     types::{Customer, CustomerPasswordReset, CustomerPasswordResetStatus},
     webhooks::{Webhook, WebhookDelivery},
 };
 use crate::{
-    entity::{customer, customer_password_reset, webhook, webhook_delivery},
+    entity::{customer, customer_password_reset, reset_audit_event, webhook, webhook_delivery},
     service::{
         customers::{self, CustomerFilter as ServiceCustomerFilter, CustomerSort},
         pagination::{Counter, DEFAULT_PAGE_SIZE, Direction, Page, PageArgs},
@@ -165,6 +166,13 @@ connection!(
     WebhookDelivery,
     webhook_delivery::Entity,
     "webhook deliveries"
+);
+connection!(
+    PasswordResetAuditEventConnection,
+    PasswordResetAuditEventEdge,
+    PasswordResetAuditEvent,
+    reset_audit_event::Entity,
+    "password reset audit events"
 );
 
 /// A time range: `from` inclusive, `until` exclusive; either may be omitted.

@@ -44,6 +44,13 @@ pub(crate) fn to_graphql(err: service::Error) -> async_graphql::Error {
         service::Error::BadRequest(message) => {
             async_graphql::Error::new(message).extend_with(|_, e| e.set("code", "BAD_USER_INPUT"))
         }
+        service::Error::TooManyRequests {
+            retry_after,
+            message,
+        } => async_graphql::Error::new(message).extend_with(|_, e| {
+            e.set("code", "TOO_MANY_REQUESTS");
+            e.set("retryAfter", retry_after);
+        }),
         service::Error::Database(cause) => internal(&cause),
         service::Error::Internal(cause) => internal(&cause),
     }

@@ -3,6 +3,7 @@
 //! DataLoader, role checks, and the one mapping from service errors.
 
 mod access;
+mod audit;
 mod connection;
 mod error;
 mod loaders;
@@ -13,7 +14,8 @@ mod webhooks;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
-pub use access::Auth;
+pub use access::{Auth, ClientIp};
+use audit::AuditQuery;
 pub use loaders::CustomerLoader;
 use mutation::CoreMutation;
 use query::CoreQuery;
@@ -21,7 +23,7 @@ use webhooks::{WebhookMutation, WebhookQuery};
 
 /// The root of every read. Every field needs an integration key.
 #[derive(MergedObject, Default)]
-pub struct Query(CoreQuery, WebhookQuery);
+pub struct Query(CoreQuery, WebhookQuery, AuditQuery);
 
 /// The root of every write. Refused input comes back in `userErrors`.
 #[derive(MergedObject, Default)]

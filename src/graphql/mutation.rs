@@ -109,7 +109,10 @@ impl CoreMutation {
     ///
     /// Integration keys get the reset with its token (once) and
     /// `CUSTOMER_NOT_FOUND` for an unknown email. Sales-channel keys get the same
-    /// empty payload whether or not the email has an account.
+    /// empty payload whether or not the email has an account: the request is
+    /// queued, the reset created within a second, and its token sent to the
+    /// `customer_password_resets.create` webhook. Rate limited per email, key and
+    /// client IP (`TOO_MANY_REQUESTS` with `retryAfter`).
     async fn create_customer_password_reset(
         &self,
         ctx: &Context<'_>,
@@ -124,9 +127,26 @@ impl CoreMutation {
             reference_origin: input.reference_origin,
             metadata: input.metadata.map(|m| m.0),
         };
-        let result =
-            password_resets::create(&state.db, principal.mode, new, state.reset_token_ttl, now)
-                .await;
+        let caller = access::caller(ctx, principal);
+        let result = match principal.role {
+            Role::Integration => {
+                password_resets::create(
+                    &state.db,
+                    &caller,
+                    &state.rate_limits,
+                    new,
+                    state.reset_token_ttl,
+                    now,
+                )
+                .await
+            }
+            // Queued: the same work whatever the email (see `password_resets::request`).
+            Role::SalesChannel => {
+                password_resets::request(&state.db, &caller, &state.rate_limits, new, now)
+                    .await
+                    .map(|()| Created::NoSuchCustomer)
+            }
+        };
         let (created, user_errors) = payload(result)?;
         if let Some(Created::Reset { .. }) = &created {
             state.metrics.reset_created();
@@ -170,10 +190,12 @@ impl CoreMutation {
         let state = access::state(ctx);
         let now = state.clock.now();
         let token = ResetToken::from_client(input.reset_password_token);
+        let caller = access::caller(ctx, principal);
         let result = password_resets::complete(
             &state.db,
             &state.hasher,
-            principal.mode,
+            &caller,
+            &state.rate_limits,
             token,
             input.customer_password,
             now,

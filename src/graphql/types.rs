@@ -83,10 +83,14 @@ pub enum UserErrorCode {
     InvalidEmail,
     /// Another customer of this mode already has this email (letter case ignored).
     EmailTaken,
-    /// The password is shorter than 8 characters.
+    /// The password is shorter than the minimum (8 characters unless configured higher).
     PasswordTooShort,
     /// The password is longer than 256 characters.
     PasswordTooLong,
+    /// The password is on a list of common passwords that attackers try first.
+    PasswordTooCommon,
+    /// The password contains the customer's email address or its local part.
+    PasswordContainsEmail,
     /// `metadata` must be a JSON object.
     MetadataNotObject,
     /// `metadata` is larger than 16 KiB of JSON.
@@ -123,6 +127,8 @@ impl From<service::ErrorCode> for UserErrorCode {
             C::EmailTaken => Self::EmailTaken,
             C::PasswordTooShort => Self::PasswordTooShort,
             C::PasswordTooLong => Self::PasswordTooLong,
+            C::PasswordTooCommon => Self::PasswordTooCommon,
+            C::PasswordContainsEmail => Self::PasswordContainsEmail,
             C::MetadataNotObject => Self::MetadataNotObject,
             C::MetadataTooLarge => Self::MetadataTooLarge,
             C::ReferenceTooLong => Self::ReferenceTooLong,
@@ -163,6 +169,8 @@ pub struct Customer {
     pub email: String,
     /// Whether the customer has a password; guests have none until a reset sets one.
     pub has_password: bool,
+    /// When the password was last set (at creation, or by a reset); null for guests.
+    pub password_changed_at: Option<DateTime<Utc>>,
     /// The merchant's own reference.
     pub reference: Option<String>,
     /// Free-form data the merchant attached: always a JSON object.
@@ -175,6 +183,8 @@ pub struct Customer {
     pub mode: Mode,
     #[graphql(skip)]
     pub(crate) key: i64,
+    #[graphql(skip)]
+    outdated_hash: Option<String>,
 }
 
 impl From<customer::Model> for Customer {
@@ -183,6 +193,8 @@ impl From<customer::Model> for Customer {
             id: ID(m.public_id),
             email: m.email,
             has_password: m.password_digest.is_some(),
+            password_changed_at: m.password_changed_at,
+            outdated_hash: m.password_digest,
             reference: m.reference,
             metadata: Json(m.metadata),
             created_at: m.created_at,
@@ -195,6 +207,16 @@ impl From<customer::Model> for Customer {
 
 #[ComplexObject]
 impl Customer {
+    /// Whether the stored password digest was made with weaker Argon2id
+    /// parameters than the server now uses; it is upgraded the next time the
+    /// password is set. False for guests.
+    async fn password_hash_outdated(&self, ctx: &Context<'_>) -> bool {
+        let hasher = &access::state(ctx).hasher;
+        self.outdated_hash
+            .as_deref()
+            .is_some_and(|digest| hasher.is_outdated(digest))
+    }
+
     /// The customer's password resets, newest first unless sorted otherwise.
     #[allow(clippy::too_many_arguments)]
     #[graphql(complexity = "page_complexity(first, last, child_complexity)")]

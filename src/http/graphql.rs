@@ -25,7 +25,7 @@ use async_graphql::{
 };
 use axum::{
     body::Body,
-    extract::{RawQuery, State},
+    extract::{Extension, RawQuery, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -35,7 +35,7 @@ use serde_json::{Map, Value, json};
 
 use super::{HttpSettings, auth, graphiql};
 use crate::{
-    graphql::{AppSchema, Auth, CustomerLoader},
+    graphql::{AppSchema, Auth, ClientIp, CustomerLoader},
     metrics::Outcome,
     service::persisted_queries,
     state::AppState,
@@ -166,6 +166,7 @@ impl Refusal {
 /// `GET /graphql`: GraphiQL for browsers, otherwise a query from the query string.
 pub(super) async fn get(
     State(endpoint): State<Endpoint>,
+    Extension(ip): Extension<ClientIp>,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
@@ -182,7 +183,9 @@ pub(super) async fn get(
     let Some(media) = negotiate(&headers) else {
         return not_acceptable();
     };
-    endpoint.run(media, &headers, vec![wire], false, true).await
+    endpoint
+        .run(media, &headers, ip, vec![wire], false, true)
+        .await
 }
 
 /// Reads a GET query string; `variables` and `extensions` are JSON texts.
@@ -222,6 +225,7 @@ fn not_acceptable() -> Response {
 /// `POST /graphql`: a JSON request, or a JSON array of them (a batch).
 pub(super) async fn post(
     State(endpoint): State<Endpoint>,
+    Extension(ip): Extension<ClientIp>,
     headers: HeaderMap,
     body: Body,
 ) -> Response {
@@ -335,7 +339,9 @@ pub(super) async fn post(
             );
         }
     };
-    endpoint.run(media, &headers, requests, batch, false).await
+    endpoint
+        .run(media, &headers, ip, requests, batch, false)
+        .await
 }
 
 impl Endpoint {
@@ -344,6 +350,7 @@ impl Endpoint {
         &self,
         media: MediaType,
         headers: &HeaderMap,
+        ip: ClientIp,
         requests: Vec<WireRequest>,
         batch: bool,
         via_get: bool,
@@ -363,7 +370,10 @@ impl Endpoint {
         let mut status = StatusCode::OK;
         for wire in requests {
             let started = Instant::now();
-            let (operation, outcome, code, body) = match self.prepare(wire, via_get, &auth).await {
+            let (operation, outcome, code, body) = match self
+                .prepare(wire, via_get, &auth, ip)
+                .await
+            {
                 Err(refusal) => {
                     let code = if media == MediaType::Json && refusal.graphql_level {
                         StatusCode::OK
@@ -431,10 +441,25 @@ impl Endpoint {
             bodies.pop().unwrap_or(Value::Null)
         };
         let status = if batch { StatusCode::OK } else { status };
+        // A rate limit is not a GraphQL matter: say it in HTTP too, with when to retry.
+        let retry_after = if batch {
+            None
+        } else {
+            too_many_requests(&body)
+        };
+        let status = if retry_after.is_some() {
+            StatusCode::TOO_MANY_REQUESTS
+        } else {
+            status
+        };
         let mut response = (status, body.to_string()).into_response();
         response
             .headers_mut()
             .insert(header::CONTENT_TYPE, media.content_type());
+        if let Some(seconds) = retry_after.and_then(|s| HeaderValue::from_str(&s.to_string()).ok())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, seconds);
+        }
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response
                 .headers_mut()
@@ -450,6 +475,7 @@ impl Endpoint {
         wire: WireRequest,
         via_get: bool,
         auth: &Auth,
+        ip: ClientIp,
     ) -> Result<Request, Refusal> {
         let query = self
             .resolve_query(wire.query, wire.extensions.as_ref())
@@ -494,7 +520,7 @@ impl Endpoint {
             ));
         }
         let loader = DataLoader::new(CustomerLoader::new(self.app.db.clone()), tokio::spawn);
-        Ok(request.data(auth.clone()).data(loader))
+        Ok(request.data(auth.clone()).data(ip).data(loader))
     }
 
     /// The document to run: sent in full, or looked up by its persisted hash.
@@ -555,6 +581,16 @@ impl Endpoint {
                 }),
         }
     }
+}
+
+/// The longest `retryAfter` of the response's `TOO_MANY_REQUESTS` errors, if any.
+fn too_many_requests(body: &Value) -> Option<u64> {
+    body.get("errors")?
+        .as_array()?
+        .iter()
+        .filter(|e| e["extensions"]["code"] == "TOO_MANY_REQUESTS")
+        .filter_map(|e| e["extensions"]["retryAfter"].as_u64())
+        .max()
 }
 
 fn located(error: &ServerError) -> String {

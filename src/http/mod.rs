@@ -13,11 +13,15 @@ mod graphiql;
 mod graphql;
 mod ops;
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    net::{IpAddr, SocketAddr},
+    sync::Arc,
+    time::Duration,
+};
 
 use axum::{
     Router,
-    extract::Request,
+    extract::{ConnectInfo, Request, State},
     http::{HeaderName, HeaderValue, Method, header},
     middleware::{self, Next},
     response::Response,
@@ -27,7 +31,10 @@ use rand::{Rng, distr::Alphanumeric};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tracing::Instrument;
 
-use crate::{graphql::AppSchema, state::AppState};
+use crate::{
+    graphql::{AppSchema, ClientIp},
+    state::AppState,
+};
 
 /// The request id header, read and echoed.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -57,6 +64,8 @@ pub struct HttpSettings {
     pub cors_max_age: Duration,
     /// Where GraphiQL's assets come from; `None`: served by this server.
     pub graphiql_assets_url: Option<String>,
+    /// Proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Default for HttpSettings {
@@ -73,6 +82,7 @@ impl Default for HttpSettings {
             cors_origins: Vec::new(),
             cors_max_age: Duration::from_secs(3_600),
             graphiql_assets_url: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -93,7 +103,35 @@ pub fn router(schema: AppSchema, app: AppState, settings: HttpSettings) -> Route
     if !settings.cors_origins.is_empty() {
         router = router.layer(cors(&settings));
     }
-    router.layer(middleware::from_fn(request_span))
+    router.layer(middleware::from_fn_with_state(settings, request_span))
+}
+
+/// The client's address: the socket's peer, or, when the peer is a trusted
+/// proxy, the nearest address in `X-Forwarded-For` that is not one.
+fn client_ip(request: &Request, trusted: &[ipnet::IpNet]) -> Option<IpAddr> {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())?;
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return Some(peer);
+    }
+    let forwarded: Vec<IpAddr> = request
+        .headers()
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|part| part.trim().parse().ok())
+        .collect();
+    forwarded
+        .iter()
+        .rev()
+        .find(|ip| !is_trusted(ip))
+        .or(forwarded.first())
+        .copied()
+        .or(Some(peer))
 }
 
 fn cors(settings: &HttpSettings) -> CorsLayer {
@@ -138,8 +176,15 @@ fn request_id(request: &Request) -> String {
 }
 
 /// One span per request, carrying its id; the id is echoed in the response.
-async fn request_span(request: Request, next: Next) -> Response {
+/// Also works out the client's address for rate limits and the audit trail.
+async fn request_span(
+    State(settings): State<Arc<HttpSettings>>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let id = request_id(&request);
+    let ip = client_ip(&request, &settings.trusted_proxies);
+    request.extensions_mut().insert(ClientIp(ip));
     let span = tracing::info_span!(
         "request",
         request_id = %id,

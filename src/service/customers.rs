@@ -48,9 +48,12 @@ pub async fn create(
 ) -> Result<customer::Model> {
     let mut errors = Errors::default();
     let email = errors.check(&["input", "email"], Email::parse(&input.email));
-    let password = input
-        .password
-        .and_then(|p| errors.check(&["input", "password"], Password::parse(p)));
+    let password = input.password.and_then(|p| {
+        errors.check(
+            &["input", "password"],
+            Password::parse(p, hasher.policy(), email.as_ref()),
+        )
+    });
     let reference = errors.check(&["input", "reference"], Reference::parse(input.reference));
     let metadata = errors.check(
         &["input", "metadata"],
@@ -82,6 +85,7 @@ pub async fn create(
         mode: Set(mode.as_str().to_owned()),
         email_key: Set(email.key()),
         email: Set(email.as_str().to_owned()),
+        password_changed_at: Set(password_digest.as_ref().map(|_| now)),
         password_digest: Set(password_digest),
         reference: Set(reference.into_inner()),
         metadata: Set(metadata.into_json()),
@@ -113,7 +117,7 @@ pub async fn create(
 /// # Errors
 /// [`Error::Database`] if the query fails.
 pub async fn find_by_email(
-    db: &DatabaseConnection,
+    db: &impl sea_orm::ConnectionTrait,
     mode: Mode,
     email: &Email,
 ) -> Result<Option<customer::Model>> {

@@ -14,6 +14,14 @@ pub enum Error {
     /// A malformed query argument (page size, cursor); reported as a GraphQL error.
     #[error("{0}")]
     BadRequest(String),
+    /// A rate limit or the hashing queue refused the request; nothing changed.
+    #[error("{message}")]
+    TooManyRequests {
+        /// Seconds until a retry can succeed.
+        retry_after: u64,
+        /// What was exceeded.
+        message: String,
+    },
     /// The database failed.
     #[error("internal error")]
     Database(#[from] sea_orm::DbErr),
@@ -36,6 +44,10 @@ pub enum ErrorCode {
     PasswordTooShort,
     /// Password over the maximum length.
     PasswordTooLong,
+    /// Password on the list of common passwords.
+    PasswordTooCommon,
+    /// Password containing the customer's email or its local part.
+    PasswordContainsEmail,
     /// Metadata that is not a JSON object.
     MetadataNotObject,
     /// Metadata over the size limit.
@@ -60,6 +72,32 @@ pub enum ErrorCode {
     CallbackUrlNotAllowed,
     /// Not a webhook topic.
     InvalidTopic,
+}
+
+impl ErrorCode {
+    /// The code as clients see it (`TOKEN_EXPIRED`), for logs and the audit trail.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::InvalidEmail => "INVALID_EMAIL",
+            ErrorCode::EmailTaken => "EMAIL_TAKEN",
+            ErrorCode::PasswordTooShort => "PASSWORD_TOO_SHORT",
+            ErrorCode::PasswordTooLong => "PASSWORD_TOO_LONG",
+            ErrorCode::PasswordTooCommon => "PASSWORD_TOO_COMMON",
+            ErrorCode::PasswordContainsEmail => "PASSWORD_CONTAINS_EMAIL",
+            ErrorCode::MetadataNotObject => "METADATA_NOT_OBJECT",
+            ErrorCode::MetadataTooLarge => "METADATA_TOO_LARGE",
+            ErrorCode::ReferenceTooLong => "REFERENCE_TOO_LONG",
+            ErrorCode::CustomerNotFound => "CUSTOMER_NOT_FOUND",
+            ErrorCode::NotFound => "NOT_FOUND",
+            ErrorCode::TokenInvalid => "TOKEN_INVALID",
+            ErrorCode::TokenExpired => "TOKEN_EXPIRED",
+            ErrorCode::TokenAlreadyUsed => "TOKEN_ALREADY_USED",
+            ErrorCode::TokenInvalidated => "TOKEN_INVALIDATED",
+            ErrorCode::InvalidCallbackUrl => "INVALID_CALLBACK_URL",
+            ErrorCode::CallbackUrlNotAllowed => "CALLBACK_URL_NOT_ALLOWED",
+            ErrorCode::InvalidTopic => "INVALID_TOPIC",
+        }
+    }
 }
 
 /// One refused input field.
@@ -89,6 +127,8 @@ impl UserError {
             ParseReason::InvalidEmail => ErrorCode::InvalidEmail,
             ParseReason::PasswordTooShort => ErrorCode::PasswordTooShort,
             ParseReason::PasswordTooLong => ErrorCode::PasswordTooLong,
+            ParseReason::PasswordTooCommon => ErrorCode::PasswordTooCommon,
+            ParseReason::PasswordContainsEmail => ErrorCode::PasswordContainsEmail,
             ParseReason::MetadataNotObject => ErrorCode::MetadataNotObject,
             ParseReason::MetadataTooLarge => ErrorCode::MetadataTooLarge,
             ParseReason::ReferenceTooLong => ErrorCode::ReferenceTooLong,

@@ -4,6 +4,7 @@
 //! happen here, each inside one transaction.
 
 pub mod api_keys;
+pub mod audit;
 mod clock;
 pub mod customers;
 mod error;
@@ -11,6 +12,7 @@ pub mod pagination;
 pub mod password;
 pub mod password_resets;
 pub mod persisted_queries;
+pub mod rate_limits;
 pub mod webhooks;
 
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -4,21 +4,24 @@
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter,
-    QuerySelect, QueryTrait, Set, TransactionTrait, sea_query::Expr,
+    QueryOrder, QuerySelect, QueryTrait, Set, TransactionTrait, sea_query::Expr,
 };
 
 use super::{
-    Error, ErrorCode, Result, UserError, customers,
+    Error, ErrorCode, Result, UserError,
+    audit::{self, Action, Caller, Entry, Outcome},
+    customers,
     error::Errors,
     pagination::{self, Direction, Keyed, Page, PageArgs, SortKey},
     password::PasswordHasher,
+    rate_limits::{self, Limit, RateLimits},
     webhooks,
 };
 use crate::{
     domain::{
         Email, Metadata, Mode, Password, PublicId, RESET_ID_PREFIX, Reference, ResetToken, Topic,
     },
-    entity::{customer, customer_password_reset as reset},
+    entity::{customer, customer_password_reset as reset, reset_request},
 };
 
 /// Where a reset stands at a given time.
@@ -93,22 +96,16 @@ pub enum Created {
     NoSuchCustomer,
 }
 
-/// Starts a reset for the customer with `customer_email` in `mode`: a fresh
-/// token valid for `ttl`, stored only as a digest. In the same transaction
-/// every older pending reset of the customer is invalidated.
-///
-/// # Errors
-/// [`Error::User`] with `INVALID_EMAIL`, `REFERENCE_TOO_LONG`,
-/// `METADATA_NOT_OBJECT` or `METADATA_TOO_LARGE` (nothing is written);
-/// [`Error::Database`] otherwise. An unknown email is not an error here
-/// ([`Created::NoSuchCustomer`]): callers decide what to reveal.
-pub async fn create(
-    db: &DatabaseConnection,
-    mode: Mode,
-    input: NewReset,
-    ttl: Duration,
-    now: DateTime<Utc>,
-) -> Result<Created> {
+/// A reset input that passed validation.
+#[derive(Debug, Clone)]
+struct ValidReset {
+    email: Email,
+    reference: Option<String>,
+    reference_origin: Option<String>,
+    metadata: serde_json::Value,
+}
+
+fn validate(input: NewReset) -> Result<ValidReset> {
     let mut errors = Errors::default();
     let email = errors.check(
         &["input", "customerEmail"],
@@ -124,25 +121,91 @@ pub async fn create(
         Metadata::parse(input.metadata.unwrap_or_else(|| serde_json::json!({}))),
     );
     errors.finish()?;
-    let (Some(email), Some(reference), Some(reference_origin), Some(metadata)) =
-        (email, reference, reference_origin, metadata)
-    else {
-        return Err(Error::Internal(
+    match (email, reference, reference_origin, metadata) {
+        (Some(email), Some(reference), Some(reference_origin), Some(metadata)) => Ok(ValidReset {
+            email,
+            reference: reference.into_inner(),
+            reference_origin: reference_origin.into_inner(),
+            metadata: metadata.into_json(),
+        }),
+        _ => Err(Error::Internal(
             "parsed input missing after validation".into(),
-        ));
-    };
-    let Some(customer) = customers::find_by_email(db, mode, &email).await? else {
-        return Ok(Created::NoSuchCustomer);
-    };
+        )),
+    }
+}
+
+/// Counts the attempt against each of `checks` (scope, subject, limit); the
+/// first exceeded limit refuses it, recorded in the audit trail.
+async fn within_limits(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    action: Action,
+    checks: &[(&str, &str, Limit)],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    for (scope, subject, limit) in checks {
+        if let Err(refused) = rate_limits::hit(db, scope, subject, *limit, now).await {
+            if matches!(refused, Error::TooManyRequests { .. }) {
+                let entry = Entry {
+                    action,
+                    outcome: Outcome::RateLimited,
+                    reason: Some("TOO_MANY_REQUESTS"),
+                    customer_id: None,
+                };
+                audit::record(db, caller, entry, now).await?;
+            }
+            return Err(refused);
+        }
+    }
+    Ok(())
+}
+
+/// Records a refused attempt, with the first refusal's code as the reason.
+async fn record_refusal<T>(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    action: Action,
+    customer_id: Option<&str>,
+    result: Result<T>,
+    now: DateTime<Utc>,
+) -> Result<T> {
+    if let Err(Error::User(errors)) = &result {
+        let reason = errors.first().map(|e| e.code.as_str());
+        let entry = Entry {
+            action,
+            outcome: Outcome::Rejected,
+            reason,
+            customer_id,
+        };
+        audit::record(db, caller, entry, now).await?;
+    }
+    result
+}
+
+fn ip_subject(caller: &Caller) -> String {
+    caller
+        .client_ip
+        .map(|ip| ip.to_string())
+        .unwrap_or_default()
+}
+
+/// Creates the reset for `input`'s customer on `txn`, invalidating the
+/// customer's older pending resets and recording the webhook event.
+async fn create_in<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    mode: Mode,
+    customer: &customer::Model,
+    input: &ValidReset,
+    ttl: Duration,
+    now: DateTime<Utc>,
+) -> Result<Created> {
     let token = ResetToken::generate();
-    let txn = db.begin().await?;
-    // Write first, so on SQLite the transaction takes the write lock at once.
     reset::Entity::update_many()
         .col_expr(reset::Column::InvalidatedAt, Expr::value(now))
         .col_expr(reset::Column::UpdatedAt, Expr::value(now))
         .filter(reset::Column::CustomerId.eq(customer.id))
         .filter(status_condition(ResetStatus::Pending, now))
-        .exec(&txn)
+        .exec(txn)
         .await?;
     let model = reset::ActiveModel {
         public_id: Set(PublicId::generate(RESET_ID_PREFIX).into_string()),
@@ -153,34 +216,244 @@ pub async fn create(
         expires_at: Set(now + ttl),
         reset_password_at: Set(None),
         invalidated_at: Set(None),
-        reference: Set(reference.into_inner()),
-        reference_origin: Set(reference_origin.into_inner()),
-        metadata: Set(metadata.into_json()),
+        reference: Set(input.reference.clone()),
+        reference_origin: Set(input.reference_origin.clone()),
+        metadata: Set(input.metadata.clone()),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
-    let hooks = webhooks::subscribers(&txn, mode, Topic::ResetCreated).await?;
+    let hooks = webhooks::subscribers(txn, mode, Topic::ResetCreated).await?;
     let token_for_mailer = webhooks::EventToken {
         token: &token,
         expires_at: model.expires_at,
     };
     webhooks::record_event(
-        &txn,
+        txn,
         &hooks,
         Topic::ResetCreated,
-        document(&model, &customer, now),
+        document(&model, customer, now),
         Some(token_for_mailer),
         now,
     )
     .await?;
-    txn.commit().await?;
     Ok(Created::Reset {
         reset: Box::new(model),
         token,
     })
+}
+
+/// Starts a reset at once (integration keys): for the customer with
+/// `customer_email` in the caller's mode, a fresh token valid for `ttl`, stored
+/// only as a digest. In the same transaction every older pending reset of the
+/// customer is invalidated, the webhook event and the audit entry are written.
+///
+/// # Errors
+/// [`Error::TooManyRequests`] past a rate limit; [`Error::User`] with
+/// `INVALID_EMAIL`, `REFERENCE_TOO_LONG`, `METADATA_NOT_OBJECT` or
+/// `METADATA_TOO_LARGE` (nothing is written but the audit entry);
+/// [`Error::Database`] otherwise. An unknown email is not an error here
+/// ([`Created::NoSuchCustomer`]): callers decide what to reveal.
+pub async fn create(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    limits: &RateLimits,
+    input: NewReset,
+    ttl: Duration,
+    now: DateTime<Utc>,
+) -> Result<Created> {
+    let mode = caller.principal.mode;
+    let ip = ip_subject(caller);
+    let key = caller.principal.key_id.as_str().to_owned();
+    within_limits(
+        db,
+        caller,
+        Action::Create,
+        &[
+            ("create:ip", &ip, limits.create_per_ip),
+            ("create:key", &key, limits.create_per_key),
+        ],
+        now,
+    )
+    .await?;
+    let input = record_refusal(db, caller, Action::Create, None, validate(input), now).await?;
+    let email_key = format!("{mode}:{}", input.email.key());
+    within_limits(
+        db,
+        caller,
+        Action::Create,
+        &[("create:email", &email_key, limits.create_per_email)],
+        now,
+    )
+    .await?;
+    let txn = db.begin().await?;
+    let Some(customer) = customers::find_by_email(&txn, mode, &input.email).await? else {
+        let entry = Entry {
+            action: Action::Create,
+            outcome: Outcome::NoCustomer,
+            reason: None,
+            customer_id: None,
+        };
+        audit::record(&txn, caller, entry, now).await?;
+        txn.commit().await?;
+        return Ok(Created::NoSuchCustomer);
+    };
+    let created = create_in(&txn, mode, &customer, &input, ttl, now).await?;
+    let entry = Entry {
+        action: Action::Create,
+        outcome: Outcome::Created,
+        reason: None,
+        customer_id: Some(&customer.public_id),
+    };
+    audit::record(&txn, caller, entry, now).await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+/// Queues a storefront's reset request (sales-channel keys) and answers at
+/// once. Known and unknown emails take exactly the same path here — the same
+/// rate-limit bookkeeping, the same statements, the same writes — so neither
+/// the answer nor its timing reveals whether the email has an account. The
+/// dispatcher then creates the reset, if there is a customer, and its webhook
+/// delivers the token ([`process_requests`]).
+///
+/// # Errors
+/// [`Error::TooManyRequests`] past a rate limit; [`Error::User`] with
+/// `INVALID_EMAIL`, `REFERENCE_TOO_LONG`, `METADATA_NOT_OBJECT` or
+/// `METADATA_TOO_LARGE`; [`Error::Database`] otherwise.
+pub async fn request(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    limits: &RateLimits,
+    input: NewReset,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let mode = caller.principal.mode;
+    let ip = ip_subject(caller);
+    let key = caller.principal.key_id.as_str().to_owned();
+    within_limits(
+        db,
+        caller,
+        Action::Create,
+        &[
+            ("create:ip", &ip, limits.create_per_ip),
+            ("create:key", &key, limits.create_per_key),
+        ],
+        now,
+    )
+    .await?;
+    let input = record_refusal(db, caller, Action::Create, None, validate(input), now).await?;
+    let email_key = format!("{mode}:{}", input.email.key());
+    within_limits(
+        db,
+        caller,
+        Action::Create,
+        &[("create:email", &email_key, limits.create_per_email)],
+        now,
+    )
+    .await?;
+    let txn = db.begin().await?;
+    let entry = Entry {
+        action: Action::Create,
+        outcome: Outcome::Accepted,
+        reason: None,
+        customer_id: None,
+    };
+    let audit_entry = audit::record(&txn, caller, entry, now).await?;
+    reset_request::ActiveModel {
+        mode: Set(mode.as_str().to_owned()),
+        email: Set(input.email.as_str().to_owned()),
+        reference: Set(input.reference),
+        reference_origin: Set(input.reference_origin),
+        metadata: Set(input.metadata),
+        audit_event_id: Set(audit_entry.id),
+        locked_until: Set(None),
+        locked_by: Set(None),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Processes queued storefront requests: for each, in one transaction, creates
+/// the reset (when the email has a customer; with its webhook event), completes
+/// its audit entry and removes the request. Requests are leased, so several
+/// processes share the queue without processing one twice. Returns how many
+/// resets were created.
+///
+/// # Errors
+/// [`Error::Database`] if claiming or processing fails (the request stays queued).
+pub async fn process_requests(
+    db: &DatabaseConnection,
+    ttl: Duration,
+    now: DateTime<Utc>,
+) -> Result<usize> {
+    use sea_orm::sea_query::{LockBehavior, LockType};
+    let lease = PublicId::generate("lease").into_string();
+    let free = Condition::any()
+        .add(reset_request::Column::LockedUntil.is_null())
+        .add(reset_request::Column::LockedUntil.lte(now));
+    let mut due = reset_request::Entity::find()
+        .select_only()
+        .column(reset_request::Column::Id)
+        .filter(free.clone())
+        .order_by_asc(reset_request::Column::Id)
+        .limit(50)
+        .into_query();
+    if db.get_database_backend() == sea_orm::DbBackend::Postgres {
+        due.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+    }
+    reset_request::Entity::update_many()
+        .col_expr(
+            reset_request::Column::LockedUntil,
+            Expr::value(now + Duration::seconds(60)),
+        )
+        .col_expr(reset_request::Column::LockedBy, Expr::value(lease.clone()))
+        .filter(reset_request::Column::Id.in_subquery(due))
+        .filter(free)
+        .exec(db)
+        .await?;
+    let claimed = reset_request::Entity::find()
+        .filter(reset_request::Column::LockedBy.eq(lease))
+        .order_by_asc(reset_request::Column::Id)
+        .all(db)
+        .await?;
+    let mut created = 0;
+    for request in claimed {
+        let mode: Mode = request.mode.parse().map_err(Error::Internal)?;
+        let email = Email::parse(&request.email).map_err(|e| Error::Internal(e.to_string()))?;
+        let input = ValidReset {
+            email,
+            reference: request.reference.clone(),
+            reference_origin: request.reference_origin.clone(),
+            metadata: request.metadata.clone(),
+        };
+        let txn = db.begin().await?;
+        match customers::find_by_email(&txn, mode, &input.email).await? {
+            Some(customer) => {
+                create_in(&txn, mode, &customer, &input, ttl, now).await?;
+                created += 1;
+                audit::resolve(
+                    &txn,
+                    request.audit_event_id,
+                    Outcome::Created,
+                    Some(&customer.public_id),
+                )
+                .await?;
+            }
+            None => audit::resolve(&txn, request.audit_event_id, Outcome::NoCustomer, None).await?,
+        }
+        reset_request::Entity::delete_by_id(request.id)
+            .exec(&txn)
+            .await?;
+        txn.commit().await?;
+    }
+    Ok(created)
 }
 
 fn token_error(status: ResetStatus) -> UserError {
@@ -231,13 +504,72 @@ async fn find_by_token(
 pub async fn complete(
     db: &DatabaseConnection,
     hasher: &PasswordHasher,
-    mode: Mode,
+    caller: &Caller,
+    limits: &RateLimits,
     token: ResetToken,
     password: String,
     now: DateTime<Utc>,
 ) -> Result<reset::Model> {
+    let ip = ip_subject(caller);
+    let key = caller.principal.key_id.as_str().to_owned();
+    within_limits(
+        db,
+        caller,
+        Action::Complete,
+        &[
+            ("complete:ip", &ip, limits.complete_per_ip),
+            ("complete:key", &key, limits.complete_per_key),
+        ],
+        now,
+    )
+    .await?;
+    let found = find_by_token(db, caller.principal.mode, &token).await?;
+    let customer_id = match &found {
+        Some(r) => customer::Entity::find_by_id(r.customer_id)
+            .one(db)
+            .await?
+            .map(|c| c.public_id),
+        None => None,
+    };
+    let result = complete_found(
+        db,
+        hasher,
+        caller.principal.mode,
+        token,
+        found,
+        password,
+        now,
+    )
+    .await;
+    let result = record_refusal(
+        db,
+        caller,
+        Action::Complete,
+        customer_id.as_deref(),
+        result,
+        now,
+    )
+    .await?;
+    let entry = Entry {
+        action: Action::Complete,
+        outcome: Outcome::Completed,
+        reason: None,
+        customer_id: customer_id.as_deref(),
+    };
+    audit::record(db, caller, entry, now).await?;
+    Ok(result)
+}
+
+async fn complete_found(
+    db: &DatabaseConnection,
+    hasher: &PasswordHasher,
+    mode: Mode,
+    token: ResetToken,
+    found: Option<reset::Model>,
+    password: String,
+    now: DateTime<Utc>,
+) -> Result<reset::Model> {
     let mut errors = Errors::default();
-    let found = find_by_token(db, mode, &token).await?;
     match &found {
         None => errors.push(UserError::new(
             &["input", "resetPasswordToken"],
@@ -249,7 +581,13 @@ pub async fn complete(
         }
         Some(_) => {}
     }
-    let password = errors.check(&["input", "customerPassword"], Password::parse(password));
+    let context = found
+        .as_ref()
+        .and_then(|r| Email::parse(&r.customer_email).ok());
+    let password = errors.check(
+        &["input", "customerPassword"],
+        Password::parse(password, hasher.policy(), context.as_ref()),
+    );
     errors.finish()?;
     let (Some(found), Some(password)) = (found, password) else {
         return Err(Error::Internal(
@@ -278,6 +616,7 @@ pub async fn complete(
     }
     customer::Entity::update_many()
         .col_expr(customer::Column::PasswordDigest, Expr::value(digest))
+        .col_expr(customer::Column::PasswordChangedAt, Expr::value(now))
         .col_expr(customer::Column::UpdatedAt, Expr::value(now))
         .filter(customer::Column::Id.eq(found.customer_id))
         .exec(&txn)
@@ -295,17 +634,30 @@ pub async fn complete(
         updated_at: now,
         ..found
     };
-    let hooks = webhooks::subscribers(&txn, mode, Topic::ResetCompleted).await?;
-    if !hooks.is_empty() {
+    let completed_hooks = webhooks::subscribers(&txn, mode, Topic::ResetCompleted).await?;
+    let password_hooks = webhooks::subscribers(&txn, mode, Topic::CustomerPasswordReset).await?;
+    if !completed_hooks.is_empty() || !password_hooks.is_empty() {
         let customer = customer::Entity::find_by_id(completed.customer_id)
             .one(&txn)
             .await?
             .ok_or_else(|| Error::Internal("a reset's customer is missing".into()))?;
+        let reset_doc = document(&completed, &customer, now);
         webhooks::record_event(
             &txn,
-            &hooks,
+            &completed_hooks,
             Topic::ResetCompleted,
-            document(&completed, &customer, now),
+            reset_doc,
+            None,
+            now,
+        )
+        .await?;
+        // So the merchant can tell the customer and end their sessions.
+        let customer_doc = serde_json::json!({ "data": webhooks::customer_resource(&customer) });
+        webhooks::record_event(
+            &txn,
+            &password_hooks,
+            Topic::CustomerPasswordReset,
+            customer_doc,
             None,
             now,
         )

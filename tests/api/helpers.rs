@@ -12,10 +12,15 @@ use std::{
 use chrono::{DateTime, TimeZone, Utc};
 use pwreset::{
     AppState, HttpSettings,
+    domain::PasswordPolicy,
     domain::{Mode, Role},
     metrics::Metrics,
-    service::webhooks::{Dispatcher, WebhookSettings},
     service::{ManualClock, api_keys, password::PasswordHasher},
+    service::{
+        password::Argon2Params,
+        rate_limits::{Limit, RateLimits},
+        webhooks::{Dispatcher, WebhookSettings},
+    },
 };
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
 use serde_json::{Value, json};
@@ -31,6 +36,8 @@ pub struct TestDb {
     pub url: String,
     sqlite_file: Option<PathBuf>,
     pg_schema: Option<(String, String)>,
+    /// For an alias of a PostgreSQL test database: its URL and schema.
+    connect_to: Option<(String, String)>,
 }
 
 impl TestDb {
@@ -66,6 +73,7 @@ impl TestDb {
                         url: base.clone(),
                         sqlite_file: None,
                         pg_schema: Some((base, name)),
+                        connect_to: None,
                     },
                     db,
                 )
@@ -81,6 +89,7 @@ impl TestDb {
                         url,
                         sqlite_file: Some(file),
                         pg_schema: None,
+                        connect_to: None,
                     },
                     db,
                 )
@@ -88,9 +97,24 @@ impl TestDb {
         }
     }
 
+    /// A handle on the same database that leaves it in place when dropped
+    /// (the first handle cleans up).
+    pub fn alias(&self) -> TestDb {
+        TestDb {
+            url: self.url.clone(),
+            sqlite_file: None,
+            pg_schema: None,
+            connect_to: self.connect_target(),
+        }
+    }
+
+    fn connect_target(&self) -> Option<(String, String)> {
+        self.pg_schema.clone().or_else(|| self.connect_to.clone())
+    }
+
     /// Another pool on this database.
     pub async fn connect(&self) -> DatabaseConnection {
-        match &self.pg_schema {
+        match &self.connect_target() {
             Some((base, name)) => {
                 let mut options = ConnectOptions::new(base.clone());
                 options
@@ -119,6 +143,7 @@ impl TestDb {
             url: format!("sqlite://{}?mode=rwc", file.display()),
             sqlite_file: Some(file),
             pg_schema: None,
+            connect_to: None,
         }
     }
 }
@@ -151,15 +176,56 @@ impl Drop for TestDb {
     }
 }
 
+/// How a test server is set up; the defaults suit most tests.
+#[derive(Clone)]
+pub struct Options {
+    pub http: HttpSettings,
+    pub webhooks: WebhookSettings,
+    pub rate_limits: RateLimits,
+    pub argon2: Argon2Params,
+    pub hash_concurrency: usize,
+    pub hash_wait: std::time::Duration,
+    pub password_policy: PasswordPolicy,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            http: HttpSettings::default(),
+            // Tests deliver with `TestApp::dispatch`, exactly when they choose.
+            webhooks: WebhookSettings {
+                allow_private_targets: true,
+                poll_interval: None,
+            },
+            // Every test client is 127.0.0.1: the per-IP create limit would
+            // trip in tests about other things.
+            rate_limits: RateLimits {
+                create_per_ip: Limit::per(100_000, 3_600),
+                ..RateLimits::default()
+            },
+            argon2: Argon2Params::default(),
+            hash_concurrency: 2,
+            hash_wait: std::time::Duration::from_secs(30),
+            password_policy: PasswordPolicy::default(),
+        }
+    }
+}
+
 /// The real server on a fresh database, with keys of every role and mode.
 pub struct TestApp {
     pub addr: SocketAddr,
     pub db: DatabaseConnection,
+    /// The server's password hasher (to fill its queue in tests).
+    pub hasher: PasswordHasher,
+    /// What the server was started with.
+    pub options: Options,
     pub clock: Arc<ManualClock>,
     /// SQL statements the server has run since the counter was last reset.
     pub statements: Arc<AtomicUsize>,
     /// Holds the server inside a chosen SQL statement, to catch a request in flight.
     pub gate: Arc<Gate>,
+    /// The SQL text of every statement, while recording.
+    sql_log: SqlLog,
     /// Test-mode integration key.
     pub integration: String,
     /// Test-mode sales-channel key.
@@ -198,15 +264,14 @@ impl TestApp {
         db: DatabaseConnection,
         settings: HttpSettings,
     ) -> Self {
-        let webhooks = WebhookSettings {
-            allow_private_targets: true,
-            poll_interval: None,
+        let options = Options {
+            http: settings,
+            ..Options::default()
         };
         Self::spawn_full(
             test_db,
             db,
-            settings,
-            webhooks,
+            options,
             Arc::new(ManualClock::new(start_time())),
         )
         .await
@@ -214,9 +279,30 @@ impl TestApp {
 
     /// Starts the server with webhook `settings` on a fresh database.
     pub async fn spawn_with_webhooks(webhooks: WebhookSettings) -> Self {
+        Self::spawn_with_options(Options {
+            webhooks,
+            ..Options::default()
+        })
+        .await
+    }
+
+    /// Starts the server with `options` on a fresh database.
+    pub async fn spawn_with_options(options: Options) -> Self {
         let (test_db, db) = TestDb::new().await;
-        let clock = Arc::new(ManualClock::new(start_time()));
-        Self::spawn_full(test_db, db, HttpSettings::default(), webhooks, clock).await
+        Self::spawn_full(
+            test_db,
+            db,
+            options,
+            Arc::new(ManualClock::new(start_time())),
+        )
+        .await
+    }
+
+    /// Another server process on this server's database, sharing its clock.
+    pub async fn second_process(&self) -> TestApp {
+        let db = self._test_db.connect().await;
+        let test_db = self._test_db.alias();
+        Self::spawn_full(test_db, db, self.options.clone(), self.clock.clone()).await
     }
 
     /// Stops this server and starts a new one on the same database, with a new
@@ -228,15 +314,12 @@ impl TestApp {
             clock,
             _test_db: test_db,
             db,
+            options,
             ..
         } = self;
         db.close().await.unwrap();
         let db = test_db.connect().await;
-        let webhooks = WebhookSettings {
-            allow_private_targets: true,
-            poll_interval: None,
-        };
-        Self::spawn_full(test_db, db, HttpSettings::default(), webhooks, clock).await
+        Self::spawn_full(test_db, db, options, clock).await
     }
 
     /// Starts the server on `db`, running the real migrations first. The
@@ -245,16 +328,20 @@ impl TestApp {
     pub async fn spawn_full(
         test_db: TestDb,
         mut db: DatabaseConnection,
-        settings: HttpSettings,
-        webhooks: WebhookSettings,
+        options: Options,
         clock: Arc<ManualClock>,
     ) -> Self {
         let statements = Arc::new(AtomicUsize::new(0));
         let counter = statements.clone();
         let gate = Arc::new(Gate::default());
         let held = gate.clone();
+        let sql_log: SqlLog = Arc::default();
+        let log = sql_log.clone();
         db.set_metric_callback(move |info| {
             counter.fetch_add(1, Ordering::SeqCst);
+            if let Some(log) = log.lock().unwrap().as_mut() {
+                log.push(info.statement.sql.clone());
+            }
             held.pass(&info.statement.sql);
         });
         pwreset::migrate(&db).await.expect("migrations run");
@@ -274,14 +361,25 @@ impl TestApp {
         let live_integration = key(Role::Integration, Mode::Live).await;
         let live_sales_channel = key(Role::SalesChannel, Mode::Live).await;
         let metrics = Arc::new(Metrics::new());
+        let hasher = PasswordHasher::new(
+            options.argon2,
+            options.hash_concurrency,
+            options.hash_wait,
+            metrics.clone(),
+        )
+        .unwrap()
+        .with_policy(options.password_policy);
         let state = AppState {
             db: db.clone(),
             clock: clock.clone(),
-            hasher: PasswordHasher::owasp_minimum(metrics.clone()),
+            hasher: hasher.clone(),
             reset_token_ttl: chrono::Duration::hours(6),
             metrics,
-            webhooks,
+            webhooks: options.webhooks.clone(),
+            rate_limits: options.rate_limits,
+            audit_retention: chrono::Duration::days(90),
         };
+        let settings = options.http.clone();
         // Bound before the server task starts: no waiting for it to come up.
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -293,8 +391,11 @@ impl TestApp {
         Self {
             addr,
             db,
+            hasher,
+            options,
             clock,
             statements,
+            sql_log,
             gate,
             integration,
             sales_channel,
@@ -441,6 +542,15 @@ impl TestApp {
             .and_then(|c| c.password_digest)
     }
 
+    /// The principal a key stands for.
+    pub async fn principal(&self, key: &str) -> pwreset::domain::Principal {
+        let secret = pwreset::domain::ApiKeySecret::from_client(key);
+        api_keys::authenticate(&self.db, &secret, start_time())
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
     /// A webhook dispatcher over this server's database (the server itself runs
     /// none in tests, so deliveries happen exactly when a test says).
     pub fn dispatcher(&self) -> Dispatcher {
@@ -463,11 +573,26 @@ impl TestApp {
         self.dispatcher().run_once().await.unwrap()
     }
 
+    /// Runs `work` and returns its result with the SQL text (parameters
+    /// apart) of every statement the server ran meanwhile.
+    pub async fn record_sql<T>(
+        &self,
+        work: impl std::future::Future<Output = T>,
+    ) -> (T, Vec<String>) {
+        *self.sql_log.lock().unwrap() = Some(Vec::new());
+        let result = work.await;
+        let log = self.sql_log.lock().unwrap().take().unwrap_or_default();
+        (result, log)
+    }
+
     /// SQL statements run since the last call (and resets the count).
     pub fn take_statements(&self) -> usize {
         self.statements.swap(0, Ordering::SeqCst)
     }
 }
+
+/// SQL statements recorded by [`TestApp::record_sql`].
+type SqlLog = Arc<std::sync::Mutex<Option<Vec<String>>>>;
 
 /// What an armed gate waits for, whom it tells, and what releases it.
 type Armed = (

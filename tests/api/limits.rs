@@ -6,9 +6,11 @@ use serde_json::{Value, json};
 use pwreset::{
     domain::Mode,
     service::{
+        audit::Caller,
         customers::{self, NewCustomer},
         password::PasswordHasher,
         password_resets::{self, Created, NewReset, ResetStatus},
+        rate_limits::RateLimits,
     },
 };
 
@@ -194,16 +196,20 @@ async fn seed_reset(app: &TestApp) -> (String, String) {
         customer_email: "ada@example.com".into(),
         ..Default::default()
     };
-    match password_resets::create(
+    let caller = Caller {
+        principal: app.principal(&app.integration).await,
+        client_ip: None,
+    };
+    let limits = RateLimits::default();
+    let created = password_resets::create(
         &app.db,
-        Mode::Test,
+        &caller,
+        &limits,
         new,
         chrono::Duration::hours(6),
         start_time(),
-    )
-    .await
-    .unwrap()
-    {
+    );
+    match created.await.unwrap() {
         Created::Reset { reset, token } => (reset.public_id, token.expose().to_owned()),
         Created::NoSuchCustomer => unreachable!("the customer was just created"),
     }

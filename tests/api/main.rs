@@ -2,6 +2,7 @@
 //! `127.0.0.1:0` over a fresh database (SQLite by default, PostgreSQL when
 //! `TEST_DATABASE_URL` is set) and speaks real HTTP to it.
 
+mod abuse;
 mod access;
 mod cli;
 mod complete;

@@ -86,6 +86,8 @@ pub struct Dispatcher {
     client: reqwest::Client,
     allow_private: bool,
     name: String,
+    reset_ttl: chrono::Duration,
+    audit_retention: chrono::Duration,
 }
 
 impl std::fmt::Debug for Dispatcher {
@@ -121,12 +123,49 @@ impl Dispatcher {
             client,
             allow_private,
             name: PublicId::generate("dsp").into_string(),
+            reset_ttl: chrono::Duration::hours(6),
+            audit_retention: chrono::Duration::days(90),
         })
     }
 
-    /// Runs [`Dispatcher::run_once`] every `interval` until `stop` says so.
+    /// The same dispatcher, giving resets from queued storefront requests `ttl`.
+    pub fn with_reset_ttl(self, ttl: chrono::Duration) -> Self {
+        Self {
+            reset_ttl: ttl,
+            ..self
+        }
+    }
+
+    /// The same dispatcher, keeping audit entries for `retention`.
+    pub fn with_audit_retention(self, retention: chrono::Duration) -> Self {
+        Self {
+            audit_retention: retention,
+            ..self
+        }
+    }
+
+    /// Deletes audit entries past their retention and stale rate-limit counters.
+    ///
+    /// # Errors
+    /// [`Error::Database`] if a delete fails.
+    pub async fn prune(&self) -> Result<()> {
+        let now = self.clock.now();
+        crate::service::audit::prune(&self.db, self.audit_retention, now).await?;
+        crate::service::rate_limits::prune(&self.db, now).await?;
+        Ok(())
+    }
+
+    /// Runs [`Dispatcher::run_once`] every `interval`, and [`Dispatcher::prune`]
+    /// every ten minutes, until `stop` says so.
     pub async fn run(self, interval: Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
+        let mut last_prune: Option<std::time::Instant> = None;
         loop {
+            if last_prune.is_none_or(|t| t.elapsed() >= Duration::from_secs(600)) {
+                if let Err(e) = self.prune().await {
+                    tracing::error!(error = %e, "pruning the audit trail failed");
+                }
+                last_prune = Some(std::time::Instant::now());
+            }
             if let Err(e) = self.run_once().await {
                 tracing::error!(error = %e, cause = ?std::error::Error::source(&e).map(ToString::to_string), "webhook dispatch failed");
             }
@@ -137,12 +176,22 @@ impl Dispatcher {
         }
     }
 
-    /// Delivers every due delivery once (at most a batch per round until none
-    /// are due); returns how many attempts were made.
+    /// Creates the resets of queued storefront requests, then delivers every
+    /// due delivery once (a batch per round until none are due); returns how
+    /// many delivery attempts were made.
     ///
     /// # Errors
     /// [`Error::Database`] if claiming or recording fails.
     pub async fn run_once(&self) -> Result<usize> {
+        let created = crate::service::password_resets::process_requests(
+            &self.db,
+            self.reset_ttl,
+            self.clock.now(),
+        )
+        .await?;
+        for _ in 0..created {
+            self.metrics.reset_created();
+        }
         let mut attempts = 0;
         loop {
             let claimed = self.claim().await?;

@@ -48,6 +48,7 @@ pub fn customer_resource(model: &customer::Model) -> Value {
         "attributes": {
             "email": model.email,
             "has_password": model.password_digest.is_some(),
+            "password_changed_at": model.password_changed_at,
             "reference": model.reference,
             "metadata": model.metadata,
             "created_at": model.created_at,

@@ -1,0 +1,240 @@
+//! Abuse resistance: when each customer's password last changed, shared
+//! rate-limit counters, the audit trail of reset attempts, and the queue of
+//! storefront reset requests (answered at once, processed after).
+
+use sea_orm_migration::prelude::*;
+
+#[derive(DeriveMigrationName)]
+pub struct Migration;
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Customers::Table)
+                    .add_column(
+                        ColumnDef::new(Customers::PasswordChangedAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(RateLimitCounters::Table)
+                    // SHA-256 of the limit's scope and subject: no email or IP stored.
+                    .col(
+                        ColumnDef::new(RateLimitCounters::Key)
+                            .string_len(64)
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(RateLimitCounters::WindowStart)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(RateLimitCounters::Hits).integer().not_null())
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(ResetAuditEvents::Table)
+                    .col(
+                        ColumnDef::new(ResetAuditEvents::Id)
+                            .big_integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(ResetAuditEvents::PublicId)
+                            .string_len(40)
+                            .not_null()
+                            .unique_key(),
+                    )
+                    .col(
+                        ColumnDef::new(ResetAuditEvents::Mode)
+                            .string_len(10)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(ResetAuditEvents::Action)
+                            .string_len(20)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(ResetAuditEvents::Outcome)
+                            .string_len(20)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(ResetAuditEvents::Reason)
+                            .string_len(40)
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(ResetAuditEvents::KeyId)
+                            .string_len(40)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(ResetAuditEvents::ClientIp)
+                            .string_len(45)
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(ResetAuditEvents::CustomerId)
+                            .string_len(40)
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(ResetAuditEvents::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("reset_audit_events_mode_created_at")
+                    .table(ResetAuditEvents::Table)
+                    .col(ResetAuditEvents::Mode)
+                    .col(ResetAuditEvents::CreatedAt)
+                    .col(ResetAuditEvents::PublicId)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(ResetRequests::Table)
+                    .col(
+                        ColumnDef::new(ResetRequests::Id)
+                            .big_integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(ResetRequests::Mode)
+                            .string_len(10)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(ResetRequests::Email)
+                            .string_len(254)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(ResetRequests::Reference)
+                            .string_len(255)
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(ResetRequests::ReferenceOrigin)
+                            .string_len(255)
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(ResetRequests::Metadata)
+                            .json_binary()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(ResetRequests::AuditEventId)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(ResetRequests::LockedUntil)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(ResetRequests::LockedBy)
+                            .string_len(40)
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(ResetRequests::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .to_owned(),
+            )
+            .await
+    }
+
+    async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        for table in [
+            ResetRequests::Table.into_iden(),
+            ResetAuditEvents::Table.into_iden(),
+            RateLimitCounters::Table.into_iden(),
+        ] {
+            manager
+                .drop_table(Table::drop().table(table).to_owned())
+                .await?;
+        }
+        manager
+            .alter_table(
+                Table::alter()
+                    .table(Customers::Table)
+                    .drop_column(Customers::PasswordChangedAt)
+                    .to_owned(),
+            )
+            .await
+    }
+}
+
+#[derive(DeriveIden)]
+enum Customers {
+    Table,
+    PasswordChangedAt,
+}
+
+#[derive(DeriveIden)]
+enum RateLimitCounters {
+    Table,
+    Key,
+    WindowStart,
+    Hits,
+}
+
+#[derive(DeriveIden)]
+enum ResetAuditEvents {
+    Table,
+    Id,
+    PublicId,
+    Mode,
+    Action,
+    Outcome,
+    Reason,
+    KeyId,
+    ClientIp,
+    CustomerId,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+enum ResetRequests {
+    Table,
+    Id,
+    Mode,
+    Email,
+    Reference,
+    ReferenceOrigin,
+    Metadata,
+    AuditEventId,
+    LockedUntil,
+    LockedBy,
+    CreatedAt,
+}

@@ -1,0 +1,237 @@
+//! The audit trail: every attempt to create or complete a reset, with its
+//! outcome, key, client IP and customer (when known). Never a token or password.
+
+use std::net::IpAddr;
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    QueryFilter, Set,
+};
+
+use super::{
+    Result,
+    pagination::{self, Direction, Keyed, Page, PageArgs, SortKey},
+    password_resets::TimeRange,
+};
+use crate::{
+    domain::{Mode, Principal, PublicId},
+    entity::reset_audit_event as audit,
+};
+
+/// What was attempted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// `createCustomerPasswordReset`.
+    Create,
+    /// `completeCustomerPasswordReset`.
+    Complete,
+}
+
+impl Action {
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Complete => "complete",
+        }
+    }
+}
+
+/// How an attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// A storefront request, answered and queued (the same for every email).
+    Accepted,
+    /// A reset was created.
+    Created,
+    /// No customer has the email; nothing was created.
+    NoCustomer,
+    /// The password was reset.
+    Completed,
+    /// The input was refused (see the reason).
+    Rejected,
+    /// A rate limit refused it.
+    RateLimited,
+}
+
+impl Outcome {
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Accepted => "accepted",
+            Outcome::Created => "created",
+            Outcome::NoCustomer => "no_customer",
+            Outcome::Completed => "completed",
+            Outcome::Rejected => "rejected",
+            Outcome::RateLimited => "rate_limited",
+        }
+    }
+}
+
+/// Who made an attempt, and from where.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The API key.
+    pub principal: Principal,
+    /// The client's address (see `TRUSTED_PROXIES`).
+    pub client_ip: Option<IpAddr>,
+}
+
+/// One entry to record.
+#[derive(Debug, Clone)]
+pub struct Entry<'a> {
+    /// What was attempted.
+    pub action: Action,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// Why it was refused (a user error code).
+    pub reason: Option<&'a str>,
+    /// The customer's public id, when known.
+    pub customer_id: Option<&'a str>,
+}
+
+/// Records `entry` for `caller` on `db` (or inside a transaction).
+///
+/// # Errors
+/// [`super::Error::Database`] if the insert fails.
+pub async fn record<C: ConnectionTrait>(
+    db: &C,
+    caller: &Caller,
+    entry: Entry<'_>,
+    now: DateTime<Utc>,
+) -> Result<audit::Model> {
+    Ok(audit::ActiveModel {
+        public_id: Set(PublicId::generate("aud").into_string()),
+        mode: Set(caller.principal.mode.as_str().to_owned()),
+        action: Set(entry.action.as_str().to_owned()),
+        outcome: Set(entry.outcome.as_str().to_owned()),
+        reason: Set(entry.reason.map(str::to_owned)),
+        key_id: Set(caller.principal.key_id.as_str().to_owned()),
+        client_ip: Set(caller.client_ip.map(|ip| ip.to_string())),
+        customer_id: Set(entry.customer_id.map(str::to_owned)),
+        created_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?)
+}
+
+/// Sets the outcome and customer of an entry recorded earlier (a queued
+/// storefront request, once processed).
+///
+/// # Errors
+/// [`super::Error::Database`] if the update fails.
+pub async fn resolve<C: ConnectionTrait>(
+    db: &C,
+    id: i64,
+    outcome: Outcome,
+    customer_id: Option<&str>,
+) -> Result<()> {
+    audit::Entity::update_many()
+        .col_expr(
+            audit::Column::Outcome,
+            sea_orm::sea_query::Expr::value(outcome.as_str()),
+        )
+        .col_expr(
+            audit::Column::CustomerId,
+            sea_orm::sea_query::Expr::value(customer_id.map(str::to_owned)),
+        )
+        .filter(audit::Column::Id.eq(id))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Which entries to list; every criterion given must hold.
+#[derive(Debug, Default, Clone)]
+pub struct AuditFilter {
+    /// Only this action (`create` or `complete`).
+    pub action: Option<Action>,
+    /// Only these outcomes.
+    pub outcomes: Option<Vec<Outcome>>,
+    /// Only this customer (public id).
+    pub customer_id: Option<String>,
+    /// Only this API key (public id).
+    pub key_id: Option<String>,
+    /// Only this client IP.
+    pub client_ip: Option<String>,
+    /// Only within this time range.
+    pub created_at: Option<TimeRange>,
+}
+
+impl Keyed for audit::Entity {
+    fn public_id_column() -> Self::Column {
+        audit::Column::PublicId
+    }
+    fn public_id(model: &Self::Model) -> &str {
+        &model.public_id
+    }
+}
+
+/// A page of the audit entries of `mode`, newest first.
+///
+/// # Errors
+/// [`super::Error::BadRequest`] for bad paging arguments; [`super::Error::Database`] otherwise.
+pub async fn list(
+    db: &DatabaseConnection,
+    mode: Mode,
+    filter: AuditFilter,
+    page: PageArgs,
+) -> Result<Page<audit::Entity>> {
+    use audit::Column as C;
+    let mut cond = Condition::all().add(C::Mode.eq(mode.as_str()));
+    if let Some(action) = filter.action {
+        cond = cond.add(C::Action.eq(action.as_str()));
+    }
+    if let Some(outcomes) = filter.outcomes.filter(|o| !o.is_empty()) {
+        cond = cond.add(C::Outcome.is_in(outcomes.into_iter().map(Outcome::as_str)));
+    }
+    if let Some(customer) = filter.customer_id {
+        cond = cond.add(C::CustomerId.eq(customer));
+    }
+    if let Some(key) = filter.key_id {
+        cond = cond.add(C::KeyId.eq(key));
+    }
+    if let Some(ip) = filter.client_ip {
+        cond = cond.add(C::ClientIp.eq(ip));
+    }
+    if let Some(range) = filter.created_at {
+        if let Some(from) = range.from {
+            cond = cond.add(C::CreatedAt.gte(from));
+        }
+        if let Some(until) = range.until {
+            cond = cond.add(C::CreatedAt.lt(until));
+        }
+    }
+    let key = SortKey::<audit::Entity> {
+        name: "created_at",
+        column: C::CreatedAt,
+        nullable: false,
+        value: |m| Some(m.created_at).into(),
+    };
+    pagination::fetch_page(
+        db,
+        audit::Entity::find().filter(cond),
+        &key,
+        Direction::Desc,
+        page,
+    )
+    .await
+}
+
+/// Deletes entries older than `retention` before `now`; returns how many.
+///
+/// # Errors
+/// [`super::Error::Database`] if the delete fails.
+pub async fn prune(
+    db: &DatabaseConnection,
+    retention: chrono::Duration,
+    now: DateTime<Utc>,
+) -> Result<u64> {
+    Ok(audit::Entity::delete_many()
+        .filter(audit::Column::CreatedAt.lt(now - retention))
+        .exec(db)
+        .await?
+        .rows_affected)
+}

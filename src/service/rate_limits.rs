@@ -1,0 +1,183 @@
+//! Rate limits that hold across server processes: fixed-window counters in the
+//! database, bumped with one atomic upsert per check. Subjects (emails, IPs,
+//! key ids) are stored only as SHA-256 digests.
+
+use std::time::Duration;
+
+use chrono::{DateTime, TimeZone, Utc};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection,
+    sea_query::{Alias, Expr, ExprTrait, OnConflict, Query},
+};
+
+use super::{Error, Result};
+use crate::{domain::digest, entity::rate_limit_counter as counter};
+
+/// At most `max` hits per `window`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limit {
+    /// Hits allowed in one window.
+    pub max: u32,
+    /// The window.
+    pub window: Duration,
+}
+
+impl Limit {
+    /// `max` per `window_secs` seconds.
+    pub const fn per(max: u32, window_secs: u64) -> Self {
+        Self {
+            max,
+            window: Duration::from_secs(window_secs),
+        }
+    }
+}
+
+impl std::str::FromStr for Limit {
+    type Err = String;
+    /// Reads `COUNT/SECONDS`, such as `5/3600`.
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("{s:?} is not a limit: write COUNT/SECONDS, such as 5/3600");
+        let (max, secs) = s.split_once('/').ok_or_else(bad)?;
+        let max: u32 = max.trim().parse().map_err(|_| bad())?;
+        let secs: u64 = secs.trim().parse().map_err(|_| bad())?;
+        if max == 0 || secs == 0 || secs > 30 * 86_400 {
+            return Err(format!(
+                "{s:?}: the count must be at least 1 and the window 1 s to 30 days"
+            ));
+        }
+        Ok(Limit::per(max, secs))
+    }
+}
+
+/// Every limit on creating and completing resets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimits {
+    /// Creates per customer email (counted whether or not the email has an account).
+    pub create_per_email: Limit,
+    /// Creates per API key.
+    pub create_per_key: Limit,
+    /// Creates per client IP.
+    pub create_per_ip: Limit,
+    /// Completes per client IP (against token guessing).
+    pub complete_per_ip: Limit,
+    /// Completes per API key.
+    pub complete_per_key: Limit,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            create_per_email: Limit::per(5, 3_600),
+            create_per_key: Limit::per(10_000, 3_600),
+            create_per_ip: Limit::per(50, 3_600),
+            complete_per_ip: Limit::per(30, 900),
+            complete_per_key: Limit::per(10_000, 3_600),
+        }
+    }
+}
+
+fn window_start(now: DateTime<Utc>, window: Duration) -> DateTime<Utc> {
+    let window_us = Ord::max(i64::try_from(window.as_micros()).unwrap_or(i64::MAX), 1);
+    let now_us = now.timestamp_micros();
+    Utc.timestamp_micros(now_us - now_us.rem_euclid(window_us))
+        .single()
+        .unwrap_or(now)
+}
+
+/// Counts one hit of `subject` against `limit` in `scope`.
+///
+/// # Errors
+/// [`Error::TooManyRequests`] with the seconds until the window ends when the
+/// limit is exceeded; [`Error::Database`] if the counter cannot be written.
+pub async fn hit(
+    db: &DatabaseConnection,
+    scope: &str,
+    subject: &str,
+    limit: Limit,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let start = window_start(now, limit.window);
+    let key = digest(&format!("{scope}\u{1f}{subject}"));
+    let excluded = Alias::new("excluded");
+    let same_window = Expr::col((counter::Entity, counter::Column::WindowStart))
+        .eq(Expr::col((excluded.clone(), counter::Column::WindowStart)));
+    let statement = Query::insert()
+        .into_table(counter::Entity)
+        .columns([
+            counter::Column::Key,
+            counter::Column::WindowStart,
+            counter::Column::Hits,
+        ])
+        .values_panic([key.into(), start.into(), 1.into()])
+        .on_conflict(
+            OnConflict::column(counter::Column::Key)
+                .values([
+                    (
+                        counter::Column::WindowStart,
+                        Expr::col((excluded, counter::Column::WindowStart)),
+                    ),
+                    (
+                        counter::Column::Hits,
+                        Expr::case(
+                            same_window,
+                            Expr::col((counter::Entity, counter::Column::Hits)).add(1),
+                        )
+                        .finally(1)
+                        .into(),
+                    ),
+                ])
+                .to_owned(),
+        )
+        .returning_col(counter::Column::Hits)
+        .to_owned();
+    let row = db
+        .query_one(&statement)
+        .await?
+        .ok_or_else(|| Error::Internal("the rate-limit upsert returned nothing".into()))?;
+    let hits: i32 = row.try_get("", "hits")?;
+    if u32::try_from(hits).unwrap_or(u32::MAX) > limit.max {
+        let end = start + chrono::Duration::from_std(limit.window).unwrap_or_default();
+        let retry_after = Ord::max(u64::try_from((end - now).num_seconds()).unwrap_or(0), 1);
+        return Err(Error::TooManyRequests {
+            retry_after,
+            message: format!("too many requests; try again in {retry_after} s"),
+        });
+    }
+    Ok(())
+}
+
+/// Deletes counters whose window ended more than a day before `now`.
+///
+/// # Errors
+/// [`Error::Database`] if the delete fails.
+pub async fn prune(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<u64> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let cutoff = now - chrono::Duration::days(31);
+    Ok(counter::Entity::delete_many()
+        .filter(counter::Column::WindowStart.lt(cutoff))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_read_count_per_seconds() {
+        assert_eq!("5/3600".parse::<Limit>(), Ok(Limit::per(5, 3600)));
+        for bad in ["5", "0/10", "5/0", "x/10", "5/99999999"] {
+            assert!(bad.parse::<Limit>().is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn windows_are_aligned() {
+        let t = Utc.with_ymd_and_hms(2026, 11, 27, 9, 41, 7).unwrap();
+        assert_eq!(
+            window_start(t, Duration::from_secs(3600)),
+            Utc.with_ymd_and_hms(2026, 11, 27, 9, 0, 0).unwrap()
+        );
+    }
+}
