@@ -1,14 +1,18 @@
-//! Password hashing: Argon2id at or above the OWASP minimum, on the blocking
-//! pool, with a bound on how many hashes run at once (each takes its memory
+//! Password hashing: Argon2id at or above the OWASP minimum, on dedicated
+//! low-priority threads (never on an async worker), with a bound on how many
+//! hashes run at once (each takes its memory
 //! cost and a core for tens of milliseconds; unbounded, a burst would exhaust
 //! both and stall every other request). Excess requests wait a bounded time,
 //! then are refused with `TOO_MANY_REQUESTS`.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{Arc, Mutex},
+    time::Duration,
+};
 
 use argon2::{
-    Algorithm, Argon2, Params, PasswordHash, PasswordHasher as _, PasswordVerifier, Version,
-    password_hash::{SaltString, rand_core::OsRng},
+    ARGON2ID_IDENT, Algorithm, Argon2, Block, Params, PasswordHash, PasswordVerifier, Version,
+    password_hash::{Output, ParamsString, SaltString, rand_core::OsRng},
 };
 use tokio::sync::Semaphore;
 
@@ -63,12 +67,14 @@ impl Argon2Params {
 /// Hashes passwords with fixed Argon2id parameters and a concurrency bound.
 #[derive(Clone)]
 pub struct PasswordHasher {
-    params: Params,
     config: Argon2Params,
     permits: Arc<Semaphore>,
     max_wait: Duration,
     metrics: Arc<Metrics>,
     policy: PasswordPolicy,
+    /// The hashing threads: one per slot, at the lowest CPU priority, each
+    /// reusing its own Argon2 working memory.
+    pool: Arc<HashPool>,
 }
 
 impl std::fmt::Debug for PasswordHasher {
@@ -102,12 +108,12 @@ impl PasswordHasher {
         metrics: Arc<Metrics>,
     ) -> Result<Self> {
         Ok(Self {
-            params: params.build()?,
             config: params,
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
             max_wait,
             metrics,
             policy: PasswordPolicy::default(),
+            pool: Arc::new(HashPool::start(concurrency.max(1), params.build()?)?),
         })
     }
 
@@ -134,7 +140,7 @@ impl PasswordHasher {
     }
 
     /// Hashes `password` into a PHC string (`$argon2id$v=19$m=…,t=…,p=…$…`)
-    /// with a fresh random salt, on the blocking pool.
+    /// with a fresh random salt, on one of the hashing threads.
     ///
     /// # Errors
     /// [`Error::TooManyRequests`] when no core frees up in time (nothing was
@@ -155,20 +161,20 @@ impl PasswordHasher {
                 });
             }
         };
-        let params = self.params.clone();
         let started = std::time::Instant::now();
-        let metrics = self.metrics.clone();
-        tokio::task::spawn_blocking(move || {
-            let _permit = permit;
-            let salt = SaltString::generate(&mut OsRng);
-            Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
-                .hash_password(password.expose(), &salt)
-                .map(|hash| hash.to_string())
-                .map_err(|e| Error::Internal(format!("argon2: {e}")))
-                .inspect(|_| metrics.hash_done(started.elapsed()))
-        })
-        .await
-        .map_err(|e| Error::Internal(format!("hashing task failed: {e}")))?
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        let job = Job { password, reply };
+        self.pool
+            .jobs
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .send(job)
+            .map_err(|_| Error::Internal("the hashing threads stopped".into()))?;
+        let digest = answer
+            .await
+            .map_err(|_| Error::Internal("a hashing thread failed".into()))?;
+        drop(permit);
+        digest.inspect(|_| self.metrics.hash_done(started.elapsed()))
     }
 
     /// Whether `digest` was made with weaker parameters than this hasher's (or
@@ -196,6 +202,75 @@ impl PasswordHasher {
             .await
             .expect("the semaphore is never closed")
     }
+}
+
+/// One password to hash, and where the PHC string goes.
+struct Job {
+    password: Password,
+    reply: tokio::sync::oneshot::Sender<Result<String>>,
+}
+
+/// Dedicated hashing threads. They run at the lowest CPU priority (niceness
+/// 19), so while hashes saturate the cores the async workers serving reads are
+/// still scheduled first; and each keeps one Argon2 working buffer, so memory
+/// stays at one buffer per thread however many hashes run.
+struct HashPool {
+    jobs: Mutex<std::sync::mpsc::Sender<Job>>,
+}
+
+impl HashPool {
+    fn start(threads: usize, params: Params) -> Result<Self> {
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let queue = Arc::new(Mutex::new(queue));
+        for n in 0..threads {
+            let (queue, params) = (queue.clone(), params.clone());
+            std::thread::Builder::new()
+                .name(format!("argon2-{n}"))
+                .spawn(move || {
+                    if let Err(e) = thread_priority::set_current_thread_priority(
+                        thread_priority::ThreadPriority::Min,
+                    ) {
+                        tracing::warn!(error = %e, "could not lower the hashing thread's priority");
+                    }
+                    // Allocated at the first hash, then kept: an idle server stays small.
+                    let mut blocks: Vec<Block> = Vec::new();
+                    loop {
+                        let job = queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
+                        let Ok(Job { password, reply }) = job else {
+                            return;
+                        };
+                        if blocks.is_empty() {
+                            blocks = vec![Block::default(); params.block_count()];
+                        }
+                        let _ = reply.send(phc_hash(&params, password.expose(), &mut blocks));
+                    }
+                })
+                .map_err(|e| Error::Internal(format!("cannot start a hashing thread: {e}")))?;
+        }
+        Ok(Self {
+            jobs: Mutex::new(jobs),
+        })
+    }
+}
+
+/// Argon2id of `password` with a fresh random salt, in `blocks`, as a PHC string.
+fn phc_hash(params: &Params, password: &[u8], blocks: &mut [Block]) -> Result<String> {
+    let fail = |e: &dyn std::fmt::Display| Error::Internal(format!("argon2: {e}"));
+    let salt = SaltString::generate(&mut OsRng);
+    let mut salt_bytes = [0u8; 64];
+    let salt_bytes = salt.decode_b64(&mut salt_bytes).map_err(|e| fail(&e))?;
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
+        .hash_password_into_with_memory(password, salt_bytes, &mut out, blocks)
+        .map_err(|e| fail(&e))?;
+    let hash = PasswordHash {
+        algorithm: ARGON2ID_IDENT,
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(params.clone()).map_err(|e| fail(&e))?,
+        salt: Some(salt.as_salt()),
+        hash: Some(Output::new(&out).map_err(|e| fail(&e))?),
+    };
+    Ok(hash.to_string())
 }
 
 /// Counts a hash in the queue gauge while it waits, even if the request is dropped.

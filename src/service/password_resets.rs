@@ -491,7 +491,7 @@ async fn find_by_token(
 /// Completes the reset whose token is `token` by setting the customer's
 /// password to `password`.
 ///
-/// The new password is hashed first (Argon2id, on the blocking pool); then one
+/// The new password is hashed first (Argon2id, on a hashing thread); then one
 /// transaction claims the reset only if it is still pending (so of two
 /// concurrent completes exactly one wins), stores the digest on the customer,
 /// and invalidates every other pending reset of the customer. A refused

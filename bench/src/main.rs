@@ -1,0 +1,799 @@
+//! `cargo run --release -p bench`: seeds a realistic data set through the
+//! project's migrations, starts the release server in a child process on
+//! 127.0.0.1, drives it over HTTP at a fixed concurrency for a fixed time, and
+//! prints, for each workload, requests/s, p50/p99 latency, errors (a response
+//! with GraphQL `errors` counts as one), the server's RSS, and the ratio to the
+//! ceiling of the work measured in the same run on the same machine.
+//!
+//! Every run is bounded in time, binds only to 127.0.0.1, and stops the
+//! server it started.
+
+use std::{
+    process::Stdio,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use async_graphql::dataloader::DataLoader;
+use chrono::Utc;
+use clap::Parser;
+use pwreset::{
+    AppState, HttpSettings,
+    domain::{Mode, Principal, PublicId, ResetToken, Role},
+    entity::{customer, customer_password_reset as reset},
+    graphql::{Auth, ClientIp, CustomerLoader},
+    metrics::Metrics,
+    service::{
+        SystemClock, api_keys,
+        password::{Argon2Params, PasswordHasher, cores},
+        rate_limits::{Limit, RateLimits},
+        webhooks::WebhookSettings,
+    },
+};
+use rand::{Rng, seq::IndexedRandom};
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, QueryOrder, Set, Statement};
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+/// The benchmark's options.
+#[derive(Debug, Clone, Parser)]
+#[command(about = "Benchmark the pwreset server end to end")]
+struct Args {
+    /// Database: a PostgreSQL URL (a database named `pwreset_bench` is created
+    /// there, replacing any earlier one), or none for a fresh SQLite file.
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: Option<String>,
+    /// Seconds each workload runs.
+    #[arg(long, default_value_t = 10)]
+    duration_secs: u64,
+    /// Concurrent clients.
+    #[arg(long, default_value_t = 64)]
+    concurrency: usize,
+    /// Customers to seed.
+    #[arg(long, default_value_t = 10_000)]
+    customers: usize,
+    /// Resets to seed.
+    #[arg(long, default_value_t = 100_000)]
+    resets: usize,
+    /// Internal: run the server on this database URL (the child process).
+    #[arg(long, hide = true)]
+    serve: Option<String>,
+}
+
+fn main() {
+    let args = Args::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime");
+    if let Some(url) = args.serve.clone() {
+        runtime.block_on(serve(url));
+        return;
+    }
+    runtime.block_on(run(args));
+}
+
+/// Settings for the server under test: the defaults, with limits raised so
+/// that the workloads measure the work and not the rate limiter.
+fn bench_settings() -> (RateLimits, HttpSettings) {
+    let lots = Limit::per(u32::MAX / 2, 3_600);
+    let limits = RateLimits {
+        create_per_email: lots,
+        create_per_key: lots,
+        create_per_ip: lots,
+        complete_per_ip: lots,
+        complete_per_key: lots,
+    };
+    (
+        limits,
+        HttpSettings {
+            max_complexity: 100_000,
+            ..HttpSettings::default()
+        },
+    )
+}
+
+/// The child process: the real server, on 127.0.0.1, printing its address.
+async fn serve(url: String) {
+    let started = Instant::now();
+    let db = pwreset::connect(&url).await.expect("the database opens");
+    pwreset::migrate(&db).await.expect("migrations run");
+    let metrics = Arc::new(Metrics::new());
+    let (rate_limits, http) = bench_settings();
+    let state = AppState {
+        db,
+        clock: Arc::new(SystemClock),
+        hasher: PasswordHasher::owasp_minimum(metrics.clone()),
+        reset_token_ttl: chrono::Duration::hours(6),
+        metrics,
+        webhooks: WebhookSettings {
+            allow_private_targets: true,
+            poll_interval: Some(Duration::from_millis(200)),
+        },
+        rate_limits,
+        audit_retention: chrono::Duration::days(90),
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a port on 127.0.0.1");
+    println!(
+        "{} {}",
+        listener.local_addr().expect("an address"),
+        started.elapsed().as_micros()
+    );
+    pwreset::serve(listener, state, http, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+    .expect("the server runs");
+}
+
+/// Where a load goes, and whose memory it samples.
+#[derive(Clone)]
+struct Target {
+    url: String,
+    pid: Option<u32>,
+}
+
+/// A running server child process.
+struct Server {
+    child: tokio::process::Child,
+    url: String,
+}
+
+impl Server {
+    async fn start(database_url: &str) -> (Self, Duration) {
+        let started = Instant::now();
+        let mut child =
+            tokio::process::Command::new(std::env::current_exe().expect("the bench binary"))
+                .args(["--serve", database_url])
+                .env("RUST_LOG", "warn")
+                .stdout(Stdio::piped())
+                .kill_on_drop(true)
+                .spawn()
+                .expect("the server starts");
+        let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+        let line = lines
+            .next_line()
+            .await
+            .expect("the server prints its address")
+            .expect("a line");
+        let addr = line
+            .split_whitespace()
+            .next()
+            .expect("an address")
+            .to_owned();
+        let url = format!("http://{addr}");
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if client
+                .get(format!("{url}/readyz"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success())
+            {
+                break;
+            }
+            assert!(Instant::now() < deadline, "the server never became ready");
+            tokio::task::yield_now().await;
+        }
+        let ready = started.elapsed();
+        (Self { child, url }, ready)
+    }
+
+    fn target(&self) -> Target {
+        Target {
+            url: self.url.clone(),
+            pid: self.child.id(),
+        }
+    }
+
+    fn rss_kib(&self) -> u64 {
+        let Some(pid) = self.child.id() else { return 0 };
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("VmRSS:"))
+                    .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+            })
+            .unwrap_or(0)
+    }
+
+    async fn stop(mut self) {
+        let _ = self.child.kill().await;
+    }
+}
+
+/// Everything the workloads need from the seeded data.
+struct Seed {
+    integration: String,
+    sales_channel: String,
+    reset_ids: Vec<String>,
+    emails: Vec<String>,
+    /// Tokens of pending resets, one per customer, for completes.
+    tokens: Mutex<Vec<String>>,
+}
+
+async fn seed(db: &DatabaseConnection, customers: usize, resets: usize) -> Seed {
+    let now = Utc::now();
+    let (_, integration) = api_keys::create(db, Role::Integration, Mode::Test, "bench", now)
+        .await
+        .expect("a key");
+    let (_, sales_channel) = api_keys::create(db, Role::SalesChannel, Mode::Test, "bench", now)
+        .await
+        .expect("a key");
+    let digest = {
+        let hasher = PasswordHasher::owasp_minimum(Arc::new(Metrics::new()));
+        let policy = pwreset::domain::PasswordPolicy::default();
+        hasher
+            .hash(
+                pwreset::domain::Password::parse("a seeded passphrase".into(), &policy, None)
+                    .expect("valid"),
+            )
+            .await
+            .expect("hashed")
+    };
+    let mut emails = Vec::with_capacity(customers);
+    for chunk in (0..customers).collect::<Vec<_>>().chunks(500) {
+        let rows = chunk.iter().map(|i| {
+            let email = format!("customer{i}@example.com");
+            emails.push(email.clone());
+            customer::ActiveModel {
+                public_id: Set(PublicId::generate("cus").into_string()),
+                mode: Set("test".into()),
+                email_key: Set(email.clone()),
+                email: Set(email),
+                password_digest: Set(Some(digest.clone())),
+                reference: Set(None),
+                password_changed_at: Set(Some(now)),
+                metadata: Set(json!({})),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            }
+        });
+        customer::Entity::insert_many(rows.collect::<Vec<_>>())
+            .exec(db)
+            .await
+            .expect("customers inserted");
+    }
+    // In insertion order, so that `emails[i]` and `keys[i]` are one customer.
+    let keys: Vec<(i64, String)> = customer::Entity::find()
+        .order_by_asc(customer::Column::Id)
+        .all(db)
+        .await
+        .expect("customers")
+        .into_iter()
+        .map(|c| (c.id, c.email))
+        .collect();
+    let mut rng = rand::rng();
+    let mut reset_ids = Vec::with_capacity(resets);
+    let mut tokens = Vec::new();
+    let pending_customers = customers / 2;
+    let mut rows = Vec::with_capacity(500);
+    for i in 0..resets {
+        // The first reset of each of half the customers stays pending, with a
+        // token the benchmark knows; the rest are completed, expired or invalidated.
+        let (customer_id, email) = if i < pending_customers {
+            keys[i].clone()
+        } else {
+            keys[rng.random_range(0..keys.len())].clone()
+        };
+        let created = now - chrono::Duration::seconds((resets - i) as i64);
+        let token = ResetToken::generate();
+        let (reset_at, invalidated_at, expires_at) = if i < pending_customers {
+            tokens.push(token.expose().to_owned());
+            (None, None, now + chrono::Duration::hours(6))
+        } else {
+            match i % 3 {
+                0 => (Some(created), None, created + chrono::Duration::hours(6)),
+                1 => (None, Some(created), created + chrono::Duration::hours(6)),
+                _ => (None, None, created),
+            }
+        };
+        let public_id = PublicId::generate("cpr").into_string();
+        reset_ids.push(public_id.clone());
+        rows.push(reset::ActiveModel {
+            public_id: Set(public_id),
+            mode: Set("test".into()),
+            customer_id: Set(customer_id),
+            customer_email: Set(email),
+            token_digest: Set(token.digest()),
+            expires_at: Set(expires_at),
+            reset_password_at: Set(reset_at),
+            invalidated_at: Set(invalidated_at),
+            reference: Set((i % 4 == 0).then(|| format!("order-{i}"))),
+            reference_origin: Set(None),
+            metadata: Set(json!({})),
+            created_at: Set(created),
+            updated_at: Set(created),
+            ..Default::default()
+        });
+        if rows.len() == 500 {
+            reset::Entity::insert_many(std::mem::take(&mut rows))
+                .exec(db)
+                .await
+                .expect("resets inserted");
+        }
+    }
+    if !rows.is_empty() {
+        reset::Entity::insert_many(rows)
+            .exec(db)
+            .await
+            .expect("resets inserted");
+    }
+    Seed {
+        integration: integration.expose().to_owned(),
+        sales_channel: sales_channel.expose().to_owned(),
+        reset_ids,
+        emails,
+        tokens: Mutex::new(tokens),
+    }
+}
+
+/// Latency figures of one load run.
+#[derive(Default)]
+struct Figures {
+    latencies: Vec<Duration>,
+    errors: u64,
+    elapsed: Duration,
+    rss_peak_kib: u64,
+}
+
+impl Figures {
+    fn rps(&self) -> f64 {
+        self.latencies.len() as f64 / self.elapsed.as_secs_f64()
+    }
+    fn percentile(&self, p: f64) -> Duration {
+        let mut sorted = self.latencies.clone();
+        sorted.sort();
+        sorted
+            .get(((sorted.len() as f64 * p) as usize).min(sorted.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or_default()
+    }
+}
+
+/// Sends `make()` requests from `concurrency` clients for `duration`, or at
+/// `rate` per second in total when given. A response that is not 200 or has
+/// GraphQL errors counts as an error.
+async fn load<F>(
+    target: Target,
+    key: &str,
+    concurrency: usize,
+    duration: Duration,
+    rate: Option<f64>,
+    make: F,
+) -> Figures
+where
+    F: Fn() -> Option<Value> + Send + Sync + 'static,
+{
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .build()
+        .expect("a client");
+    let make = Arc::new(make);
+    let stop = Arc::new(AtomicBool::new(false));
+    let errors = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let deadline = started + duration;
+    let rss = {
+        let pid = target.pid;
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let mut peak = 0;
+            while !stop.load(Ordering::Relaxed) {
+                if let Some(pid) = pid {
+                    let kib = std::fs::read_to_string(format!("/proc/{pid}/status"))
+                        .ok()
+                        .and_then(|s| {
+                            s.lines()
+                                .find(|l| l.starts_with("VmRSS:"))
+                                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+                        })
+                        .unwrap_or(0);
+                    peak = peak.max(kib);
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            peak
+        })
+    };
+    let mut tasks = Vec::new();
+    for worker in 0..concurrency {
+        let (client, make, errors, url, key) = (
+            client.clone(),
+            make.clone(),
+            errors.clone(),
+            format!("{}/graphql", target.url),
+            key.to_owned(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let interval = rate.map(|r| Duration::from_secs_f64(concurrency as f64 / r));
+            let mut next = Instant::now()
+                + interval.map_or(Duration::ZERO, |i| {
+                    i.mul_f64(worker as f64 / concurrency as f64)
+                });
+            while Instant::now() < deadline {
+                if let Some(interval) = interval {
+                    tokio::time::sleep_until(next.into()).await;
+                    next += interval;
+                    if Instant::now() >= deadline {
+                        break;
+                    }
+                }
+                let Some(body) = make() else { break };
+                let sent = Instant::now();
+                let (ok, detail) =
+                    match client.post(&url).bearer_auth(&key).json(&body).send().await {
+                        Ok(response) => {
+                            let status = response.status();
+                            let body = response.json::<Value>().await.unwrap_or(Value::Null);
+                            (
+                                status.is_success() && succeeded(&body),
+                                format!("HTTP {status}: {body}"),
+                            )
+                        }
+                        Err(e) => (false, e.to_string()),
+                    };
+                latencies.push(sent.elapsed());
+                if !ok && errors.fetch_add(1, Ordering::Relaxed) == 0 {
+                    eprintln!(
+                        "first error: {}",
+                        detail.chars().take(300).collect::<String>()
+                    );
+                }
+            }
+            latencies
+        }));
+    }
+    let mut figures = Figures::default();
+    for task in tasks {
+        figures.latencies.extend(task.await.expect("a load task"));
+    }
+    figures.elapsed = started.elapsed();
+    stop.store(true, Ordering::Relaxed);
+    figures.rss_peak_kib = rss.await.unwrap_or(0);
+    figures.errors = errors.load(Ordering::Relaxed);
+    figures
+}
+
+/// Whether a GraphQL response succeeded: no `errors`, and no `userErrors` in
+/// a mutation payload.
+fn succeeded(body: &Value) -> bool {
+    let refused = body["data"].as_object().is_some_and(|fields| {
+        fields
+            .values()
+            .any(|f| f["userErrors"].as_array().is_some_and(|e| !e.is_empty()))
+    });
+    body.get("errors").is_none() && !refused
+}
+
+/// The statements the server runs for `query`, captured in-process on a
+/// second connection to the same database.
+async fn statements_of(url: &str, key: &str, query: &str) -> Vec<Statement> {
+    let mut db = pwreset::connect(url).await.expect("the database opens");
+    let captured: Arc<Mutex<Vec<Statement>>> = Arc::default();
+    let sink = captured.clone();
+    db.set_metric_callback(move |info| sink.lock().expect("lock").push(info.statement.clone()));
+    let metrics = Arc::new(Metrics::new());
+    let (rate_limits, http) = bench_settings();
+    let state = AppState {
+        db: db.clone(),
+        clock: Arc::new(SystemClock),
+        hasher: PasswordHasher::owasp_minimum(metrics.clone()),
+        reset_token_ttl: chrono::Duration::hours(6),
+        metrics,
+        webhooks: WebhookSettings::default(),
+        rate_limits,
+        audit_retention: chrono::Duration::days(90),
+    };
+    let principal: Principal = api_keys::authenticate(
+        &db,
+        &pwreset::domain::ApiKeySecret::from_client(key),
+        Utc::now(),
+    )
+    .await
+    .expect("the key look-up")
+    .expect("a valid key");
+    let schema = pwreset::graphql::build_schema(state, &http);
+    captured.lock().expect("lock").clear();
+    // The server also looks the key up on every request.
+    let key_lookup = {
+        let secret = pwreset::domain::ApiKeySecret::from_client(key);
+        api_keys::authenticate(&db, &secret, Utc::now())
+            .await
+            .expect("the key look-up");
+        captured.lock().expect("lock").clone()
+    };
+    captured.lock().expect("lock").clear();
+    let request = async_graphql::Request::new(query)
+        .data(Auth::Key(principal))
+        .data(ClientIp(None))
+        .data(DataLoader::new(
+            CustomerLoader::new(db.clone()),
+            tokio::spawn,
+        ));
+    let response = schema.execute(request).await;
+    assert!(response.errors.is_empty(), "{:?}", response.errors);
+    let mut statements = key_lookup;
+    statements.extend(captured.lock().expect("lock").drain(..));
+    statements
+}
+
+/// The most any server could do: the same statements, run directly on the
+/// database (SeaORM's raw statements over sqlx) by `concurrency` clients.
+async fn raw_ceiling(
+    url: &str,
+    statements: Vec<Statement>,
+    concurrency: usize,
+    duration: Duration,
+) -> f64 {
+    let db = pwreset::connect(url).await.expect("the database opens");
+    let statements = Arc::new(statements);
+    let started = Instant::now();
+    let deadline = started + duration;
+    let done = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (db, statements, done) = (db.clone(), statements.clone(), done.clone());
+        tasks.push(tokio::spawn(async move {
+            while Instant::now() < deadline {
+                for statement in statements.iter() {
+                    db.query_all_raw(statement.clone())
+                        .await
+                        .expect("a raw statement");
+                }
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.expect("a raw task");
+    }
+    done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2}", d.as_secs_f64() * 1e3)
+}
+
+fn row(name: &str, f: &Figures, ceiling: Option<f64>) {
+    let ratio = ceiling.map_or("-".to_owned(), |c| {
+        format!("{:.0} % of {:.0}/s", 100.0 * f.rps() / c, c)
+    });
+    println!(
+        "| {name} | {:.0} | {} | {} | {} of {} | {:.1} | {ratio} |",
+        f.rps(),
+        ms(f.percentile(0.50)),
+        ms(f.percentile(0.99)),
+        f.errors,
+        f.latencies.len(),
+        f.rss_peak_kib as f64 / 1024.0
+    );
+}
+
+async fn run(args: Args) {
+    let duration = Duration::from_secs(args.duration_secs);
+    let scratch = std::env::temp_dir().join(format!("pwreset-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).expect("a scratch folder");
+    let url = match &args.database_url {
+        Some(pg) if pg.starts_with("postgres") => {
+            let admin = pwreset::connect(pg).await.expect("PostgreSQL answers");
+            admin
+                .execute_unprepared("DROP DATABASE IF EXISTS pwreset_bench")
+                .await
+                .expect("drop");
+            admin
+                .execute_unprepared("CREATE DATABASE pwreset_bench")
+                .await
+                .expect("create");
+            let (base, _) = pg.rsplit_once('/').expect("a database in the URL");
+            format!("{base}/pwreset_bench")
+        }
+        _ => format!("sqlite://{}?mode=rwc", scratch.join("bench.db").display()),
+    };
+    let backend = if url.starts_with("postgres") {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+
+    // Start-up to ready on a fresh SQLite file, migrations included.
+    let fresh = format!("sqlite://{}?mode=rwc", scratch.join("fresh.db").display());
+    let (server, startup) = Server::start(&fresh).await;
+    server.stop().await;
+
+    let db = pwreset::connect(&url).await.expect("the database opens");
+    pwreset::migrate(&db).await.expect("migrations run");
+    let seeding = Instant::now();
+    let seed = Arc::new(seed(&db, args.customers, args.resets).await);
+    let seeded_in = seeding.elapsed();
+    let (server, _) = Server::start(&url).await;
+    let idle_rss = server.rss_kib();
+
+    println!("\n## pwreset benchmark on {backend}");
+    println!(
+        "{} customers and {} resets seeded in {:.1} s; {} clients, {} s per workload; {} cores; start-up to ready on a fresh SQLite file: {} ms; idle server RSS {:.1} MiB\n",
+        args.customers,
+        args.resets,
+        seeded_in.as_secs_f64(),
+        args.concurrency,
+        args.duration_secs,
+        cores(),
+        ms(startup),
+        idle_rss as f64 / 1024.0
+    );
+    println!(
+        "| workload | req/s | p50 ms | p99 ms | errors | server RSS MiB (peak) | ratio to ceiling |"
+    );
+    println!("|---|---|---|---|---|---|---|");
+
+    // 1. List 50 resets newest first, each with its customer's email.
+    let list = "{ customerPasswordResets(first: 50) { nodes { id customerEmail status createdAt customer { email } } } }";
+    let w1 = load(
+        server.target(),
+        &seed.integration,
+        args.concurrency,
+        duration,
+        None,
+        move || Some(json!({ "query": list })),
+    )
+    .await;
+    let ceiling1 = raw_ceiling(
+        &url,
+        statements_of(&url, &seed.integration, list).await,
+        args.concurrency,
+        duration,
+    )
+    .await;
+    row("1. list 50 resets with customers", &w1, Some(ceiling1));
+
+    // 2. One reset by id.
+    let ids = seed.reset_ids.clone();
+    let w2 = load(server.target(), &seed.integration, args.concurrency, duration, None, move || {
+        let id = ids.choose(&mut rand::rng()).cloned()?;
+        Some(json!({ "query": "query($id: ID!) { customerPasswordReset(id: $id) { id status customerEmail expiresAt } }", "variables": { "id": id } }))
+    })
+    .await;
+    let sample = format!(
+        "{{ customerPasswordReset(id: \"{}\") {{ id status customerEmail expiresAt }} }}",
+        seed.reset_ids[0]
+    );
+    let ceiling2 = raw_ceiling(
+        &url,
+        statements_of(&url, &seed.integration, &sample).await,
+        args.concurrency,
+        duration,
+    )
+    .await;
+    row("2. one reset by id", &w2, Some(ceiling2));
+
+    // 3. Storefront creates, known and unknown emails, timed apart. Known
+    // emails come from the customers without a token kept for workload 4, so
+    // the resets they create do not supersede those tokens.
+    let first_free = args.customers / 2;
+    let create = "mutation($e: String!) { createCustomerPasswordReset(input: { customerEmail: $e }) { userErrors { code } } }";
+    for (name, known) in [
+        ("3a. create, known emails", true),
+        ("3b. create, unknown emails", false),
+    ] {
+        let emails = seed.emails[first_free..].to_vec();
+        let counter = Arc::new(AtomicU64::new(0));
+        let f = load(
+            server.target(),
+            &seed.sales_channel,
+            args.concurrency,
+            duration,
+            None,
+            move || {
+                let n = counter.fetch_add(1, Ordering::Relaxed);
+                let email = if known {
+                    emails[n as usize % emails.len()].clone()
+                } else {
+                    format!("nobody{n}@example.net")
+                };
+                Some(json!({ "query": create, "variables": { "e": email } }))
+            },
+        )
+        .await;
+        row(name, &f, None);
+    }
+
+    // 4. Completes: Argon2 bound. Ceiling: cores / one hash.
+    let hasher = PasswordHasher::new(
+        Argon2Params::default(),
+        1,
+        Duration::from_secs(60),
+        Arc::new(Metrics::new()),
+    )
+    .expect("a hasher");
+    let hash_started = Instant::now();
+    for _ in 0..10 {
+        let password = pwreset::domain::Password::parse(
+            "a timing passphrase".into(),
+            &Default::default(),
+            None,
+        )
+        .expect("valid");
+        hasher.hash(password).await.expect("hashed");
+    }
+    let one_hash = hash_started.elapsed() / 10;
+    let ceiling4 = cores() as f64 / one_hash.as_secs_f64();
+    let complete = "mutation($t: String!) { completeCustomerPasswordReset(input: { resetPasswordToken: $t, customerPassword: \"a brand new passphrase\" }) { userErrors { code } } }";
+    let tokens = seed.clone();
+    let w4 = load(
+        server.target(),
+        &seed.sales_channel,
+        args.concurrency,
+        duration,
+        None,
+        move || {
+            let token = tokens.tokens.lock().expect("lock").pop()?;
+            Some(json!({ "query": complete, "variables": { "t": token } }))
+        },
+    )
+    .await;
+    row("4. complete (Argon2id, m=19 MiB)", &w4, Some(ceiling4));
+
+    // 5. The list at a steady rate, alone and while completes saturate hashing.
+    let rate = (w1.rps() / 4.0).clamp(5.0, 200.0);
+    let list_alone = load(
+        server.target(),
+        &seed.integration,
+        8,
+        duration,
+        Some(rate),
+        move || Some(json!({ "query": list })),
+    )
+    .await;
+    let tokens = seed.clone();
+    let hashing = {
+        let target = server.target();
+        let key = seed.sales_channel.clone();
+        let concurrency = args.concurrency;
+        tokio::spawn(async move {
+            load(target, &key, concurrency, duration, None, move || {
+                let token = tokens.tokens.lock().expect("lock").pop()?;
+                Some(json!({ "query": complete, "variables": { "t": token } }))
+            })
+            .await
+        })
+    };
+    let list_mixed = load(
+        server.target(),
+        &seed.integration,
+        8,
+        duration,
+        Some(rate),
+        move || Some(json!({ "query": list })),
+    )
+    .await;
+    let mixed_hashing = hashing.await.expect("the hashing load");
+    row(&format!("5a. list at {rate:.0}/s alone"), &list_alone, None);
+    row(
+        &format!("5b. list at {rate:.0}/s while hashing"),
+        &list_mixed,
+        None,
+    );
+    row(
+        "5c. the completes meanwhile",
+        &mixed_hashing,
+        Some(ceiling4),
+    );
+    println!(
+        "\nOne Argon2id hash: {} ms; list p99 while hashing / alone: {:.2}x",
+        ms(one_hash),
+        list_mixed.percentile(0.99).as_secs_f64()
+            / list_alone.percentile(0.99).as_secs_f64().max(1e-9)
+    );
+
+    server.stop().await;
+    let _ = std::fs::remove_dir_all(&scratch);
+}
