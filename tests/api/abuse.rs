@@ -108,6 +108,9 @@ async fn creates_per_key_and_per_ip_and_completes_per_ip_and_key_are_limited() {
         200,
         "another key has its own count"
     );
+    app.clock.advance(Duration::seconds(60));
+    let again = create(&app, &app.sales_channel, "k9@example.com").await;
+    assert_eq!(again.0, 200, "the key's window passed");
 
     // Guessing tokens: the fifth attempt from one address is refused, even with a good token.
     app.create_customer("ada@example.com", None).await;
@@ -158,6 +161,31 @@ async fn creates_per_key_and_per_ip_and_completes_per_ip_and_key_are_limited() {
         429,
         "one address, whatever the key"
     );
+    by_ip.clock.advance(Duration::seconds(60));
+    let again = create(&by_ip, &by_ip.live_sales_channel, "c@example.com").await;
+    assert_eq!(again.0, 200, "the address's window passed");
+}
+
+#[tokio::test]
+async fn completes_per_key_are_limited_and_recover() {
+    let mut options = Options::default();
+    limits(&mut options).complete_per_key = Limit::per(2, 60);
+    let app = TestApp::spawn_with_options(options).await;
+    let complete = |key: String| {
+        let body = json!({ "query": "mutation { completeCustomerPasswordReset(input: { resetPasswordToken: \"guess\", customerPassword: \"a brand new passphrase\" }) { userErrors { code } } }" });
+        let app = &app;
+        async move { app.post(Some(&key), &body).await.status().as_u16() }
+    };
+    assert_eq!(complete(app.sales_channel.clone()).await, 200);
+    assert_eq!(complete(app.sales_channel.clone()).await, 200);
+    assert_eq!(complete(app.sales_channel.clone()).await, 429);
+    assert_eq!(
+        complete(app.integration.clone()).await,
+        200,
+        "another key has its own count"
+    );
+    app.clock.advance(Duration::seconds(60));
+    assert_eq!(complete(app.sales_channel.clone()).await, 200);
 }
 
 #[tokio::test]
