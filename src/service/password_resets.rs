@@ -245,6 +245,35 @@ async fn create_in<C: sea_orm::ConnectionTrait>(
     })
 }
 
+/// What every create goes through first, the same for every email: the
+/// address and key limits, validation, then the email limit. Refusals are audited.
+async fn admit_create(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    limits: &RateLimits,
+    input: NewReset,
+    now: DateTime<Utc>,
+) -> Result<ValidReset> {
+    let ip = ip_subject(caller);
+    let key = caller.principal.key_id.as_str().to_owned();
+    let by_client = [
+        ("create:ip", ip.as_str(), limits.create_per_ip),
+        ("create:key", key.as_str(), limits.create_per_key),
+    ];
+    within_limits(db, caller, Action::Create, &by_client, now).await?;
+    let input = record_refusal(db, caller, Action::Create, None, validate(input), now).await?;
+    let email_key = format!("{}:{}", caller.principal.mode, input.email.key());
+    within_limits(
+        db,
+        caller,
+        Action::Create,
+        &[("create:email", &email_key, limits.create_per_email)],
+        now,
+    )
+    .await?;
+    Ok(input)
+}
+
 /// Starts a reset at once (integration keys): for the customer with
 /// `customer_email` in the caller's mode, a fresh token valid for `ttl`, stored
 /// only as a digest. In the same transaction every older pending reset of the
@@ -265,29 +294,7 @@ pub async fn create(
     now: DateTime<Utc>,
 ) -> Result<Created> {
     let mode = caller.principal.mode;
-    let ip = ip_subject(caller);
-    let key = caller.principal.key_id.as_str().to_owned();
-    within_limits(
-        db,
-        caller,
-        Action::Create,
-        &[
-            ("create:ip", &ip, limits.create_per_ip),
-            ("create:key", &key, limits.create_per_key),
-        ],
-        now,
-    )
-    .await?;
-    let input = record_refusal(db, caller, Action::Create, None, validate(input), now).await?;
-    let email_key = format!("{mode}:{}", input.email.key());
-    within_limits(
-        db,
-        caller,
-        Action::Create,
-        &[("create:email", &email_key, limits.create_per_email)],
-        now,
-    )
-    .await?;
+    let input = admit_create(db, caller, limits, input, now).await?;
     let txn = db.begin().await?;
     let Some(customer) = customers::find_by_email(&txn, mode, &input.email).await? else {
         let entry = Entry {
@@ -331,29 +338,7 @@ pub async fn request(
     now: DateTime<Utc>,
 ) -> Result<()> {
     let mode = caller.principal.mode;
-    let ip = ip_subject(caller);
-    let key = caller.principal.key_id.as_str().to_owned();
-    within_limits(
-        db,
-        caller,
-        Action::Create,
-        &[
-            ("create:ip", &ip, limits.create_per_ip),
-            ("create:key", &key, limits.create_per_key),
-        ],
-        now,
-    )
-    .await?;
-    let input = record_refusal(db, caller, Action::Create, None, validate(input), now).await?;
-    let email_key = format!("{mode}:{}", input.email.key());
-    within_limits(
-        db,
-        caller,
-        Action::Create,
-        &[("create:email", &email_key, limits.create_per_email)],
-        now,
-    )
-    .await?;
+    let input = admit_create(db, caller, limits, input, now).await?;
     let txn = db.begin().await?;
     let entry = Entry {
         action: Action::Create,
