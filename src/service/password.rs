@@ -144,7 +144,7 @@ impl PasswordHasher {
     ///
     /// # Errors
     /// [`Error::TooManyRequests`] when no core frees up in time (nothing was
-    /// hashed); [`Error::Internal`] if the blocking task fails. No message holds the password.
+    /// hashed); [`Error::Internal`] if a hashing thread fails. No message holds the password.
     pub async fn hash(&self, password: Password) -> Result<String> {
         let permit = {
             let _waiting = Waiting::new(&self.metrics);
