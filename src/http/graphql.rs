@@ -213,13 +213,13 @@ fn read_query_string(raw: &str) -> Result<WireRequest, String> {
 }
 
 fn not_acceptable() -> Response {
-    let body = json!({ "errors": [{ "message": "ask for application/graphql-response+json or application/json in Accept", "extensions": { "code": "NOT_ACCEPTABLE" } }] });
-    let mut response = (StatusCode::NOT_ACCEPTABLE, body.to_string()).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json; charset=utf-8"),
-    );
-    response
+    let message = "ask for application/graphql-response+json or application/json in Accept";
+    refuse(
+        MediaType::Json,
+        StatusCode::NOT_ACCEPTABLE,
+        "NOT_ACCEPTABLE",
+        message,
+    )
 }
 
 /// `POST /graphql`: a JSON request, or a JSON array of them (a batch).
