@@ -58,6 +58,14 @@ struct Args {
     /// Resets to seed.
     #[arg(long, default_value_t = 100_000)]
     resets: usize,
+    /// Which workloads to run (1 to 5, comma-separated); all by default.
+    /// Workload 5 needs workload 1's rate, so it runs 1 too.
+    #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u8).range(1..=5))]
+    workloads: Vec<u8>,
+    /// Print the server's process id and wait this many seconds before the
+    /// first workload, so a profiler can attach (`perf record -p PID`).
+    #[arg(long, default_value_t = 0)]
+    attach_secs: u64,
     /// Internal: run the server on this database URL (the child process).
     #[arg(long, hide = true)]
     serve: Option<String>,
@@ -630,6 +638,15 @@ async fn run(args: Args) {
         ms(startup),
         idle_rss as f64 / 1024.0
     );
+    if args.attach_secs > 0 {
+        eprintln!(
+            "server pid {}: waiting {} s for a profiler to attach",
+            server.target().pid.unwrap_or(0),
+            args.attach_secs
+        );
+        tokio::time::sleep(Duration::from_secs(args.attach_secs)).await;
+    }
+    let wants = |n: u8| args.workloads.is_empty() || args.workloads.contains(&n);
     println!(
         "| workload | req/s | p50 ms | p99 ms | errors | server RSS MiB (peak) | ratio to ceiling |"
     );
@@ -637,76 +654,89 @@ async fn run(args: Args) {
 
     // 1. List 50 resets newest first, each with its customer's email.
     let list = "{ customerPasswordResets(first: 50) { nodes { id customerEmail status createdAt customer { email } } } }";
-    let w1 = load(
-        server.target(),
-        &seed.integration,
-        args.concurrency,
-        duration,
-        None,
-        move || Some(json!({ "query": list })),
-    )
-    .await;
-    let ceiling1 = raw_ceiling(
-        &url,
-        statements_of(&url, &seed.integration, list).await,
-        args.concurrency,
-        duration,
-    )
-    .await;
-    row("1. list 50 resets with customers", &w1, Some(ceiling1));
+    let mut w1_rps = 0.0;
+    if wants(1) || wants(5) {
+        let w1 = load(
+            server.target(),
+            &seed.integration,
+            args.concurrency,
+            duration,
+            None,
+            move || Some(json!({ "query": list })),
+        )
+        .await;
+        let ceiling1 = raw_ceiling(
+            &url,
+            statements_of(&url, &seed.integration, list).await,
+            args.concurrency,
+            duration,
+        )
+        .await;
+        row("1. list 50 resets with customers", &w1, Some(ceiling1));
+        w1_rps = w1.rps();
+    }
 
     // 2. One reset by id.
-    let ids = seed.reset_ids.clone();
-    let w2 = load(server.target(), &seed.integration, args.concurrency, duration, None, move || {
+    if wants(2) {
+        let ids = seed.reset_ids.clone();
+        let w2 = load(server.target(), &seed.integration, args.concurrency, duration, None, move || {
         let id = ids.choose(&mut rand::rng()).cloned()?;
         Some(json!({ "query": "query($id: ID!) { customerPasswordReset(id: $id) { id status customerEmail expiresAt } }", "variables": { "id": id } }))
     })
     .await;
-    let sample = format!(
-        "{{ customerPasswordReset(id: \"{}\") {{ id status customerEmail expiresAt }} }}",
-        seed.reset_ids[0]
-    );
-    let ceiling2 = raw_ceiling(
-        &url,
-        statements_of(&url, &seed.integration, &sample).await,
-        args.concurrency,
-        duration,
-    )
-    .await;
-    row("2. one reset by id", &w2, Some(ceiling2));
+        let sample = format!(
+            "{{ customerPasswordReset(id: \"{}\") {{ id status customerEmail expiresAt }} }}",
+            seed.reset_ids[0]
+        );
+        let ceiling2 = raw_ceiling(
+            &url,
+            statements_of(&url, &seed.integration, &sample).await,
+            args.concurrency,
+            duration,
+        )
+        .await;
+        row("2. one reset by id", &w2, Some(ceiling2));
+    }
 
     // 3. Storefront creates, known and unknown emails, timed apart. Known
     // emails come from the customers without a token kept for workload 4, so
     // the resets they create do not supersede those tokens.
-    let first_free = args.customers / 2;
-    let create = "mutation($e: String!) { createCustomerPasswordReset(input: { customerEmail: $e }) { userErrors { code } } }";
-    for (name, known) in [
-        ("3a. create, known emails", true),
-        ("3b. create, unknown emails", false),
-    ] {
-        let emails = seed.emails[first_free..].to_vec();
-        let counter = Arc::new(AtomicU64::new(0));
-        let f = load(
-            server.target(),
-            &seed.sales_channel,
-            args.concurrency,
-            duration,
-            None,
-            move || {
-                let n = counter.fetch_add(1, Ordering::Relaxed);
-                let email = if known {
-                    emails[n as usize % emails.len()].clone()
-                } else {
-                    format!("nobody{n}@example.net")
-                };
-                Some(json!({ "query": create, "variables": { "e": email } }))
-            },
-        )
-        .await;
-        row(name, &f, None);
+    if wants(3) {
+        let first_free = args.customers / 2;
+        let create = "mutation($e: String!) { createCustomerPasswordReset(input: { customerEmail: $e }) { userErrors { code } } }";
+        for (name, known) in [
+            ("3a. create, known emails", true),
+            ("3b. create, unknown emails", false),
+        ] {
+            let emails = seed.emails[first_free..].to_vec();
+            let counter = Arc::new(AtomicU64::new(0));
+            let f = load(
+                server.target(),
+                &seed.sales_channel,
+                args.concurrency,
+                duration,
+                None,
+                move || {
+                    let n = counter.fetch_add(1, Ordering::Relaxed);
+                    let email = if known {
+                        emails[n as usize % emails.len()].clone()
+                    } else {
+                        format!("nobody{n}@example.net")
+                    };
+                    Some(json!({ "query": create, "variables": { "e": email } }))
+                },
+            )
+            .await;
+            row(name, &f, None);
+        }
     }
 
     // 4. Completes: Argon2 bound. Ceiling: cores / one hash.
+    if !(wants(4) || wants(5)) {
+        server.stop().await;
+        let _ = std::fs::remove_dir_all(&scratch);
+        return;
+    }
     let hasher = PasswordHasher::new(
         Argon2Params::default(),
         1,
@@ -727,72 +757,76 @@ async fn run(args: Args) {
     let one_hash = hash_started.elapsed() / 10;
     let ceiling4 = cores() as f64 / one_hash.as_secs_f64();
     let complete = "mutation($t: String!) { completeCustomerPasswordReset(input: { resetPasswordToken: $t, customerPassword: \"a brand new passphrase\" }) { userErrors { code } } }";
-    let tokens = seed.clone();
-    let w4 = load(
-        server.target(),
-        &seed.sales_channel,
-        args.concurrency,
-        duration,
-        None,
-        move || {
-            let token = tokens.tokens.lock().expect("lock").pop()?;
-            Some(json!({ "query": complete, "variables": { "t": token } }))
-        },
-    )
-    .await;
-    row("4. complete (Argon2id, m=19 MiB)", &w4, Some(ceiling4));
-
-    // 5. The list at a steady rate, alone and while completes saturate hashing.
-    let rate = (w1.rps() / 4.0).clamp(5.0, 200.0);
-    let list_alone = load(
-        server.target(),
-        &seed.integration,
-        8,
-        duration,
-        Some(rate),
-        move || Some(json!({ "query": list })),
-    )
-    .await;
-    let tokens = seed.clone();
-    let hashing = {
-        let target = server.target();
-        let key = seed.sales_channel.clone();
-        let concurrency = args.concurrency;
-        tokio::spawn(async move {
-            load(target, &key, concurrency, duration, None, move || {
+    if wants(4) {
+        let tokens = seed.clone();
+        let w4 = load(
+            server.target(),
+            &seed.sales_channel,
+            args.concurrency,
+            duration,
+            None,
+            move || {
                 let token = tokens.tokens.lock().expect("lock").pop()?;
                 Some(json!({ "query": complete, "variables": { "t": token } }))
+            },
+        )
+        .await;
+        row("4. complete (Argon2id, m=19 MiB)", &w4, Some(ceiling4));
+    }
+
+    // 5. The list at a steady rate, alone and while completes saturate hashing.
+    if wants(5) {
+        let rate = (w1_rps / 4.0).clamp(5.0, 200.0);
+        let list_alone = load(
+            server.target(),
+            &seed.integration,
+            8,
+            duration,
+            Some(rate),
+            move || Some(json!({ "query": list })),
+        )
+        .await;
+        let tokens = seed.clone();
+        let hashing = {
+            let target = server.target();
+            let key = seed.sales_channel.clone();
+            let concurrency = args.concurrency;
+            tokio::spawn(async move {
+                load(target, &key, concurrency, duration, None, move || {
+                    let token = tokens.tokens.lock().expect("lock").pop()?;
+                    Some(json!({ "query": complete, "variables": { "t": token } }))
+                })
+                .await
             })
-            .await
-        })
-    };
-    let list_mixed = load(
-        server.target(),
-        &seed.integration,
-        8,
-        duration,
-        Some(rate),
-        move || Some(json!({ "query": list })),
-    )
-    .await;
-    let mixed_hashing = hashing.await.expect("the hashing load");
-    row(&format!("5a. list at {rate:.0}/s alone"), &list_alone, None);
-    row(
-        &format!("5b. list at {rate:.0}/s while hashing"),
-        &list_mixed,
-        None,
-    );
-    row(
-        "5c. the completes meanwhile",
-        &mixed_hashing,
-        Some(ceiling4),
-    );
-    println!(
-        "\nOne Argon2id hash: {} ms; list p99 while hashing / alone: {:.2}x",
-        ms(one_hash),
-        list_mixed.percentile(0.99).as_secs_f64()
-            / list_alone.percentile(0.99).as_secs_f64().max(1e-9)
-    );
+        };
+        let list_mixed = load(
+            server.target(),
+            &seed.integration,
+            8,
+            duration,
+            Some(rate),
+            move || Some(json!({ "query": list })),
+        )
+        .await;
+        let mixed_hashing = hashing.await.expect("the hashing load");
+        row(&format!("5a. list at {rate:.0}/s alone"), &list_alone, None);
+        row(
+            &format!("5b. list at {rate:.0}/s while hashing"),
+            &list_mixed,
+            None,
+        );
+        row(
+            "5c. the completes meanwhile",
+            &mixed_hashing,
+            Some(ceiling4),
+        );
+        println!(
+            "\nOne Argon2id hash: {} ms; list p99 while hashing / alone: {:.2}x",
+            ms(one_hash),
+            list_mixed.percentile(0.99).as_secs_f64()
+                / list_alone.percentile(0.99).as_secs_f64().max(1e-9)
+        );
+    }
 
     server.stop().await;
     let _ = std::fs::remove_dir_all(&scratch);
