@@ -38,6 +38,10 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, QueryOrder, Set,
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
+/// The same allocator as the `pwreset` binary, for the server under test.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The benchmark's options.
 #[derive(Debug, Clone, Parser)]
 #[command(about = "Benchmark the pwreset server end to end")]
