@@ -1,6 +1,8 @@
 //! Output and input types. Output types are built from entities field by field,
 //! so a new column (a password digest) can never leak into the schema.
 
+use std::sync::Arc;
+
 use async_graphql::{
     ComplexObject, Context, Enum, ID, InputObject, Interface, Json, MaybeUndefined, SimpleObject,
     dataloader::DataLoader,
@@ -278,6 +280,9 @@ pub struct CustomerPasswordReset {
     pub mode: Mode,
     #[graphql(skip)]
     pub(crate) customer_key: i64,
+    /// The customer, when the list that produced this reset loaded it already.
+    #[graphql(skip)]
+    pub(crate) preloaded_customer: Option<Arc<Customer>>,
 }
 
 impl CustomerPasswordReset {
@@ -298,6 +303,7 @@ impl CustomerPasswordReset {
             updated_at: m.updated_at,
             mode: Mode::from(m.mode.as_str()),
             customer_key: m.customer_id,
+            preloaded_customer: None,
         }
     }
 }
@@ -305,13 +311,16 @@ impl CustomerPasswordReset {
 #[ComplexObject]
 impl CustomerPasswordReset {
     /// The customer whose password this reset changes (integration keys only).
-    async fn customer(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Customer>> {
+    async fn customer(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Arc<Customer>>> {
         access::require(ctx, INTEGRATION)?;
+        if let Some(customer) = &self.preloaded_customer {
+            return Ok(Some(customer.clone()));
+        }
         let loader = ctx.data_unchecked::<DataLoader<CustomerLoader>>();
         Ok(loader
             .load_one(self.customer_key)
             .await?
-            .map(Customer::from))
+            .map(|m| Arc::new(Customer::from(m))))
     }
 }
 

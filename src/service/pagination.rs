@@ -103,8 +103,31 @@ struct Cursor {
     i: String,
 }
 
-fn encode_cursor(cursor: &Cursor) -> String {
-    URL_SAFE_NO_PAD.encode(serde_json::to_vec(cursor).unwrap_or_default())
+/// A row's place in its list, encoded into an opaque cursor only when a
+/// client asks for it: most lists ask for rows, not cursors.
+#[derive(Debug, Clone)]
+pub struct RowCursor {
+    sort: &'static str,
+    value: SortValue,
+    id: String,
+}
+
+impl RowCursor {
+    /// The opaque cursor (base64 JSON of the sort, its value and the id).
+    pub fn encode(&self) -> String {
+        #[derive(Serialize)]
+        struct Borrowed<'a> {
+            s: &'a str,
+            v: &'a SortValue,
+            i: &'a str,
+        }
+        let cursor = Borrowed {
+            s: self.sort,
+            v: &self.value,
+            i: &self.id,
+        };
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(&cursor).unwrap_or_default())
+    }
 }
 
 fn decode_cursor(raw: &str, sort: &str) -> Result<Cursor> {
@@ -122,7 +145,7 @@ fn decode_cursor(raw: &str, sort: &str) -> Result<Cursor> {
 /// A page of rows, each with its cursor, and a way to count the whole list.
 pub struct Page<E: EntityTrait> {
     /// The rows in the requested order, each with its cursor.
-    pub items: Vec<(String, E::Model)>,
+    pub items: Vec<(RowCursor, E::Model)>,
     /// Whether more rows follow the last one.
     pub has_next_page: bool,
     /// Whether more rows precede the first one.
@@ -299,12 +322,12 @@ pub async fn fetch_page<E: Keyed>(
     let items = rows
         .into_iter()
         .map(|row| {
-            let cursor = Cursor {
-                s: key.name.to_owned(),
-                v: (key.value)(&row),
-                i: E::public_id(&row).to_owned(),
+            let cursor = RowCursor {
+                sort: key.name,
+                value: (key.value)(&row),
+                id: E::public_id(&row).to_owned(),
             };
-            (encode_cursor(&cursor), row)
+            (cursor, row)
         })
         .collect();
     // A page that starts from a cursor has the cursor's row on its other side.

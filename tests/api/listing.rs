@@ -337,28 +337,39 @@ async fn total_count_costs_a_query_only_when_asked_for() {
 async fn listing_fifty_resets_with_their_customers_takes_a_bounded_number_of_statements() {
     let app = TestApp::spawn().await;
     seed(&app, 50).await;
-    app.take_statements();
-    let body = app
-        .gql(
-            Some(&app.integration),
-            "{ customerPasswordResets(first: 50) { nodes { id customer { id email } } } }",
-            json!({}),
-        )
-        .await;
-    let statements = app.take_statements();
-    let nodes = body["data"]["customerPasswordResets"]["nodes"]
-        .as_array()
-        .unwrap();
-    assert_eq!(nodes.len(), 50);
-    assert!(nodes.iter().all(|n| {
-        n["customer"]["email"]
-            .as_str()
-            .unwrap()
-            .ends_with("@example.com")
-    }));
-    // Key look-up, the page, one batched customer load (and at most one
-    // last-used refresh): never one statement per row.
-    assert!(statements <= 4, "{statements} statements for 50 rows");
+    // Two resets of one customer on the page share its row.
+    app.create_reset("c1@example.com").await;
+    // The customers asked for through nodes, edges, and a fragment.
+    for (query, rows) in [
+        (
+            "{ customerPasswordResets(first: 50) { nodes { customerEmail customer { id email } } } }",
+            "/data/customerPasswordResets/nodes",
+        ),
+        (
+            "{ customerPasswordResets(first: 50) { edges { node { customerEmail customer { email } } } } }",
+            "/data/customerPasswordResets/edges",
+        ),
+        (
+            "{ customerPasswordResets(first: 50) { nodes { ...R } } } fragment R on CustomerPasswordReset { customerEmail customer { email } }",
+            "/data/customerPasswordResets/nodes",
+        ),
+    ] {
+        app.take_statements();
+        let body = app.gql(Some(&app.integration), query, json!({})).await;
+        let statements = app.take_statements();
+        let rows = body.pointer(rows).and_then(Value::as_array).unwrap();
+        assert_eq!(rows.len(), 50, "{body}");
+        for row in rows {
+            let reset = row.get("node").unwrap_or(row);
+            assert_eq!(
+                reset["customer"]["email"], reset["customerEmail"],
+                "each reset with its own customer: {body}"
+            );
+        }
+        // Key look-up, the page, one customer load (and at most one
+        // last-used refresh): never one statement per row.
+        assert!(statements <= 4, "{statements} statements for 50 rows");
+    }
 }
 
 #[tokio::test]
