@@ -17,24 +17,18 @@ use std::{
     time::{Duration, Instant},
 };
 
-use async_graphql::dataloader::DataLoader;
 use chrono::Utc;
 use clap::Parser;
 use pwreset::{
-    AppState, HttpSettings,
-    domain::{Mode, Principal, PublicId, ResetToken, Role},
-    entity::{customer, customer_password_reset as reset},
-    graphql::{Auth, ClientIp, CustomerLoader},
     metrics::Metrics,
     service::{
-        SystemClock, api_keys,
+        api_keys,
         password::{Argon2Params, PasswordHasher, cores},
-        rate_limits::{Limit, RateLimits},
         webhooks::WebhookSettings,
     },
 };
-use rand::{Rng, seq::IndexedRandom};
-use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, QueryOrder, Set, Statement};
+use rand::seq::IndexedRandom;
+use sea_orm::{ConnectionTrait, Statement};
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
@@ -88,46 +82,19 @@ fn main() {
     runtime.block_on(run(args));
 }
 
-/// Settings for the server under test: the defaults, with limits raised so
-/// that the workloads measure the work and not the rate limiter.
-fn bench_settings() -> (RateLimits, HttpSettings) {
-    let lots = Limit::per(u32::MAX / 2, 3_600);
-    let limits = RateLimits {
-        create_per_email: lots,
-        create_per_key: lots,
-        create_per_ip: lots,
-        complete_per_ip: lots,
-        complete_per_key: lots,
-    };
-    (
-        limits,
-        HttpSettings {
-            max_complexity: 100_000,
-            ..HttpSettings::default()
-        },
-    )
-}
-
 /// The child process: the real server, on 127.0.0.1, printing its address.
 async fn serve(url: String) {
     let started = Instant::now();
     let db = pwreset::connect(&url).await.expect("the database opens");
     pwreset::migrate(&db).await.expect("migrations run");
-    let metrics = Arc::new(Metrics::new());
-    let (rate_limits, http) = bench_settings();
-    let state = AppState {
+    let state = bench::state(
         db,
-        clock: Arc::new(SystemClock),
-        hasher: PasswordHasher::owasp_minimum(metrics.clone()),
-        reset_token_ttl: chrono::Duration::hours(6),
-        metrics,
-        webhooks: WebhookSettings {
+        WebhookSettings {
             allow_private_targets: true,
             poll_interval: Some(Duration::from_millis(200)),
         },
-        rate_limits,
-        audit_retention: chrono::Duration::days(90),
-    };
+    );
+    let http = bench::http_settings();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("a port on 127.0.0.1");
@@ -218,133 +185,6 @@ impl Server {
 
     async fn stop(mut self) {
         let _ = self.child.kill().await;
-    }
-}
-
-/// Everything the workloads need from the seeded data.
-struct Seed {
-    integration: String,
-    sales_channel: String,
-    reset_ids: Vec<String>,
-    emails: Vec<String>,
-    /// Tokens of pending resets, one per customer, for completes.
-    tokens: Mutex<Vec<String>>,
-}
-
-async fn seed(db: &DatabaseConnection, customers: usize, resets: usize) -> Seed {
-    let now = Utc::now();
-    let (_, integration) = api_keys::create(db, Role::Integration, Mode::Test, "bench", now)
-        .await
-        .expect("a key");
-    let (_, sales_channel) = api_keys::create(db, Role::SalesChannel, Mode::Test, "bench", now)
-        .await
-        .expect("a key");
-    let digest = {
-        let hasher = PasswordHasher::owasp_minimum(Arc::new(Metrics::new()));
-        let policy = pwreset::domain::PasswordPolicy::default();
-        hasher
-            .hash(
-                pwreset::domain::Password::parse("a seeded passphrase".into(), &policy, None)
-                    .expect("valid"),
-            )
-            .await
-            .expect("hashed")
-    };
-    let mut emails = Vec::with_capacity(customers);
-    for chunk in (0..customers).collect::<Vec<_>>().chunks(500) {
-        let rows = chunk.iter().map(|i| {
-            let email = format!("customer{i}@example.com");
-            emails.push(email.clone());
-            customer::ActiveModel {
-                public_id: Set(PublicId::generate("cus").into_string()),
-                mode: Set("test".into()),
-                email_key: Set(email.clone()),
-                email: Set(email),
-                password_digest: Set(Some(digest.clone())),
-                reference: Set(None),
-                password_changed_at: Set(Some(now)),
-                metadata: Set(json!({})),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
-            }
-        });
-        customer::Entity::insert_many(rows.collect::<Vec<_>>())
-            .exec(db)
-            .await
-            .expect("customers inserted");
-    }
-    // In insertion order, so that `emails[i]` and `keys[i]` are one customer.
-    let keys: Vec<(i64, String)> = customer::Entity::find()
-        .order_by_asc(customer::Column::Id)
-        .all(db)
-        .await
-        .expect("customers")
-        .into_iter()
-        .map(|c| (c.id, c.email))
-        .collect();
-    let mut rng = rand::rng();
-    let mut reset_ids = Vec::with_capacity(resets);
-    let mut tokens = Vec::new();
-    let pending_customers = customers / 2;
-    let mut rows = Vec::with_capacity(500);
-    for i in 0..resets {
-        // The first reset of each of half the customers stays pending, with a
-        // token the benchmark knows; the rest are completed, expired or invalidated.
-        let (customer_id, email) = if i < pending_customers {
-            keys[i].clone()
-        } else {
-            keys[rng.random_range(0..keys.len())].clone()
-        };
-        let created = now - chrono::Duration::seconds((resets - i) as i64);
-        let token = ResetToken::generate();
-        let (reset_at, invalidated_at, expires_at) = if i < pending_customers {
-            tokens.push(token.expose().to_owned());
-            (None, None, now + chrono::Duration::hours(6))
-        } else {
-            match i % 3 {
-                0 => (Some(created), None, created + chrono::Duration::hours(6)),
-                1 => (None, Some(created), created + chrono::Duration::hours(6)),
-                _ => (None, None, created),
-            }
-        };
-        let public_id = PublicId::generate("cpr").into_string();
-        reset_ids.push(public_id.clone());
-        rows.push(reset::ActiveModel {
-            public_id: Set(public_id),
-            mode: Set("test".into()),
-            customer_id: Set(customer_id),
-            customer_email: Set(email),
-            token_digest: Set(token.digest()),
-            expires_at: Set(expires_at),
-            reset_password_at: Set(reset_at),
-            invalidated_at: Set(invalidated_at),
-            reference: Set((i % 4 == 0).then(|| format!("order-{i}"))),
-            reference_origin: Set(None),
-            metadata: Set(json!({})),
-            created_at: Set(created),
-            updated_at: Set(created),
-            ..Default::default()
-        });
-        if rows.len() == 500 {
-            reset::Entity::insert_many(std::mem::take(&mut rows))
-                .exec(db)
-                .await
-                .expect("resets inserted");
-        }
-    }
-    if !rows.is_empty() {
-        reset::Entity::insert_many(rows)
-            .exec(db)
-            .await
-            .expect("resets inserted");
-    }
-    Seed {
-        integration: integration.expose().to_owned(),
-        sales_channel: sales_channel.expose().to_owned(),
-        reset_ids,
-        emails,
-        tokens: Mutex::new(tokens),
     }
 }
 
@@ -494,27 +334,11 @@ async fn statements_of(url: &str, key: &str, query: &str) -> Vec<Statement> {
     let captured: Arc<Mutex<Vec<Statement>>> = Arc::default();
     let sink = captured.clone();
     db.set_metric_callback(move |info| sink.lock().expect("lock").push(info.statement.clone()));
-    let metrics = Arc::new(Metrics::new());
-    let (rate_limits, http) = bench_settings();
-    let state = AppState {
-        db: db.clone(),
-        clock: Arc::new(SystemClock),
-        hasher: PasswordHasher::owasp_minimum(metrics.clone()),
-        reset_token_ttl: chrono::Duration::hours(6),
-        metrics,
-        webhooks: WebhookSettings::default(),
-        rate_limits,
-        audit_retention: chrono::Duration::days(90),
-    };
-    let principal: Principal = api_keys::authenticate(
-        &db,
-        &pwreset::domain::ApiKeySecret::from_client(key),
-        Utc::now(),
-    )
-    .await
-    .expect("the key look-up")
-    .expect("a valid key");
-    let schema = pwreset::graphql::build_schema(state, &http);
+    let principal = bench::principal(&db, key).await;
+    let schema = pwreset::graphql::build_schema(
+        bench::state(db.clone(), WebhookSettings::default()),
+        &bench::http_settings(),
+    );
     captured.lock().expect("lock").clear();
     // The server also looks the key up on every request.
     let key_lookup = {
@@ -525,14 +349,7 @@ async fn statements_of(url: &str, key: &str, query: &str) -> Vec<Statement> {
         captured.lock().expect("lock").clone()
     };
     captured.lock().expect("lock").clear();
-    let request = async_graphql::Request::new(query)
-        .data(Auth::Key(principal))
-        .data(ClientIp(None))
-        .data(DataLoader::new(
-            CustomerLoader::new(db.clone()),
-            tokio::spawn,
-        ));
-    let response = schema.execute(request).await;
+    let response = schema.execute(bench::request(query, principal, &db)).await;
     assert!(response.errors.is_empty(), "{:?}", response.errors);
     let mut statements = key_lookup;
     statements.extend(captured.lock().expect("lock").drain(..));
@@ -625,7 +442,7 @@ async fn run(args: Args) {
     let db = pwreset::connect(&url).await.expect("the database opens");
     pwreset::migrate(&db).await.expect("migrations run");
     let seeding = Instant::now();
-    let seed = Arc::new(seed(&db, args.customers, args.resets).await);
+    let seed = Arc::new(bench::seed(&db, args.customers, args.resets).await);
     let seeded_in = seeding.elapsed();
     let (server, _) = Server::start(&url).await;
     let idle_rss = server.rss_kib();
@@ -657,7 +474,7 @@ async fn run(args: Args) {
     println!("|---|---|---|---|---|---|---|");
 
     // 1. List 50 resets newest first, each with its customer's email.
-    let list = "{ customerPasswordResets(first: 50) { nodes { id customerEmail status createdAt customer { email } } } }";
+    let list = bench::LIST;
     let mut w1_rps = 0.0;
     if wants(1) || wants(5) {
         let w1 = load(
