@@ -368,9 +368,10 @@ impl Endpoint {
         };
         let mut bodies = Vec::with_capacity(requests.len());
         let mut status = StatusCode::OK;
+        let mut retry_after = None;
         for wire in requests {
             let started = Instant::now();
-            let (operation, outcome, code, body) = match self
+            let (operation, outcome, code, body, retry) = match self
                 .prepare(wire, via_get, &auth, ip)
                 .await
             {
@@ -380,7 +381,7 @@ impl Endpoint {
                     } else {
                         refusal.status
                     };
-                    let body = json!({ "errors": [{ "message": refusal.message, "extensions": { "code": refusal.code } }] });
+                    let body = json!({ "errors": [{ "message": refusal.message, "extensions": { "code": refusal.code } }] }).to_string();
                     if !batch && refusal.status == StatusCode::METHOD_NOT_ALLOWED {
                         let mut response = refuse(
                             media,
@@ -393,7 +394,7 @@ impl Endpoint {
                             .insert(header::ALLOW, HeaderValue::from_static("POST"));
                         return response;
                     }
-                    (None, Outcome::RequestError, code, body)
+                    (None, Outcome::RequestError, code, body, None)
                 }
                 Ok(mut request) => {
                     let operation = request
@@ -407,8 +408,9 @@ impl Endpoint {
                     .await
                     {
                         Ok(response) => {
+                            let retry = too_many_requests(&response);
                             let (outcome, code, body) = encode(media, response);
-                            (operation, outcome, code, body)
+                            (operation, outcome, code, body, retry)
                         }
                         Err(_) => {
                             let message = format!(
@@ -420,7 +422,8 @@ impl Endpoint {
                                 operation,
                                 Outcome::Timeout,
                                 StatusCode::SERVICE_UNAVAILABLE,
-                                body,
+                                body.to_string(),
+                                None,
                             )
                         }
                     }
@@ -433,26 +436,24 @@ impl Endpoint {
             span.record("operation", operation.as_deref().unwrap_or("anonymous"));
             span.record("outcome", format!("{outcome:?}"));
             status = code;
+            retry_after = retry;
             bodies.push(body);
         }
+        // Each body is serialised once, straight from the executor's response.
         let body = if batch {
-            Value::Array(bodies)
+            format!("[{}]", bodies.join(","))
         } else {
-            bodies.pop().unwrap_or(Value::Null)
+            bodies.pop().unwrap_or_default()
         };
         let status = if batch { StatusCode::OK } else { status };
         // A rate limit is not a GraphQL matter: say it in HTTP too, with when to retry.
-        let retry_after = if batch {
-            None
-        } else {
-            too_many_requests(&body)
-        };
+        let retry_after = if batch { None } else { retry_after };
         let status = if retry_after.is_some() {
             StatusCode::TOO_MANY_REQUESTS
         } else {
             status
         };
-        let mut response = (status, body.to_string()).into_response();
+        let mut response = (status, body).into_response();
         response
             .headers_mut()
             .insert(header::CONTENT_TYPE, media.content_type());
@@ -584,12 +585,19 @@ impl Endpoint {
 }
 
 /// The longest `retryAfter` of the response's `TOO_MANY_REQUESTS` errors, if any.
-fn too_many_requests(body: &Value) -> Option<u64> {
-    body.get("errors")?
-        .as_array()?
+fn too_many_requests(response: &GqlResponse) -> Option<u64> {
+    let number = |v: &async_graphql::Value| match v {
+        async_graphql::Value::Number(n) => n.as_u64(),
+        _ => None,
+    };
+    response
+        .errors
         .iter()
-        .filter(|e| e["extensions"]["code"] == "TOO_MANY_REQUESTS")
-        .filter_map(|e| e["extensions"]["retryAfter"].as_u64())
+        .filter_map(|e| e.extensions.as_ref())
+        .filter(|x| {
+            matches!(x.get("code"), Some(async_graphql::Value::String(c)) if c == "TOO_MANY_REQUESTS")
+        })
+        .filter_map(|x| x.get("retryAfter").and_then(number))
         .max()
 }
 
@@ -658,24 +666,24 @@ fn count_aliases(document: &ExecutableDocument) -> usize {
 }
 
 /// The HTTP status, outcome and body of an executed request.
-fn encode(media: MediaType, response: GqlResponse) -> (Outcome, StatusCode, Value) {
+fn encode(media: MediaType, response: GqlResponse) -> (Outcome, StatusCode, String) {
     // A request error (validation, variables, limits) stops execution before any
     // field runs: no data, and errors with no path.
     let request_error = !response.errors.is_empty()
         && response.data == async_graphql::Value::Null
         && response.errors.iter().all(|e| e.path.is_empty());
-    let body = serde_json::to_value(&response)
-        .unwrap_or_else(|_| json!({ "errors": [{ "message": "internal error" }] }));
+    let serialised = if request_error && media == MediaType::GraphqlResponseJson {
+        serde_json::to_string(&json!({ "errors": response.errors }))
+    } else {
+        serde_json::to_string(&response)
+    };
+    let body = serialised
+        .unwrap_or_else(|_| json!({ "errors": [{ "message": "internal error" }] }).to_string());
     if request_error {
         let status = if media == MediaType::GraphqlResponseJson {
             StatusCode::UNPROCESSABLE_ENTITY
         } else {
             StatusCode::OK
-        };
-        let errors = body.get("errors").cloned().unwrap_or(Value::Null);
-        let body = match media {
-            MediaType::GraphqlResponseJson => json!({ "errors": errors }),
-            MediaType::Json => body,
         };
         return (Outcome::RequestError, status, body);
     }
