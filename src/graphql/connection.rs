@@ -301,19 +301,20 @@ impl ResetListArgs {
         // Every row's customer in one query, without the DataLoader's batching
         // window, when the selection asks for them.
         let look = ctx.look_ahead();
-        let customers: HashMap<i64, Arc<Customer>> = if look.field("nodes").field("customer").exists()
-            || look.field("edges").field("node").field("customer").exists()
-        {
-            let keys: Vec<i64> = page.items.iter().map(|(_, m)| m.customer_id).collect();
-            customers::load_many(&state.db, &keys)
-                .await
-                .map_err(to_graphql)?
-                .into_iter()
-                .map(|(key, c)| (key, Arc::new(Customer::from(c))))
-                .collect()
-        } else {
-            HashMap::new()
-        };
+        let customers: HashMap<i64, Arc<Customer>> =
+            if look.field("nodes").field("customer").exists()
+                || look.field("edges").field("node").field("customer").exists()
+            {
+                let keys: Vec<i64> = page.items.iter().map(|(_, m)| m.customer_id).collect();
+                customers::load_many(&state.db, &keys)
+                    .await
+                    .map_err(to_graphql)?
+                    .into_iter()
+                    .map(|(key, c)| (key, Arc::new(Customer::from(c))))
+                    .collect()
+            } else {
+                HashMap::new()
+            };
         Ok(CustomerPasswordResetConnection::new(page, |m| {
             let customer = customers.get(&m.customer_id).cloned();
             let mut reset = CustomerPasswordReset::new(m, now);
