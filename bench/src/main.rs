@@ -419,7 +419,8 @@ where
         figures.errors += f.errors;
         figures.elapsed += f.elapsed;
         figures.rss_peak_kib = figures.rss_peak_kib.max(f.rss_peak_kib);
-        ceiling += raw_ceiling(raw, statements.clone(), concurrency, slice).await / f64::from(rounds);
+        ceiling +=
+            raw_ceiling(raw, statements.clone(), concurrency, slice).await / f64::from(rounds);
     }
     (figures, ceiling)
 }

@@ -508,25 +508,19 @@ pub async fn complete(
         now,
     )
     .await?;
-    let found = find_by_token(db, caller.principal.mode, &token).await?;
-    let customer_id = match &found {
-        Some(r) => customer::Entity::find_by_id(r.customer_id)
-            .one(db)
-            .await?
-            .map(|c| c.public_id),
-        None => None,
-    };
-    let result = complete_found(
-        db,
-        hasher,
-        caller.principal.mode,
-        token,
-        found,
-        password,
-        now,
-    )
-    .await;
-    let result = record_refusal(
+    // The reset and its customer in one statement.
+    let found = reset::Entity::find()
+        .filter(reset::Column::Mode.eq(caller.principal.mode.as_str()))
+        .filter(reset::Column::TokenDigest.eq(token.digest()))
+        .find_also_related(customer::Entity)
+        .one(db)
+        .await?;
+    let customer_id = found
+        .as_ref()
+        .and_then(|(_, c)| c.as_ref())
+        .map(|c| c.public_id.clone());
+    let result = complete_found(db, hasher, caller, token, found, password, now).await;
+    record_refusal(
         db,
         caller,
         Action::Complete,
@@ -534,26 +528,20 @@ pub async fn complete(
         result,
         now,
     )
-    .await?;
-    let entry = Entry {
-        action: Action::Complete,
-        outcome: Outcome::Completed,
-        reason: None,
-        customer_id: customer_id.as_deref(),
-    };
-    audit::record(db, caller, entry, now).await?;
-    Ok(result)
+    .await
 }
 
 async fn complete_found(
     db: &DatabaseConnection,
     hasher: &PasswordHasher,
-    mode: Mode,
+    caller: &Caller,
     token: ResetToken,
-    found: Option<reset::Model>,
+    found: Option<(reset::Model, Option<customer::Model>)>,
     password: String,
     now: DateTime<Utc>,
 ) -> Result<reset::Model> {
+    let mode = caller.principal.mode;
+    let (found, customer) = found.map_or((None, None), |(r, c)| (Some(r), c));
     let mut errors = Errors::default();
     match &found {
         None => errors.push(UserError::new(
@@ -579,6 +567,8 @@ async fn complete_found(
             "parsed input missing after validation".into(),
         ));
     };
+    let customer =
+        customer.ok_or_else(|| Error::Internal("a reset's customer is missing".into()))?;
     let digest = hasher.hash(password).await?;
 
     let txn = db.begin().await?;
@@ -600,7 +590,10 @@ async fn complete_found(
         return Err(err.into());
     }
     customer::Entity::update_many()
-        .col_expr(customer::Column::PasswordDigest, Expr::value(digest))
+        .col_expr(
+            customer::Column::PasswordDigest,
+            Expr::value(digest.clone()),
+        )
         .col_expr(customer::Column::PasswordChangedAt, Expr::value(now))
         .col_expr(customer::Column::UpdatedAt, Expr::value(now))
         .filter(customer::Column::Id.eq(found.customer_id))
@@ -619,13 +612,22 @@ async fn complete_found(
         updated_at: now,
         ..found
     };
-    let completed_hooks = webhooks::subscribers(&txn, mode, Topic::ResetCompleted).await?;
-    let password_hooks = webhooks::subscribers(&txn, mode, Topic::CustomerPasswordReset).await?;
+    let (completed_hooks, password_hooks): (Vec<_>, Vec<_>) = webhooks::subscribers_of(
+        &txn,
+        mode,
+        &[Topic::ResetCompleted, Topic::CustomerPasswordReset],
+    )
+    .await?
+    .into_iter()
+    .partition(|hook| hook.topic == Topic::ResetCompleted.as_str());
     if !completed_hooks.is_empty() || !password_hooks.is_empty() {
-        let customer = customer::Entity::find_by_id(completed.customer_id)
-            .one(&txn)
-            .await?
-            .ok_or_else(|| Error::Internal("a reset's customer is missing".into()))?;
+        // The customer as this transaction leaves it.
+        let customer = customer::Model {
+            password_digest: Some(digest),
+            password_changed_at: Some(now),
+            updated_at: now,
+            ..customer.clone()
+        };
         let reset_doc = document(&completed, &customer, now);
         webhooks::record_event(
             &txn,
@@ -648,6 +650,13 @@ async fn complete_found(
         )
         .await?;
     }
+    let entry = Entry {
+        action: Action::Complete,
+        outcome: Outcome::Completed,
+        reason: None,
+        customer_id: Some(&customer.public_id),
+    };
+    audit::record(&txn, caller, entry, now).await?;
     txn.commit().await?;
     Ok(completed)
 }

@@ -344,9 +344,21 @@ pub async fn subscribers<C: ConnectionTrait>(
     mode: Mode,
     topic: Topic,
 ) -> Result<Vec<webhook::Model>> {
+    subscribers_of(txn, mode, &[topic]).await
+}
+
+/// The webhooks of `mode` subscribed to any of `topics`, in one query.
+///
+/// # Errors
+/// [`Error::Database`] if the query fails.
+pub async fn subscribers_of<C: ConnectionTrait>(
+    txn: &C,
+    mode: Mode,
+    topics: &[Topic],
+) -> Result<Vec<webhook::Model>> {
     Ok(webhook::Entity::find()
         .filter(webhook::Column::Mode.eq(mode.as_str()))
-        .filter(webhook::Column::Topic.eq(topic.as_str()))
+        .filter(webhook::Column::Topic.is_in(topics.iter().map(|t| t.as_str())))
         .all(txn)
         .await?)
 }
