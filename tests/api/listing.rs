@@ -40,6 +40,23 @@ fn ids(page: &Value) -> Vec<String> {
 }
 
 #[tokio::test]
+async fn an_edge_cursor_continues_the_list_right_after_its_row() {
+    let app = TestApp::spawn().await;
+    let mut all = seed(&app, 5).await;
+    all.reverse(); // newest first
+    let page = list(&app, json!({ "first": 4 })).await;
+    let edges = page["edges"].as_array().unwrap();
+    assert_eq!(edges[3]["cursor"], page["pageInfo"]["endCursor"]);
+    assert_eq!(edges[0]["cursor"], page["pageInfo"]["startCursor"]);
+    // After the second row: the third and fourth.
+    let next = list(&app, json!({ "first": 2, "after": edges[1]["cursor"] })).await;
+    assert_eq!(ids(&next), all[2..4]);
+    // Before the third row: the first two.
+    let previous = list(&app, json!({ "last": 5, "before": edges[2]["cursor"] })).await;
+    assert_eq!(ids(&previous), all[0..2]);
+}
+
+#[tokio::test]
 async fn pages_walk_the_list_newest_first_forward_and_backward() {
     let app = TestApp::spawn().await;
     let mut all = seed(&app, 7).await;
