@@ -41,7 +41,8 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 #[command(about = "Benchmark the pwreset server end to end")]
 struct Args {
     /// Database: a PostgreSQL URL (a database named `pwreset_bench` is created
-    /// there, replacing any earlier one), or none for a fresh SQLite file.
+    /// there, replacing any earlier one, and dropped at the end), or none for a
+    /// fresh SQLite file.
     #[arg(long, env = "DATABASE_URL")]
     database_url: Option<String>,
     /// Seconds each workload runs.
@@ -471,9 +472,11 @@ async fn run(args: Args) {
     let duration = Duration::from_secs(args.duration_secs);
     let scratch = std::env::temp_dir().join(format!("pwreset-bench-{}", std::process::id()));
     std::fs::create_dir_all(&scratch).expect("a scratch folder");
+    // On PostgreSQL, a database of its own, dropped at the end of the run.
+    let mut admin = None;
     let url = match &args.database_url {
         Some(pg) if pg.starts_with("postgres") => {
-            let admin = pwreset::connect(pg).await.expect("PostgreSQL answers");
+            let admin = admin.insert(pwreset::connect(pg).await.expect("PostgreSQL answers"));
             admin
                 .execute_unprepared("DROP DATABASE IF EXISTS pwreset_bench")
                 .await
@@ -611,132 +614,137 @@ async fn run(args: Args) {
     }
 
     // 4. Completes: Argon2 bound. Ceiling: cores / one hash.
-    if !(wants(4) || wants(5)) {
-        server.stop().await;
-        let _ = std::fs::remove_dir_all(&scratch);
-        return;
-    }
-    // Timed just before workload 4 and again just after it (see below).
-    let before = one_hash().await;
-    let mut one_hash_time = before;
-    let mut ceiling4 = cores() as f64 / one_hash_time.as_secs_f64();
-    // What the cores really give when they all hash at once, with no server:
-    // the gap to the ceiling is the hardware's (shared caches and memory
-    // bandwidth, or vCPUs that share a physical core), not the server's.
-    let parallel = {
-        let hasher = PasswordHasher::new(
-            Argon2Params::default(),
-            cores(),
-            Duration::from_secs(60),
-            Arc::new(Metrics::new()),
-        )
-        .expect("a hasher");
-        let started = Instant::now();
-        let hashes = cores() * 10;
-        let tasks: Vec<_> = (0..hashes)
-            .map(|_| {
-                let hasher = hasher.clone();
-                tokio::spawn(async move {
-                    let password = pwreset::domain::Password::parse(
-                        "a timing passphrase".into(),
-                        &Default::default(),
-                        None,
-                    )
-                    .expect("valid");
-                    hasher.hash(password).await.expect("hashed");
+    if wants(4) || wants(5) {
+        // Timed just before workload 4 and again just after it (see below).
+        let before = one_hash().await;
+        let mut one_hash_time = before;
+        let mut ceiling4 = cores() as f64 / one_hash_time.as_secs_f64();
+        // What the cores really give when they all hash at once, with no server:
+        // the gap to the ceiling is the hardware's (shared caches and memory
+        // bandwidth, or vCPUs that share a physical core), not the server's.
+        let parallel = {
+            let hasher = PasswordHasher::new(
+                Argon2Params::default(),
+                cores(),
+                Duration::from_secs(60),
+                Arc::new(Metrics::new()),
+            )
+            .expect("a hasher");
+            let started = Instant::now();
+            let hashes = cores() * 10;
+            let tasks: Vec<_> = (0..hashes)
+                .map(|_| {
+                    let hasher = hasher.clone();
+                    tokio::spawn(async move {
+                        let password = pwreset::domain::Password::parse(
+                            "a timing passphrase".into(),
+                            &Default::default(),
+                            None,
+                        )
+                        .expect("valid");
+                        hasher.hash(password).await.expect("hashed");
+                    })
                 })
-            })
-            .collect();
-        for task in tasks {
-            task.await.expect("a hash");
-        }
-        hashes as f64 / started.elapsed().as_secs_f64()
-    };
-    let complete = "mutation($t: String!) { completeCustomerPasswordReset(input: { resetPasswordToken: $t, customerPassword: \"a brand new passphrase\" }) { userErrors { code } } }";
-    if wants(4) {
-        let tokens = seed.clone();
-        let w4 = load(
-            server.target(),
-            &seed.sales_channel,
-            args.concurrency,
-            duration,
-            None,
-            move || {
-                let token = tokens.tokens.lock().expect("lock").pop()?;
-                Some(json!({ "query": complete, "variables": { "t": token } }))
-            },
-        )
-        .await;
-        one_hash_time = (before + one_hash().await) / 2;
-        ceiling4 = cores() as f64 / one_hash_time.as_secs_f64();
-        row("4. complete (Argon2id, m=19 MiB)", &w4, Some(ceiling4));
-    }
-
-    // 5. The list at a steady rate, alone and while completes saturate hashing.
-    let mut p99_ratio = None;
-    if wants(5) {
-        let rate = (w1_rps / 4.0).clamp(5.0, 200.0);
-        let list_alone = load(
-            server.target(),
-            &seed.integration,
-            8,
-            duration,
-            Some(rate),
-            move || Some(json!({ "query": list })),
-        )
-        .await;
-        let tokens = seed.clone();
-        let hashing = {
-            let target = server.target();
-            let key = seed.sales_channel.clone();
-            let concurrency = args.concurrency;
-            tokio::spawn(async move {
-                load(target, &key, concurrency, duration, None, move || {
+                .collect();
+            for task in tasks {
+                task.await.expect("a hash");
+            }
+            hashes as f64 / started.elapsed().as_secs_f64()
+        };
+        let complete = "mutation($t: String!) { completeCustomerPasswordReset(input: { resetPasswordToken: $t, customerPassword: \"a brand new passphrase\" }) { userErrors { code } } }";
+        if wants(4) {
+            let tokens = seed.clone();
+            let w4 = load(
+                server.target(),
+                &seed.sales_channel,
+                args.concurrency,
+                duration,
+                None,
+                move || {
                     let token = tokens.tokens.lock().expect("lock").pop()?;
                     Some(json!({ "query": complete, "variables": { "t": token } }))
+                },
+            )
+            .await;
+            one_hash_time = (before + one_hash().await) / 2;
+            ceiling4 = cores() as f64 / one_hash_time.as_secs_f64();
+            row("4. complete (Argon2id, m=19 MiB)", &w4, Some(ceiling4));
+        }
+
+        // 5. The list at a steady rate, alone and while completes saturate hashing.
+        let mut p99_ratio = None;
+        if wants(5) {
+            let rate = (w1_rps / 4.0).clamp(5.0, 200.0);
+            let list_alone = load(
+                server.target(),
+                &seed.integration,
+                8,
+                duration,
+                Some(rate),
+                move || Some(json!({ "query": list })),
+            )
+            .await;
+            let tokens = seed.clone();
+            let hashing = {
+                let target = server.target();
+                let key = seed.sales_channel.clone();
+                let concurrency = args.concurrency;
+                tokio::spawn(async move {
+                    load(target, &key, concurrency, duration, None, move || {
+                        let token = tokens.tokens.lock().expect("lock").pop()?;
+                        Some(json!({ "query": complete, "variables": { "t": token } }))
+                    })
+                    .await
                 })
-                .await
-            })
-        };
-        let list_mixed = load(
-            server.target(),
-            &seed.integration,
-            8,
-            duration,
-            Some(rate),
-            move || Some(json!({ "query": list })),
-        )
-        .await;
-        let mixed_hashing = hashing.await.expect("the hashing load");
-        row(&format!("5a. list at {rate:.0}/s alone"), &list_alone, None);
-        row(
-            &format!("5b. list at {rate:.0}/s while hashing"),
-            &list_mixed,
-            None,
+            };
+            let list_mixed = load(
+                server.target(),
+                &seed.integration,
+                8,
+                duration,
+                Some(rate),
+                move || Some(json!({ "query": list })),
+            )
+            .await;
+            let mixed_hashing = hashing.await.expect("the hashing load");
+            row(&format!("5a. list at {rate:.0}/s alone"), &list_alone, None);
+            row(
+                &format!("5b. list at {rate:.0}/s while hashing"),
+                &list_mixed,
+                None,
+            );
+            row(
+                "5c. the completes meanwhile",
+                &mixed_hashing,
+                Some(ceiling4),
+            );
+            p99_ratio = Some(
+                list_mixed.percentile(0.99).as_secs_f64()
+                    / list_alone.percentile(0.99).as_secs_f64().max(1e-9),
+            );
+        }
+        println!(
+            "\nOne Argon2id hash: {} ms, so a ceiling of {:.0}/s on {} cores; the {} cores hashing at once, without the server: {:.0}/s ({:.0} % of that ceiling).",
+            ms(one_hash_time),
+            ceiling4,
+            cores(),
+            cores(),
+            parallel,
+            100.0 * parallel / ceiling4,
         );
-        row(
-            "5c. the completes meanwhile",
-            &mixed_hashing,
-            Some(ceiling4),
-        );
-        p99_ratio = Some(
-            list_mixed.percentile(0.99).as_secs_f64()
-                / list_alone.percentile(0.99).as_secs_f64().max(1e-9),
-        );
-    }
-    println!(
-        "\nOne Argon2id hash: {} ms, so a ceiling of {:.0}/s on {} cores; the {} cores hashing at once, without the server: {:.0}/s ({:.0} % of that ceiling).",
-        ms(one_hash_time),
-        ceiling4,
-        cores(),
-        cores(),
-        parallel,
-        100.0 * parallel / ceiling4,
-    );
-    if let Some(ratio) = p99_ratio {
-        println!("List p99 while hashing / alone: {ratio:.2}x");
+        if let Some(ratio) = p99_ratio {
+            println!("List p99 while hashing / alone: {ratio:.2}x");
+        }
     }
 
     server.stop().await;
+    drop((db, raw));
     let _ = std::fs::remove_dir_all(&scratch);
+    if let Some(admin) = admin {
+        // Every connection to it is closed or closing; FORCE ends the stragglers.
+        admin
+            .execute_unprepared("DROP DATABASE IF EXISTS pwreset_bench WITH (FORCE)")
+            .await
+            .expect("the benchmark database is dropped");
+    }
 }
