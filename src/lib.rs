@@ -91,6 +91,33 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     Ok(db)
 }
 
+/// The pool for reads beside `writer` (from [`connect`] on the same `url`):
+/// on a SQLite file, four read-only connections, so that reads never queue
+/// behind a commit on the one writing connection (WAL lets them run side by
+/// side); on PostgreSQL or an in-memory SQLite database, `writer` itself.
+/// Call it after [`migrate`]: a read-only connection cannot create the file.
+///
+/// # Errors
+/// A [`DbErr`] if the database cannot be opened.
+pub async fn connect_reader(
+    url: &str,
+    writer: &DatabaseConnection,
+) -> Result<DatabaseConnection, DbErr> {
+    if writer.get_database_backend() != DbBackend::Sqlite
+        || url.contains(":memory:")
+        || url.contains("mode=memory")
+    {
+        return Ok(writer.clone());
+    }
+    let mut options = ConnectOptions::new(url);
+    options
+        .sqlx_logging(false)
+        .max_connections(4)
+        .test_before_acquire_if_idle_for(std::time::Duration::from_secs(30))
+        .map_sqlx_sqlite_opts(|o| o.read_only(true).create_if_missing(false));
+    Database::connect(options).await
+}
+
 /// Brings the database schema up to date.
 ///
 /// # Errors

@@ -110,9 +110,13 @@ async fn serve(config: &Config) -> Result<(), BoxError> {
     let db = open(config).await?;
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let seeded = api_keys::seed_if_empty(&db, clock.now()).await?;
+    let reader = pwreset::connect_reader(&config.database_url, &db)
+        .await
+        .map_err(|e| format!("cannot open the database at DATABASE_URL for reading: {e}"))?;
     let metrics = Arc::new(Metrics::new());
     let state = AppState {
         db,
+        reader,
         clock,
         hasher: config.password_hasher(metrics.clone())?,
         reset_token_ttl: Duration::seconds(i64::from(config.reset_token_ttl_seconds)),

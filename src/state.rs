@@ -16,8 +16,12 @@ use crate::{
 /// on one database behave as one.
 #[derive(Clone)]
 pub struct AppState {
-    /// The database pool.
+    /// The database pool: every write, and every read inside a transaction.
     pub db: DatabaseConnection,
+    /// The pool for reads outside transactions (queries, key look-ups). On
+    /// SQLite, several read-only connections that read while `db`'s one
+    /// connection writes; on PostgreSQL, the same pool as `db`.
+    pub reader: DatabaseConnection,
     /// The source of `now` for every service call.
     pub clock: Arc<dyn Clock>,
     /// Argon2id hashing, bounded.

@@ -18,14 +18,17 @@ fn queries(c: &mut Criterion) {
     let (db, schema, principal, reset_id) = runtime.block_on(async {
         let db = pwreset::connect(&url).await.expect("the database opens");
         pwreset::migrate(&db).await.expect("migrations run");
+        let reader = pwreset::connect_reader(&url, &db)
+            .await
+            .expect("the database opens for reading");
         let seed = bench::seed(&db, 1_000, 10_000).await;
         let principal = bench::principal(&db, &seed.integration).await;
         let schema = build_schema(
-            bench::state(db.clone(), WebhookSettings::default()),
+            bench::state(db.clone(), reader.clone(), WebhookSettings::default()),
             &bench::http_settings(),
         );
         (
-            db,
+            reader,
             schema,
             principal,
             seed.reset_ids[seed.reset_ids.len() / 2].clone(),

@@ -35,13 +35,19 @@ pub fn http_settings() -> HttpSettings {
     }
 }
 
-/// The server's state on `db`: the defaults, with rate limits raised so that
-/// the workloads measure the work and not the rate limiter.
-pub fn state(db: DatabaseConnection, webhooks: WebhookSettings) -> AppState {
+/// The server's state on `db` and its `reader` ([`pwreset::connect_reader`]):
+/// the defaults, with rate limits raised so that the workloads measure the
+/// work and not the rate limiter.
+pub fn state(
+    db: DatabaseConnection,
+    reader: DatabaseConnection,
+    webhooks: WebhookSettings,
+) -> AppState {
     let lots = Limit::per(u32::MAX / 2, 3_600);
     let metrics = Arc::new(Metrics::new());
     AppState {
         db,
+        reader,
         clock: Arc::new(SystemClock),
         hasher: PasswordHasher::owasp_minimum(metrics.clone()),
         reset_token_ttl: chrono::Duration::hours(6),
@@ -63,7 +69,7 @@ pub fn state(db: DatabaseConnection, webhooks: WebhookSettings) -> AppState {
 /// # Panics
 /// If the key is unknown: the benchmark made it.
 pub async fn principal(db: &DatabaseConnection, key: &str) -> Principal {
-    api_keys::authenticate(db, &ApiKeySecret::from_client(key), Utc::now())
+    api_keys::authenticate(db, db, &ApiKeySecret::from_client(key), Utc::now())
         .await
         .expect("the key look-up")
         .expect("a valid key")

@@ -92,8 +92,12 @@ async fn serve(url: String) {
     let started = Instant::now();
     let db = pwreset::connect(&url).await.expect("the database opens");
     pwreset::migrate(&db).await.expect("migrations run");
+    let reader = pwreset::connect_reader(&url, &db)
+        .await
+        .expect("the database opens for reading");
     let state = bench::state(
         db,
+        reader,
         WebhookSettings {
             allow_private_targets: true,
             poll_interval: Some(Duration::from_millis(200)),
@@ -341,14 +345,14 @@ async fn statements_of(url: &str, key: &str, query: &str) -> Vec<Statement> {
     db.set_metric_callback(move |info| sink.lock().expect("lock").push(info.statement.clone()));
     let principal = bench::principal(&db, key).await;
     let schema = pwreset::graphql::build_schema(
-        bench::state(db.clone(), WebhookSettings::default()),
+        bench::state(db.clone(), db.clone(), WebhookSettings::default()),
         &bench::http_settings(),
     );
     captured.lock().expect("lock").clear();
     // The server also looks the key up on every request.
     let key_lookup = {
         let secret = pwreset::domain::ApiKeySecret::from_client(key);
-        api_keys::authenticate(&db, &secret, Utc::now())
+        api_keys::authenticate(&db, &db, &secret, Utc::now())
             .await
             .expect("the key look-up");
         captured.lock().expect("lock").clone()
@@ -537,7 +541,13 @@ async fn run(args: Args) {
 
     // 1. List 50 resets newest first, each with its customer's email.
     let list = bench::LIST;
-    let raw = pwreset::connect(&url).await.expect("the database opens");
+    // The replay reads through the same kind of pool as the server's reads.
+    let raw = pwreset::connect_reader(
+        &url,
+        &pwreset::connect(&url).await.expect("the database opens"),
+    )
+    .await
+    .expect("the database opens for reading");
     let mut w1_rps = 0.0;
     if wants(1) || wants(5) {
         let (w1, ceiling1) = against_ceiling(

@@ -165,7 +165,7 @@ impl AuditQuery {
             created_at: f.created_at.map(Into::into),
         };
         let page = audit::list(
-            &state.db,
+            &state.reader,
             principal.mode,
             filter,
             PageArgs {

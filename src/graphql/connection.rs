@@ -288,7 +288,7 @@ impl ResetListArgs {
             CustomerPasswordResetSortField::Reference => ResetSort::Reference,
         };
         let page = password_resets::list(
-            &state.db,
+            &state.reader,
             principal.mode,
             filter,
             field,
@@ -306,7 +306,7 @@ impl ResetListArgs {
                 || look.field("edges").field("node").field("customer").exists()
             {
                 let keys: Vec<i64> = page.items.iter().map(|(_, m)| m.customer_id).collect();
-                customers::load_many(&state.db, &keys)
+                customers::load_many(&state.reader, &keys)
                     .await
                     .map_err(to_graphql)?
                     .into_iter()
@@ -381,7 +381,7 @@ pub(crate) async fn fetch_customers(
         CustomerSortField::Email => CustomerSort::Email,
     };
     let page = customers::list(
-        &state.db,
+        &state.reader,
         principal.mode,
         filter,
         field,

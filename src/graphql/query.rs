@@ -54,7 +54,7 @@ impl CoreQuery {
         let principal = access::require(ctx, INTEGRATION)?;
         let state = access::state(ctx);
         let now = state.clock.now();
-        Ok(password_resets::get(&state.db, principal.mode, &id)
+        Ok(password_resets::get(&state.reader, principal.mode, &id)
             .await
             .map_err(to_graphql)?
             .map(|m| CustomerPasswordReset::new(m, now)))
@@ -94,7 +94,7 @@ impl CoreQuery {
     ) -> async_graphql::Result<Option<Customer>> {
         let principal = access::require(ctx, INTEGRATION)?;
         let state = access::state(ctx);
-        Ok(customers::get(&state.db, principal.mode, &id)
+        Ok(customers::get(&state.reader, principal.mode, &id)
             .await
             .map_err(to_graphql)?
             .map(Customer::from))

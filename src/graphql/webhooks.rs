@@ -112,7 +112,7 @@ impl Webhook {
         #[graphql(desc = "The last this many rows (0 to 100).")] last: Option<i32>,
     ) -> async_graphql::Result<WebhookDeliveryConnection> {
         access::require(ctx, INTEGRATION)?;
-        let db = &access::state(ctx).db;
+        let db = &access::state(ctx).reader;
         let page = webhooks::deliveries(
             db,
             self.key,
@@ -298,7 +298,7 @@ impl WebhookQuery {
         let principal = access::require(ctx, INTEGRATION)?;
         let state = access::state(ctx);
         let page = webhooks::list(
-            &state.db,
+            &state.reader,
             principal.mode,
             PageArgs {
                 first,
@@ -320,7 +320,7 @@ impl WebhookQuery {
     ) -> async_graphql::Result<Option<Webhook>> {
         let principal = access::require(ctx, INTEGRATION)?;
         let state = access::state(ctx);
-        Ok(webhooks::get(&state.db, principal.mode, &id)
+        Ok(webhooks::get(&state.reader, principal.mode, &id)
             .await
             .map_err(to_graphql)?
             .map(Webhook::from))

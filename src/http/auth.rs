@@ -27,6 +27,7 @@ pub(crate) async fn authenticate(
         return Ok(Auth::Invalid);
     };
     match api_keys::authenticate(
+        &state.reader,
         &state.db,
         &ApiKeySecret::from_client(key),
         state.clock.now(),

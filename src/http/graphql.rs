@@ -520,7 +520,7 @@ impl Endpoint {
                 ),
             ));
         }
-        let loader = DataLoader::new(CustomerLoader::new(self.app.db.clone()), tokio::spawn);
+        let loader = DataLoader::new(CustomerLoader::new(self.app.reader.clone()), tokio::spawn);
         Ok(request.data(auth.clone()).data(ip).data(loader))
     }
 

@@ -117,18 +117,20 @@ pub async fn revoke(
     info(active.update(db).await?).map(Some)
 }
 
-/// The principal a key stands for, or `None` for an unknown or revoked key.
+/// The principal a key stands for, or `None` for an unknown or revoked key:
+/// looked up on `reader`; its last use, at most once a minute, written on `db`.
 ///
 /// # Errors
 /// [`Error::Database`] if the look-up fails.
 pub async fn authenticate(
+    reader: &DatabaseConnection,
     db: &DatabaseConnection,
     secret: &ApiKeySecret,
     now: DateTime<Utc>,
 ) -> Result<Option<Principal>> {
     let Some(model) = api_key::Entity::find()
         .filter(api_key::Column::KeyDigest.eq(secret.digest()))
-        .one(db)
+        .one(reader)
         .await?
     else {
         return Ok(None);

@@ -337,14 +337,22 @@ impl TestApp {
         let held = gate.clone();
         let sql_log: SqlLog = Arc::default();
         let log = sql_log.clone();
-        db.set_metric_callback(move |info| {
+        let observe = Arc::new(move |info: &sea_orm::metric::Info<'_>| {
             counter.fetch_add(1, Ordering::SeqCst);
             if let Some(log) = log.lock().unwrap().as_mut() {
                 log.push(info.statement.sql.clone());
             }
             held.pass(&info.statement.sql);
         });
+        let observer = observe.clone();
+        db.set_metric_callback(move |info| observer(info));
         pwreset::migrate(&db).await.expect("migrations run");
+        // The server's read pool: on SQLite a second pool on the same file,
+        // watched like the first.
+        let mut reader = pwreset::connect_reader(&test_db.url, &db).await.unwrap();
+        if reader.get_database_backend() == sea_orm::DbBackend::Sqlite {
+            reader.set_metric_callback(move |info| observe(info));
+        }
         let key = |role, mode| {
             let db = db.clone();
             async move {
@@ -371,6 +379,7 @@ impl TestApp {
         .with_policy(options.password_policy);
         let state = AppState {
             db: db.clone(),
+            reader,
             clock: clock.clone(),
             hasher: hasher.clone(),
             reset_token_ttl: chrono::Duration::hours(6),
@@ -545,7 +554,7 @@ impl TestApp {
     /// The principal a key stands for.
     pub async fn principal(&self, key: &str) -> pwreset::domain::Principal {
         let secret = pwreset::domain::ApiKeySecret::from_client(key);
-        api_keys::authenticate(&self.db, &secret, start_time())
+        api_keys::authenticate(&self.db, &self.db, &secret, start_time())
             .await
             .unwrap()
             .unwrap()

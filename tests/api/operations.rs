@@ -267,3 +267,46 @@ async fn shutdown_waits_for_a_request_in_flight() {
     assert_eq!(payload["customerPasswordReset"]["status"], "COMPLETED");
     app.stopped().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reads_answer_while_a_password_change_is_being_written() {
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    app.create_customer("ada@example.com", None).await;
+    let (id, token) = app.create_reset("ada@example.com").await;
+
+    // Hold the complete inside its transaction, right after it claims the reset.
+    let (held, release) = app.gate.arm("SET \"reset_password_at\"");
+    let in_flight = {
+        let app = app.clone();
+        tokio::spawn(async move {
+            app.complete(&app.sales_channel, &token, "a brand new password")
+                .await
+        })
+    };
+    tokio::task::spawn_blocking(move || held.recv_timeout(std::time::Duration::from_secs(30)))
+        .await
+        .unwrap()
+        .expect("the complete reached the database");
+
+    // The back office still reads (on SQLite too, where one connection
+    // writes), and sees the reset as it was: the change is not committed.
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        app.gql(
+            Some(&app.integration),
+            "{ customerPasswordResets { nodes { id status customer { email } } } }",
+            json!({}),
+        ),
+    )
+    .await
+    .expect("a read answers while a write is held");
+    let nodes = &read["data"]["customerPasswordResets"]["nodes"];
+    assert_eq!(nodes[0]["id"], json!(id), "{read}");
+    assert_eq!(nodes[0]["status"], "PENDING", "{read}");
+    assert_eq!(nodes[0]["customer"]["email"], "ada@example.com");
+
+    release.send(()).unwrap();
+    let payload = in_flight.await.unwrap();
+    assert_eq!(payload["customerPasswordReset"]["status"], "COMPLETED");
+    assert_eq!(app.reset(&id).await["status"], "COMPLETED");
+}
