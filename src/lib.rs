@@ -92,7 +92,8 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
 }
 
 /// The pool for reads beside `writer` (from [`connect`] on the same `url`):
-/// on a SQLite file, four read-only connections, so that reads never queue
+/// on a SQLite file, one read-only connection per core (at least 2, at most
+/// 8), so that reads never queue
 /// behind a commit on the one writing connection (WAL lets them run side by
 /// side); on PostgreSQL or an in-memory SQLite database, `writer` itself.
 /// Call it after [`migrate`]: a read-only connection cannot create the file.
@@ -109,10 +110,13 @@ pub async fn connect_reader(
     {
         return Ok(writer.clone());
     }
+    // More connections than cores would not read faster, but each would keep
+    // its own page cache.
+    let readers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8));
     let mut options = ConnectOptions::new(url);
     options
         .sqlx_logging(false)
-        .max_connections(4)
+        .max_connections(readers as u32)
         .test_before_acquire_if_idle_for(std::time::Duration::from_secs(30))
         .map_sqlx_sqlite_opts(|o| o.read_only(true).create_if_missing(false));
     Database::connect(options).await
