@@ -637,7 +637,15 @@ impl Gate {
         };
         if let Some((_, held, release)) = taken {
             let _ = held.send(());
-            let _ = release.recv_timeout(std::time::Duration::from_secs(30));
+            let wait = || {
+                let _ = release.recv_timeout(std::time::Duration::from_secs(30));
+            };
+            // Held on a runtime worker: hand the worker's other tasks to another
+            // thread first, so the rest of the server keeps running meanwhile.
+            match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+                Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(wait),
+                _ => wait(),
+            }
         }
     }
 }
