@@ -230,13 +230,13 @@ async fn cors_allows_only_the_configured_origins_without_credentials() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn shutdown_waits_for_a_request_in_flight() {
-    let app = std::sync::Arc::new(TestApp::spawn().await);
-    app.create_customer("ada@example.com", None).await;
-    let (_, token) = app.create_reset("ada@example.com").await;
-
-    // Hold the complete inside its transaction, right after it claims the reset.
+/// Starts completing the reset of `token` and holds it inside its
+/// transaction, right after it claims the reset. Returns the request in
+/// flight and the sender that lets it go on.
+async fn hold_complete_in_transaction(
+    app: &std::sync::Arc<TestApp>,
+    token: String,
+) -> (tokio::task::JoinHandle<Value>, std::sync::mpsc::Sender<()>) {
     let (held, release) = app.gate.arm("SET \"reset_password_at\"");
     let in_flight = {
         let app = app.clone();
@@ -249,6 +249,16 @@ async fn shutdown_waits_for_a_request_in_flight() {
         .await
         .unwrap()
         .expect("the complete reached the database");
+    (in_flight, release)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn shutdown_waits_for_a_request_in_flight() {
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    app.create_customer("ada@example.com", None).await;
+    let (_, token) = app.create_reset("ada@example.com").await;
+
+    let (in_flight, release) = hold_complete_in_transaction(&app, token).await;
 
     app.shut_down();
     // New connections are no longer served...
@@ -274,19 +284,7 @@ async fn reads_answer_while_a_password_change_is_being_written() {
     app.create_customer("ada@example.com", None).await;
     let (id, token) = app.create_reset("ada@example.com").await;
 
-    // Hold the complete inside its transaction, right after it claims the reset.
-    let (held, release) = app.gate.arm("SET \"reset_password_at\"");
-    let in_flight = {
-        let app = app.clone();
-        tokio::spawn(async move {
-            app.complete(&app.sales_channel, &token, "a brand new password")
-                .await
-        })
-    };
-    tokio::task::spawn_blocking(move || held.recv_timeout(std::time::Duration::from_secs(30)))
-        .await
-        .unwrap()
-        .expect("the complete reached the database");
+    let (in_flight, release) = hold_complete_in_transaction(&app, token).await;
 
     // The back office still reads (on SQLite too, where one connection
     // writes), and sees the reset as it was: the change is not committed.
