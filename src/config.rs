@@ -10,6 +10,7 @@ use clap::{
 
 use crate::{
     domain::PasswordPolicy,
+    graphql::GraphqlSettings,
     http::HttpSettings,
     service::{
         password::{self, Argon2Params, PasswordHasher},
@@ -292,11 +293,13 @@ impl Config {
         HttpSettings {
             body_limit: self.body_limit_bytes as usize,
             max_batch: usize::from(self.max_batch_size),
-            max_depth: usize::from(self.max_query_depth),
-            max_complexity: self.max_query_complexity as usize,
             max_aliases: usize::from(self.max_query_aliases),
-            introspection: self.introspection,
-            field_suggestions: self.field_suggestions,
+            graphql: GraphqlSettings {
+                max_depth: usize::from(self.max_query_depth),
+                max_complexity: self.max_query_complexity as usize,
+                introspection: self.introspection,
+                field_suggestions: self.field_suggestions,
+            },
             request_timeout: Duration::from_millis(u64::from(self.request_timeout_ms)),
             cors_origins: self.cors_allowed_origins.clone(),
             cors_max_age: Duration::from_secs(u64::from(self.cors_max_age_seconds)),

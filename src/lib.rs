@@ -35,13 +35,13 @@ pub use state::AppState;
 
 /// The axum application for `state`, enforcing `settings`.
 pub fn app(state: AppState, settings: HttpSettings) -> axum::Router {
-    let schema = graphql::build_schema(state.clone(), &settings);
+    let schema = graphql::build_schema(state.clone(), &settings.graphql);
     http::router(schema, state, settings)
 }
 
 /// Serves the application on an already-bound `listener` until `shutdown`
 /// completes, then stops accepting connections, lets in-flight requests
-/// finish, and returns. Runs the webhook dispatcher alongside when
+/// finish, and returns. Runs the background jobs alongside when
 /// `state.webhooks.poll_interval` is set.
 ///
 /// # Errors
@@ -54,16 +54,8 @@ pub async fn serve(
 ) -> std::io::Result<()> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
     if let Some(interval) = state.webhooks.poll_interval {
-        let dispatcher = service::webhooks::Dispatcher::new(
-            state.db.clone(),
-            state.clock.clone(),
-            state.metrics.clone(),
-            state.webhooks.allow_private_targets,
-        )
-        .map_err(std::io::Error::other)?
-        .with_reset_ttl(state.reset_token_ttl)
-        .with_audit_retention(state.audit_retention);
-        tokio::spawn(dispatcher.run(interval, stopped));
+        let worker = state.worker().map_err(std::io::Error::other)?;
+        tokio::spawn(worker.run(interval, stopped));
     }
     let app = app(state, settings).into_make_service_with_connect_info::<std::net::SocketAddr>();
     let result = axum::serve(listener, app)

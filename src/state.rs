@@ -8,7 +8,11 @@ use sea_orm::DatabaseConnection;
 use crate::{
     metrics::Metrics,
     service::{
-        Clock, password::PasswordHasher, rate_limits::RateLimits, webhooks::WebhookSettings,
+        self, Clock,
+        jobs::{JobSettings, Worker},
+        password::PasswordHasher,
+        rate_limits::RateLimits,
+        webhooks::WebhookSettings,
     },
 };
 
@@ -36,6 +40,26 @@ pub struct AppState {
     pub rate_limits: RateLimits,
     /// How long audit entries are kept.
     pub audit_retention: Duration,
+}
+
+impl AppState {
+    /// The background jobs over this state's database, with its settings.
+    ///
+    /// # Errors
+    /// [`service::Error::Internal`] if the webhook HTTP client cannot be built.
+    pub fn worker(&self) -> service::Result<Worker> {
+        let settings = JobSettings {
+            reset_ttl: self.reset_token_ttl,
+            audit_retention: self.audit_retention,
+            allow_private_targets: self.webhooks.allow_private_targets,
+        };
+        Worker::new(
+            self.db.clone(),
+            self.clock.clone(),
+            self.metrics.clone(),
+            settings,
+        )
+    }
 }
 
 impl std::fmt::Debug for AppState {

@@ -15,7 +15,7 @@ fn queries(c: &mut Criterion) {
     let scratch = std::env::temp_dir().join(format!("pwreset-criterion-{}", std::process::id()));
     std::fs::create_dir_all(&scratch).expect("a scratch folder");
     let url = format!("sqlite://{}?mode=rwc", scratch.join("bench.db").display());
-    let (db, schema, principal, reset_id) = runtime.block_on(async {
+    let (state, schema, principal, reset_id) = runtime.block_on(async {
         let db = pwreset::connect(&url).await.expect("the database opens");
         pwreset::migrate(&db).await.expect("migrations run");
         let reader = pwreset::connect_reader(&url, &db)
@@ -23,12 +23,10 @@ fn queries(c: &mut Criterion) {
             .expect("the database opens for reading");
         let seed = bench::seed(&db, 1_000, 10_000).await;
         let principal = bench::principal(&db, &seed.integration).await;
-        let schema = build_schema(
-            bench::state(db.clone(), reader.clone(), WebhookSettings::default()),
-            &bench::http_settings(),
-        );
+        let state = bench::state(db.clone(), reader, WebhookSettings::default());
+        let schema = build_schema(state.clone(), &bench::http_settings().graphql);
         (
-            reader,
+            state,
             schema,
             principal,
             seed.reset_ids[seed.reset_ids.len() / 2].clone(),
@@ -44,14 +42,14 @@ fn queries(c: &mut Criterion) {
         c.bench_function(name, |b| {
             b.to_async(&runtime).iter(|| async {
                 let response = schema
-                    .execute(bench::request(query, principal.clone(), &db))
+                    .execute(bench::request(query, principal.clone(), &state))
                     .await;
                 assert!(response.errors.is_empty(), "{:?}", response.errors);
                 serde_json::to_vec(&response).expect("JSON")
             })
         });
     }
-    drop(db);
+    drop(state);
     let _ = std::fs::remove_dir_all(&scratch);
 }
 

@@ -4,13 +4,12 @@
 
 use std::sync::{Arc, Mutex};
 
-use async_graphql::dataloader::DataLoader;
 use chrono::Utc;
 use pwreset::{
     AppState, HttpSettings,
-    domain::{ApiKeySecret, Mode, Principal, PublicId, ResetToken, Role},
+    domain::{ApiKeySecret, Auth, ClientIp, Mode, Principal, PublicId, ResetToken, Role},
     entity::{customer, customer_password_reset as reset},
-    graphql::{Auth, ClientIp, CustomerLoader},
+    graphql::{self, GraphqlSettings},
     metrics::Metrics,
     service::{
         SystemClock, api_keys,
@@ -30,7 +29,10 @@ pub const LIST: &str = "{ customerPasswordResets(first: 50) { nodes { id custome
 /// budget that admits the workloads.
 pub fn http_settings() -> HttpSettings {
     HttpSettings {
-        max_complexity: 100_000,
+        graphql: GraphqlSettings {
+            max_complexity: 100_000,
+            ..GraphqlSettings::default()
+        },
         ..HttpSettings::default()
     }
 }
@@ -76,18 +78,13 @@ pub async fn principal(db: &DatabaseConnection, key: &str) -> Principal {
 }
 
 /// A GraphQL request for `query` with the data the HTTP layer attaches.
-pub fn request(
-    query: &str,
-    principal: Principal,
-    db: &DatabaseConnection,
-) -> async_graphql::Request {
-    async_graphql::Request::new(query)
-        .data(Auth::Key(principal))
-        .data(ClientIp(None))
-        .data(DataLoader::new(
-            CustomerLoader::new(db.clone()),
-            tokio::spawn,
-        ))
+pub fn request(query: &str, principal: Principal, state: &AppState) -> async_graphql::Request {
+    graphql::prepare(
+        async_graphql::Request::new(query),
+        state,
+        Auth::Key(principal),
+        ClientIp(None),
+    )
 }
 
 /// Everything the workloads need from the seeded data.

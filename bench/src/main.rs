@@ -344,10 +344,8 @@ async fn statements_of(url: &str, key: &str, query: &str) -> Vec<Statement> {
     let sink = captured.clone();
     db.set_metric_callback(move |info| sink.lock().expect("lock").push(info.statement.clone()));
     let principal = bench::principal(&db, key).await;
-    let schema = pwreset::graphql::build_schema(
-        bench::state(db.clone(), db.clone(), WebhookSettings::default()),
-        &bench::http_settings(),
-    );
+    let state = bench::state(db.clone(), db.clone(), WebhookSettings::default());
+    let schema = pwreset::graphql::build_schema(state.clone(), &bench::http_settings().graphql);
     captured.lock().expect("lock").clear();
     // The server also looks the key up on every request.
     let key_lookup = {
@@ -358,7 +356,9 @@ async fn statements_of(url: &str, key: &str, query: &str) -> Vec<Statement> {
         captured.lock().expect("lock").clone()
     };
     captured.lock().expect("lock").clear();
-    let response = schema.execute(bench::request(query, principal, &db)).await;
+    let response = schema
+        .execute(bench::request(query, principal, &state))
+        .await;
     assert!(response.errors.is_empty(), "{:?}", response.errors);
     let mut statements = key_lookup;
     statements.extend(captured.lock().expect("lock").drain(..));

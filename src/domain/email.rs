@@ -1,6 +1,6 @@
 //! Email addresses, as customers type them and as they are matched.
 
-use super::{ParseError, ParseReason};
+use super::{ErrorCode, ParseError};
 
 /// The longest address SMTP allows (RFC 5321 forward-path limit).
 const MAX_EMAIL_LEN: usize = 254;
@@ -17,10 +17,10 @@ impl Email {
     /// no white space or control characters, at most 254 bytes.
     ///
     /// # Errors
-    /// [`ParseReason::InvalidEmail`] for anything else.
+    /// [`ErrorCode::InvalidEmail`] for anything else.
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
         let email = raw.trim();
-        let invalid = || ParseError::new(ParseReason::InvalidEmail, "is not a valid email address");
+        let invalid = || ParseError::new(ErrorCode::InvalidEmail, "is not a valid email address");
         if email.is_empty() || email.len() > MAX_EMAIL_LEN {
             return Err(invalid());
         }

@@ -1,6 +1,6 @@
 //! Free-form data a merchant attaches to a record: `metadata` and `reference`.
 
-use super::{ParseError, ParseReason};
+use super::{ErrorCode, ParseError};
 
 /// The largest metadata accepted, measured as compact JSON text.
 pub const MAX_METADATA_BYTES: usize = 16 * 1024;
@@ -15,12 +15,12 @@ impl Metadata {
     /// Parses metadata sent by a client.
     ///
     /// # Errors
-    /// [`ParseReason::MetadataNotObject`] for a value that is not an object,
-    /// [`ParseReason::MetadataTooLarge`] for an object over the size limit.
+    /// [`ErrorCode::MetadataNotObject`] for a value that is not an object,
+    /// [`ErrorCode::MetadataTooLarge`] for an object over the size limit.
     pub fn parse(value: serde_json::Value) -> Result<Self, ParseError> {
         let serde_json::Value::Object(map) = value else {
             return Err(ParseError::new(
-                ParseReason::MetadataNotObject,
+                ErrorCode::MetadataNotObject,
                 "must be a JSON object",
             ));
         };
@@ -29,7 +29,7 @@ impl Metadata {
             .unwrap_or(usize::MAX);
         if size > MAX_METADATA_BYTES {
             return Err(ParseError::new(
-                ParseReason::MetadataTooLarge,
+                ErrorCode::MetadataTooLarge,
                 format!("must be at most {MAX_METADATA_BYTES} bytes of JSON"),
             ));
         }
@@ -52,7 +52,7 @@ impl Reference {
     /// Parses a reference sent by a client.
     ///
     /// # Errors
-    /// [`ParseReason::ReferenceTooLong`] beyond [`MAX_REFERENCE_CHARS`] characters.
+    /// [`ErrorCode::ReferenceTooLong`] beyond [`MAX_REFERENCE_CHARS`] characters.
     pub fn parse(raw: Option<String>) -> Result<Self, ParseError> {
         let value = raw.map(|r| r.trim().to_owned()).filter(|r| !r.is_empty());
         if value
@@ -60,7 +60,7 @@ impl Reference {
             .is_some_and(|r| r.chars().count() > MAX_REFERENCE_CHARS)
         {
             return Err(ParseError::new(
-                ParseReason::ReferenceTooLong,
+                ErrorCode::ReferenceTooLong,
                 format!("must be at most {MAX_REFERENCE_CHARS} characters"),
             ));
         }
@@ -83,14 +83,14 @@ mod tests {
         assert!(Metadata::parse(json!({"a": 1})).is_ok());
         for bad in [json!([1]), json!("x"), json!(null), json!(3)] {
             assert_eq!(
-                Metadata::parse(bad).unwrap_err().reason,
-                ParseReason::MetadataNotObject
+                Metadata::parse(bad).unwrap_err().code,
+                ErrorCode::MetadataNotObject
             );
         }
         let big = json!({ "k": "x".repeat(MAX_METADATA_BYTES) });
         assert_eq!(
-            Metadata::parse(big).unwrap_err().reason,
-            ParseReason::MetadataTooLarge
+            Metadata::parse(big).unwrap_err().code,
+            ErrorCode::MetadataTooLarge
         );
     }
 

@@ -7,7 +7,7 @@ use std::{collections::HashSet, fmt, sync::OnceLock};
 
 use unicode_normalization::UnicodeNormalization;
 
-use super::{Email, ParseError, ParseReason};
+use super::{Email, ErrorCode, ParseError};
 
 /// The fewest characters a password may be configured to need.
 pub const MIN_PASSWORD_CHARS: usize = 8;
@@ -46,6 +46,30 @@ impl Default for PasswordPolicy {
     }
 }
 
+/// A password as a client sent it, not yet checked against any policy.
+/// `Debug` prints `[redacted]`, so it cannot reach a log on its way down.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RawPassword(String);
+
+impl RawPassword {
+    /// Wraps a password a client sent.
+    pub fn new(raw: String) -> Self {
+        Self(raw)
+    }
+}
+
+impl From<&str> for RawPassword {
+    fn from(raw: &str) -> Self {
+        Self(raw.to_owned())
+    }
+}
+
+impl fmt::Debug for RawPassword {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RawPassword([redacted])")
+    }
+}
+
 /// A new password that meets the policy, NFKC-normalised (so that the same
 /// characters typed on different keyboards hash alike). `Debug` prints `[redacted]`.
 #[derive(Clone)]
@@ -56,32 +80,32 @@ impl Password {
     /// known) as context.
     ///
     /// # Errors
-    /// [`ParseReason::PasswordTooShort`], [`ParseReason::PasswordTooLong`],
-    /// [`ParseReason::PasswordTooCommon`] or [`ParseReason::PasswordContainsEmail`].
+    /// [`ErrorCode::PasswordTooShort`], [`ErrorCode::PasswordTooLong`],
+    /// [`ErrorCode::PasswordTooCommon`] or [`ErrorCode::PasswordContainsEmail`].
     pub fn parse(
-        raw: String,
+        raw: RawPassword,
         policy: &PasswordPolicy,
         email: Option<&Email>,
     ) -> Result<Self, ParseError> {
-        let normalized: String = raw.nfkc().collect();
+        let normalized: String = raw.0.nfkc().collect();
         let chars = normalized.chars().count();
         let min = policy.min_chars.max(MIN_PASSWORD_CHARS);
         if chars < min {
             return Err(ParseError::new(
-                ParseReason::PasswordTooShort,
+                ErrorCode::PasswordTooShort,
                 format!("must be at least {min} characters"),
             ));
         }
         if chars > MAX_PASSWORD_CHARS {
             return Err(ParseError::new(
-                ParseReason::PasswordTooLong,
+                ErrorCode::PasswordTooLong,
                 format!("must be at most {MAX_PASSWORD_CHARS} characters"),
             ));
         }
         let folded = normalized.to_lowercase();
         if common_passwords().contains(folded.as_str()) {
             return Err(ParseError::new(
-                ParseReason::PasswordTooCommon,
+                ErrorCode::PasswordTooCommon,
                 "is too common: it appears in lists of passwords attackers try first",
             ));
         }
@@ -92,7 +116,7 @@ impl Password {
                 local.chars().count() >= MIN_CONTEXT_CHARS && folded.contains(local);
             if folded.contains(&key) || contains_local {
                 return Err(ParseError::new(
-                    ParseReason::PasswordContainsEmail,
+                    ErrorCode::PasswordContainsEmail,
                     "must not contain your email address",
                 ));
             }
@@ -121,23 +145,23 @@ impl fmt::Debug for Password {
 mod tests {
     use super::*;
 
-    fn parse(raw: &str) -> Result<Password, ParseReason> {
-        Password::parse(raw.into(), &PasswordPolicy::default(), None).map_err(|e| e.reason)
+    fn parse(raw: &str) -> Result<Password, ErrorCode> {
+        Password::parse(raw.into(), &PasswordPolicy::default(), None).map_err(|e| e.code)
     }
 
     #[test]
     fn length_is_counted_in_code_points_after_nfkc() {
         // Seven characters, fourteen bytes: too short.
-        assert_eq!(parse("ééééééé").unwrap_err(), ParseReason::PasswordTooShort);
+        assert_eq!(parse("ééééééé").unwrap_err(), ErrorCode::PasswordTooShort);
         assert!(parse(&"é".repeat(256)).is_ok());
         assert_eq!(
             parse(&"a".repeat(257)).unwrap_err(),
-            ParseReason::PasswordTooLong
+            ErrorCode::PasswordTooLong
         );
         // "ﬁ" (one code point) becomes "fi" (two) under NFKC: seven code points
         // as typed, eight as counted.
         assert!(parse("ﬁ123456").is_ok());
-        assert_eq!(parse("ﬁ12345").unwrap_err(), ParseReason::PasswordTooShort);
+        assert_eq!(parse("ﬁ12345").unwrap_err(), ErrorCode::PasswordTooShort);
         let strict = PasswordPolicy { min_chars: 15 };
         assert!(Password::parse("fourteen chars".into(), &strict, None).is_err());
     }
@@ -146,24 +170,23 @@ mod tests {
     fn common_passwords_and_the_email_are_refused() {
         assert_eq!(
             parse("password1").unwrap_err(),
-            ParseReason::PasswordTooCommon
+            ErrorCode::PasswordTooCommon
         );
         assert_eq!(
             parse("Qwertyuiop").unwrap_err(),
-            ParseReason::PasswordTooCommon
+            ErrorCode::PasswordTooCommon
         );
         let email = Email::parse("Grace.Hopper@example.com").unwrap();
         let with = |p: &str| {
-            Password::parse(p.into(), &PasswordPolicy::default(), Some(&email))
-                .map_err(|e| e.reason)
+            Password::parse(p.into(), &PasswordPolicy::default(), Some(&email)).map_err(|e| e.code)
         };
         assert_eq!(
             with("my grace.hopper pass").unwrap_err(),
-            ParseReason::PasswordContainsEmail
+            ErrorCode::PasswordContainsEmail
         );
         assert_eq!(
             with("GRACE.HOPPER@EXAMPLE.COM").unwrap_err(),
-            ParseReason::PasswordContainsEmail
+            ErrorCode::PasswordContainsEmail
         );
         assert!(with("compiler pioneer 1906").is_ok());
     }

@@ -1,10 +1,10 @@
-//! Webhook topics and callback URLs.
+//! Webhook topics, delivery statuses and callback URLs.
 
 use std::{fmt, net::IpAddr, str::FromStr};
 
 use reqwest::Url;
 
-use super::{ParseError, ParseReason};
+use super::{ErrorCode, ParseError};
 
 /// An event a webhook can subscribe to, named as Commerce Layer names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -41,6 +41,17 @@ impl Topic {
             Topic::CustomerPasswordReset => "customers.password_reset",
         }
     }
+
+    /// The attribute of `data.attributes` that carries this topic's secret,
+    /// if it has one: the reset token of `customer_password_resets.create`.
+    /// The secret is never part of the stored event; each delivery adds it
+    /// when it sends.
+    pub fn sealed_attribute(self) -> Option<&'static str> {
+        match self {
+            Topic::ResetCreated => Some("reset_password_token"),
+            _ => None,
+        }
+    }
 }
 
 impl FromStr for Topic {
@@ -52,7 +63,7 @@ impl FromStr for Topic {
             .ok_or_else(|| {
                 let names: Vec<_> = Topic::ALL.iter().map(|t| t.as_str()).collect();
                 ParseError::new(
-                    ParseReason::InvalidTopic,
+                    ErrorCode::InvalidTopic,
                     format!("must be one of {}", names.join(", ")),
                 )
             })
@@ -65,6 +76,49 @@ impl fmt::Display for Topic {
     }
 }
 
+/// Where one delivery of an event to one webhook stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DeliveryStatus {
+    /// Waiting for its next attempt.
+    Pending,
+    /// The receiver answered 2xx.
+    Delivered,
+    /// Every attempt failed; no more will be made.
+    Failed,
+    /// The secret it carried expired before it could be delivered.
+    Expired,
+}
+
+impl DeliveryStatus {
+    /// Every status.
+    pub const ALL: [DeliveryStatus; 4] = [
+        DeliveryStatus::Pending,
+        DeliveryStatus::Delivered,
+        DeliveryStatus::Failed,
+        DeliveryStatus::Expired,
+    ];
+
+    /// The status as stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Pending => "pending",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Failed => "failed",
+            DeliveryStatus::Expired => "expired",
+        }
+    }
+}
+
+impl FromStr for DeliveryStatus {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        DeliveryStatus::ALL
+            .into_iter()
+            .find(|d| d.as_str() == s)
+            .ok_or_else(|| format!("unknown delivery status {s:?}"))
+    }
+}
+
 /// An `http` or `https` URL with a host, at most 2048 characters, no credentials.
 /// Whether its host may be private is decided separately, when it is resolved.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,9 +128,9 @@ impl CallbackUrl {
     /// Parses a callback URL.
     ///
     /// # Errors
-    /// [`ParseReason::InvalidCallbackUrl`] for anything else.
+    /// [`ErrorCode::InvalidCallbackUrl`] for anything else.
     pub fn parse(raw: &str) -> Result<Self, ParseError> {
-        let invalid = |why: &str| ParseError::new(ParseReason::InvalidCallbackUrl, why.to_owned());
+        let invalid = |why: &str| ParseError::new(ErrorCode::InvalidCallbackUrl, why.to_owned());
         if raw.len() > 2048 {
             return Err(invalid("must be at most 2048 characters"));
         }

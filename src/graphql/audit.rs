@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::{
     access::{self, INTEGRATION},
-    connection::{DateTimeRange, PasswordResetAuditEventConnection, page_complexity},
+    connection::{DateTimeRange, connection, page_complexity},
     error::to_graphql,
 };
 use crate::{
@@ -18,6 +18,7 @@ use crate::{
 
 /// What was attempted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[graphql(remote = "crate::service::audit::Action")]
 pub enum AuditAction {
     /// `createCustomerPasswordReset`.
     Create,
@@ -27,6 +28,7 @@ pub enum AuditAction {
 
 /// How an attempt ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[graphql(remote = "crate::service::audit::Outcome")]
 pub enum AuditOutcome {
     /// A storefront request was answered and queued (the same for every email;
     /// it becomes `CREATED` or `NO_CUSTOMER` once processed).
@@ -41,28 +43,6 @@ pub enum AuditOutcome {
     Rejected,
     /// A rate limit refused it.
     RateLimited,
-}
-
-impl From<AuditAction> for Action {
-    fn from(a: AuditAction) -> Self {
-        match a {
-            AuditAction::Create => Action::Create,
-            AuditAction::Complete => Action::Complete,
-        }
-    }
-}
-
-impl From<AuditOutcome> for Outcome {
-    fn from(o: AuditOutcome) -> Self {
-        match o {
-            AuditOutcome::Accepted => Outcome::Accepted,
-            AuditOutcome::Created => Outcome::Created,
-            AuditOutcome::NoCustomer => Outcome::NoCustomer,
-            AuditOutcome::Completed => Outcome::Completed,
-            AuditOutcome::Rejected => Outcome::Rejected,
-            AuditOutcome::RateLimited => Outcome::RateLimited,
-        }
-    }
 }
 
 /// One attempt to create or complete a password reset. Never holds a token or password.
@@ -88,22 +68,8 @@ pub struct PasswordResetAuditEvent {
 
 impl From<reset_audit_event::Model> for PasswordResetAuditEvent {
     fn from(m: reset_audit_event::Model) -> Self {
-        let action = if m.action == Action::Complete.as_str() {
-            AuditAction::Complete
-        } else {
-            AuditAction::Create
-        };
-        let outcome = [
-            AuditOutcome::Accepted,
-            AuditOutcome::Created,
-            AuditOutcome::NoCustomer,
-            AuditOutcome::Completed,
-            AuditOutcome::Rejected,
-            AuditOutcome::RateLimited,
-        ]
-        .into_iter()
-        .find(|o| Outcome::from(*o).as_str() == m.outcome)
-        .unwrap_or(AuditOutcome::Rejected);
+        let action = m.action.parse().unwrap_or(Action::Create).into();
+        let outcome = m.outcome.parse().unwrap_or(Outcome::Rejected).into();
         Self {
             id: ID(m.public_id),
             action,
@@ -183,3 +149,11 @@ impl AuditQuery {
         ))
     }
 }
+
+connection!(
+    PasswordResetAuditEventConnection,
+    PasswordResetAuditEventEdge,
+    PasswordResetAuditEvent,
+    reset_audit_event::Entity,
+    "password reset audit events"
+);

@@ -3,10 +3,55 @@
 //! logged with its cause and reaches the client as a generic message, so no
 //! SQL or stack trace is ever sent.
 
-use async_graphql::{ErrorExtensions, SimpleObject};
+use std::sync::Arc;
 
-use super::types::UserErrorCode;
+use async_graphql::{Enum, ErrorExtensions, SimpleObject};
+
 use crate::service;
+
+/// Why a mutation refused its input. Stable: clients may switch on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[graphql(remote = "crate::domain::ErrorCode")]
+pub enum UserErrorCode {
+    /// The email address is not valid.
+    InvalidEmail,
+    /// Another customer of this mode already has this email (letter case ignored).
+    EmailTaken,
+    /// The password is shorter than the minimum (8 characters unless configured higher).
+    PasswordTooShort,
+    /// The password is longer than 256 characters.
+    PasswordTooLong,
+    /// The password is on a list of common passwords that attackers try first.
+    PasswordTooCommon,
+    /// The password contains the customer's email address or its local part.
+    PasswordContainsEmail,
+    /// `metadata` must be a JSON object.
+    MetadataNotObject,
+    /// `metadata` is larger than 16 KiB of JSON.
+    MetadataTooLarge,
+    /// `reference` is longer than 255 characters.
+    ReferenceTooLong,
+    /// No customer of this mode has this email (integration keys only: sales
+    /// channels are never told).
+    CustomerNotFound,
+    /// No record of this mode has this id.
+    NotFound,
+    /// No password reset has this token.
+    TokenInvalid,
+    /// The token has expired; request a new reset.
+    TokenExpired,
+    /// The token was already used to reset the password.
+    TokenAlreadyUsed,
+    /// A newer reset replaced this one, or another reset completed first.
+    TokenInvalidated,
+    /// `callbackUrl` must be an http or https URL with a host and no credentials.
+    InvalidCallbackUrl,
+    /// `callbackUrl` points at a private, loopback or link-local address, which
+    /// this server refuses (see `WEBHOOK_ALLOW_PRIVATE_TARGETS`).
+    CallbackUrlNotAllowed,
+    /// `topic` is not one of the supported Commerce Layer topics.
+    InvalidTopic,
+}
 
 /// A refused input field, returned in a mutation payload's `userErrors`.
 #[derive(Debug, Clone, SimpleObject)]
@@ -30,6 +75,95 @@ impl From<service::UserError> for UserError {
     }
 }
 
+/// The `extensions.code` of a GraphQL error: what a client switches on. Every
+/// error this server sends, from the HTTP layer or from a resolver, carries one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorCode {
+    /// No API key, or an unknown or revoked one.
+    Unauthenticated,
+    /// The key's role may not use the field.
+    Forbidden,
+    /// An argument was refused (page size, cursor, input values).
+    BadUserInput,
+    /// A rate limit or the hashing queue refused the request; see `retryAfter`.
+    TooManyRequests,
+    /// Something failed that the client cannot fix; the server log has details.
+    InternalServerError,
+    /// The request ran past the request timeout.
+    Timeout,
+    /// The HTTP request could not be read as a GraphQL request.
+    BadRequest,
+    /// The body is larger than the body limit.
+    PayloadTooLarge,
+    /// The body is not `application/json`.
+    UnsupportedMediaType,
+    /// `Accept` admits neither GraphQL response type.
+    NotAcceptable,
+    /// A mutation was sent with GET.
+    MethodNotAllowed,
+    /// Batches are turned off on this server.
+    BatchingDisabled,
+    /// A batch holds no operation or more than the limit.
+    BatchTooLarge,
+    /// The document does not parse.
+    GraphqlParseFailed,
+    /// The document breaks a limit of this server.
+    GraphqlValidationFailed,
+    /// `extensions.persistedQuery` is malformed or does not match `query`.
+    PersistedQueryInvalid,
+    /// The hash names no registered document: resend with `query`.
+    PersistedQueryNotFound,
+    /// The database cannot be reached right now.
+    ServiceUnavailable,
+}
+
+impl ErrorCode {
+    /// The code as sent (`TOO_MANY_REQUESTS`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::Unauthenticated => "UNAUTHENTICATED",
+            ErrorCode::Forbidden => "FORBIDDEN",
+            ErrorCode::BadUserInput => "BAD_USER_INPUT",
+            ErrorCode::TooManyRequests => "TOO_MANY_REQUESTS",
+            ErrorCode::InternalServerError => "INTERNAL_SERVER_ERROR",
+            ErrorCode::Timeout => "TIMEOUT",
+            ErrorCode::BadRequest => "BAD_REQUEST",
+            ErrorCode::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            ErrorCode::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
+            ErrorCode::NotAcceptable => "NOT_ACCEPTABLE",
+            ErrorCode::MethodNotAllowed => "METHOD_NOT_ALLOWED",
+            ErrorCode::BatchingDisabled => "BATCHING_DISABLED",
+            ErrorCode::BatchTooLarge => "BATCH_TOO_LARGE",
+            ErrorCode::GraphqlParseFailed => "GRAPHQL_PARSE_FAILED",
+            ErrorCode::GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
+            ErrorCode::PersistedQueryInvalid => "PERSISTED_QUERY_INVALID",
+            ErrorCode::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
+            ErrorCode::ServiceUnavailable => "SERVICE_UNAVAILABLE",
+        }
+    }
+}
+
+/// A GraphQL error with `message` and `code`.
+pub(crate) fn error(code: ErrorCode, message: impl Into<String>) -> async_graphql::Error {
+    async_graphql::Error::new(message).extend_with(|_, e| e.set("code", code.as_str()))
+}
+
+/// How long a refused client should wait, carried (typed) as the source of a
+/// `TOO_MANY_REQUESTS` error so the HTTP layer can answer 429 with `Retry-After`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct RetryAfter(u64);
+
+/// The longest wait any `TOO_MANY_REQUESTS` error of `response` asks for, in
+/// seconds; `None` when no error is one.
+pub fn retry_after(response: &async_graphql::Response) -> Option<u64> {
+    response
+        .errors
+        .iter()
+        .filter_map(|e| e.source::<RetryAfter>())
+        .map(|r| r.0)
+        .max()
+}
+
 /// A service error as a GraphQL error.
 pub(crate) fn to_graphql(err: service::Error) -> async_graphql::Error {
     match err {
@@ -39,18 +173,18 @@ pub(crate) fn to_graphql(err: service::Error) -> async_graphql::Error {
                 .map(|e| e.message.as_str())
                 .collect::<Vec<_>>()
                 .join("; ");
-            async_graphql::Error::new(message).extend_with(|_, e| e.set("code", "BAD_USER_INPUT"))
+            error(ErrorCode::BadUserInput, message)
         }
-        service::Error::BadRequest(message) => {
-            async_graphql::Error::new(message).extend_with(|_, e| e.set("code", "BAD_USER_INPUT"))
-        }
+        service::Error::BadRequest(message) => error(ErrorCode::BadUserInput, message),
         service::Error::TooManyRequests {
             retry_after,
             message,
-        } => async_graphql::Error::new(message).extend_with(|_, e| {
-            e.set("code", "TOO_MANY_REQUESTS");
-            e.set("retryAfter", retry_after);
-        }),
+        } => {
+            let mut refused = error(ErrorCode::TooManyRequests, message)
+                .extend_with(|_, e| e.set("retryAfter", retry_after));
+            refused.source = Some(Arc::new(RetryAfter(retry_after)));
+            refused
+        }
         service::Error::Database(cause) => internal(&cause),
         service::Error::Internal(cause) => internal(&cause),
     }
@@ -58,8 +192,10 @@ pub(crate) fn to_graphql(err: service::Error) -> async_graphql::Error {
 
 fn internal(cause: &dyn std::fmt::Display) -> async_graphql::Error {
     tracing::error!(error = %cause, "request failed");
-    async_graphql::Error::new("internal error; the server log has details")
-        .extend_with(|_, e| e.set("code", "INTERNAL_SERVER_ERROR"))
+    error(
+        ErrorCode::InternalServerError,
+        "internal error; the server log has details",
+    )
 }
 
 /// Splits a mutation's outcome into the payload's object and `userErrors`.

@@ -1,38 +1,83 @@
 //! The GraphQL schema: output types built from (never equal to) database rows,
 //! thin resolvers that call one service function each, the customer
 //! DataLoader, role checks, and the one mapping from service errors.
+//!
+//! - [`customers`], [`resets`], [`webhooks`], [`audit`]: each object type with
+//!   its list, queries and mutations; [`node`]: Relay's `Node`.
+//! - [`connection`]: the generic Relay kit every list uses.
+//! - [`error`]: error codes and the one mapping from service errors.
+//! - [`access`]: role checks; [`loaders`]: the DataLoader.
+//!
+//! The HTTP layer hands each request to [`prepare`], which attaches what
+//! resolvers read (the caller, the loaders), and reads a refusal's retry time
+//! back with [`retry_after`].
 
 mod access;
 mod audit;
 mod connection;
+mod customers;
 mod error;
 mod loaders;
-mod mutation;
-mod query;
-mod types;
+mod mode;
+mod node;
+mod resets;
 mod webhooks;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
+use async_graphql::{
+    EmptySubscription, MergedObject, NewType, Schema, SchemaBuilder, dataloader::DataLoader,
+};
 
-pub use access::{Auth, ClientIp};
-use audit::AuditQuery;
-pub use loaders::CustomerLoader;
-use mutation::CoreMutation;
-use query::CoreQuery;
-use webhooks::{WebhookMutation, WebhookQuery};
+pub use error::{ErrorCode, retry_after};
+
+use crate::{
+    domain::{Auth, ClientIp, RawPassword, ResetToken},
+    state::AppState,
+};
 
 /// The root of every read. Every field needs an integration key.
 #[derive(MergedObject, Default)]
-pub struct Query(CoreQuery, WebhookQuery, AuditQuery);
+pub struct Query(
+    node::NodeQuery,
+    resets::ResetQuery,
+    customers::CustomerQuery,
+    webhooks::WebhookQuery,
+    audit::AuditQuery,
+);
 
 /// The root of every write. Refused input comes back in `userErrors`.
 #[derive(MergedObject, Default)]
-pub struct Mutation(CoreMutation, WebhookMutation);
-
-use crate::{http::HttpSettings, state::AppState};
+pub struct Mutation(
+    customers::CustomerMutation,
+    resets::ResetMutation,
+    webhooks::WebhookMutation,
+);
 
 /// The server's schema type.
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+
+/// What the schema enforces on every document.
+#[derive(Debug, Clone)]
+pub struct GraphqlSettings {
+    /// Deepest selection nesting.
+    pub max_depth: usize,
+    /// Highest query complexity.
+    pub max_complexity: usize,
+    /// Whether introspection is allowed.
+    pub introspection: bool,
+    /// Whether errors suggest field names.
+    pub field_suggestions: bool,
+}
+
+impl Default for GraphqlSettings {
+    fn default() -> Self {
+        Self {
+            max_depth: 16,
+            max_complexity: 5_000,
+            introspection: true,
+            field_suggestions: true,
+        }
+    }
+}
 
 /// The schema with no state attached: for printing the SDL. Connects to nothing.
 pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
@@ -40,8 +85,8 @@ pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
 }
 
 /// The schema the server executes, with `state` available to every resolver
-/// and the depth, complexity, introspection and suggestion settings applied.
-pub fn build_schema(state: AppState, settings: &HttpSettings) -> AppSchema {
+/// and `settings` applied.
+pub fn build_schema(state: AppState, settings: &GraphqlSettings) -> AppSchema {
     let mut builder = schema_builder()
         .data(state)
         .limit_depth(settings.max_depth)
@@ -55,7 +100,47 @@ pub fn build_schema(state: AppState, settings: &HttpSettings) -> AppSchema {
     builder.finish()
 }
 
+/// `request` with what its resolvers read: the caller's `auth` and address,
+/// and a fresh customer DataLoader over `state`'s read pool (nothing is cached
+/// across requests).
+pub fn prepare(
+    request: async_graphql::Request,
+    state: &AppState,
+    auth: Auth,
+    ip: ClientIp,
+) -> async_graphql::Request {
+    let loader = DataLoader::new(
+        loaders::CustomerLoader::new(state.reader.clone()),
+        tokio::spawn,
+    );
+    request.data(auth).data(ip).data(loader)
+}
+
 /// The schema in SDL: what `print-schema` prints and `schema.graphql` holds.
 pub fn sdl() -> String {
     schema_builder().finish().sdl()
+}
+
+/// Text a client sends that must never be logged: a password or a reset
+/// token. In the schema it is a plain `String`; its `Debug` prints
+/// `[redacted]`, and it becomes the domain's secret types at once.
+#[derive(NewType, Clone)]
+pub struct Secret(String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+impl From<Secret> for RawPassword {
+    fn from(secret: Secret) -> Self {
+        RawPassword::new(secret.0)
+    }
+}
+
+impl From<Secret> for ResetToken {
+    fn from(secret: Secret) -> Self {
+        ResetToken::from_client(secret.0)
+    }
 }

@@ -2,7 +2,11 @@
 
 use axum::http::{HeaderMap, StatusCode, header};
 
-use crate::{domain::ApiKeySecret, graphql::Auth, service::api_keys, state::AppState};
+use crate::{
+    domain::{ApiKeySecret, Auth},
+    service::api_keys,
+    state::AppState,
+};
 
 /// Reads the request's API key. A missing header is [`Auth::Anonymous`]; a
 /// malformed header or an unknown or revoked key is [`Auth::Invalid`].

@@ -32,7 +32,8 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tracing::Instrument;
 
 use crate::{
-    graphql::{AppSchema, ClientIp},
+    domain::ClientIp,
+    graphql::{AppSchema, GraphqlSettings},
     state::AppState,
 };
 
@@ -46,16 +47,10 @@ pub struct HttpSettings {
     pub body_limit: usize,
     /// Most operations in a batch; 0 turns batches off.
     pub max_batch: usize,
-    /// Deepest selection nesting.
-    pub max_depth: usize,
-    /// Highest query complexity.
-    pub max_complexity: usize,
     /// Most aliases in a document.
     pub max_aliases: usize,
-    /// Whether introspection is allowed.
-    pub introspection: bool,
-    /// Whether errors suggest field names.
-    pub field_suggestions: bool,
+    /// What the schema enforces (depth, complexity, introspection, suggestions).
+    pub graphql: GraphqlSettings,
     /// Longest a request may execute.
     pub request_timeout: Duration,
     /// Origins allowed by CORS; none by default.
@@ -73,11 +68,8 @@ impl Default for HttpSettings {
         Self {
             body_limit: 64 * 1024,
             max_batch: 10,
-            max_depth: 16,
-            max_complexity: 5_000,
             max_aliases: 30,
-            introspection: true,
-            field_suggestions: true,
+            graphql: GraphqlSettings::default(),
             request_timeout: Duration::from_secs(10),
             cors_origins: Vec::new(),
             cors_max_age: Duration::from_secs(3_600),

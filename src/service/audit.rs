@@ -1,8 +1,6 @@
 //! The audit trail: every attempt to create or complete a reset, with its
 //! outcome, key, client IP and customer (when known). Never a token or password.
 
-use std::net::IpAddr;
-
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
@@ -11,11 +9,10 @@ use sea_orm::{
 
 use super::{
     Result,
-    pagination::{self, Direction, Keyed, Page, PageArgs, SortKey},
-    password_resets::TimeRange,
+    pagination::{self, Direction, Keyed, Page, PageArgs, SortKey, TimeRange},
 };
 use crate::{
-    domain::{Mode, Principal, PublicId},
+    domain::{Caller, Mode, PublicId},
     entity::reset_audit_event as audit,
 };
 
@@ -29,12 +26,25 @@ pub enum Action {
 }
 
 impl Action {
+    /// Every action.
+    pub const ALL: [Action; 2] = [Action::Create, Action::Complete];
+
     /// As stored.
     pub fn as_str(self) -> &'static str {
         match self {
             Action::Create => "create",
             Action::Complete => "complete",
         }
+    }
+}
+
+impl std::str::FromStr for Action {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Action::ALL
+            .into_iter()
+            .find(|a| a.as_str() == s)
+            .ok_or_else(|| format!("unknown audit action {s:?}"))
     }
 }
 
@@ -56,6 +66,16 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// Every outcome.
+    pub const ALL: [Outcome; 6] = [
+        Outcome::Accepted,
+        Outcome::Created,
+        Outcome::NoCustomer,
+        Outcome::Completed,
+        Outcome::Rejected,
+        Outcome::RateLimited,
+    ];
+
     /// As stored.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -69,13 +89,14 @@ impl Outcome {
     }
 }
 
-/// Who made an attempt, and from where.
-#[derive(Debug, Clone)]
-pub struct Caller {
-    /// The API key.
-    pub principal: Principal,
-    /// The client's address (see `TRUSTED_PROXIES`).
-    pub client_ip: Option<IpAddr>,
+impl std::str::FromStr for Outcome {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Outcome::ALL
+            .into_iter()
+            .find(|o| o.as_str() == s)
+            .ok_or_else(|| format!("unknown audit outcome {s:?}"))
+    }
 }
 
 /// One entry to record.
@@ -197,12 +218,7 @@ pub async fn list(
         cond = cond.add(C::ClientIp.eq(ip));
     }
     if let Some(range) = filter.created_at {
-        if let Some(from) = range.from {
-            cond = cond.add(C::CreatedAt.gte(from));
-        }
-        if let Some(until) = range.until {
-            cond = cond.add(C::CreatedAt.lt(until));
-        }
+        cond = cond.add(range.condition(C::CreatedAt));
     }
     let key = SortKey::<audit::Entity> {
         name: "created_at",

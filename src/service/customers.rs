@@ -2,6 +2,8 @@
 
 use std::collections::HashMap;
 
+use serde_json::{Value, json};
+
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, Set,
@@ -16,7 +18,10 @@ use super::{
     webhooks,
 };
 use crate::{
-    domain::{CUSTOMER_ID_PREFIX, Email, Metadata, Mode, Password, PublicId, Reference, Topic},
+    domain::{
+        CUSTOMER_ID_PREFIX, Email, Metadata, Mode, Password, PublicId, RawPassword, Reference,
+        Topic,
+    },
     entity::customer,
 };
 
@@ -26,7 +31,7 @@ pub struct NewCustomer {
     /// Required; unique per mode regardless of letter case.
     pub email: String,
     /// Optional: a customer without one is a guest.
-    pub password: Option<String>,
+    pub password: Option<RawPassword>,
     /// The merchant's reference.
     pub reference: Option<String>,
     /// A JSON object; `{}` when absent.
@@ -97,8 +102,8 @@ pub async fn create(
     .await;
     match inserted {
         Ok(model) => {
-            let hooks = webhooks::subscribers(&txn, mode, Topic::CustomerCreated).await?;
-            let document = serde_json::json!({ "data": webhooks::customer_resource(&model) });
+            let hooks = webhooks::subscribers(&txn, mode, &[Topic::CustomerCreated]).await?;
+            let document = document(&model);
             webhooks::record_event(&txn, &hooks, Topic::CustomerCreated, document, None, now)
                 .await?;
             txn.commit().await?;
@@ -239,4 +244,28 @@ pub async fn list(
     }
     let select = customer::Entity::find().filter(cond);
     pagination::fetch_page(db, select, &sort_key(sort), direction, page).await
+}
+
+/// A customer as a JSON:API resource object, as webhook events carry it
+/// (never the password digest).
+pub fn resource(model: &customer::Model) -> Value {
+    json!({
+        "id": model.public_id,
+        "type": "customers",
+        "attributes": {
+            "email": model.email,
+            "has_password": model.password_digest.is_some(),
+            "password_changed_at": model.password_changed_at,
+            "reference": model.reference,
+            "metadata": model.metadata,
+            "created_at": model.created_at,
+            "updated_at": model.updated_at,
+        },
+        "meta": { "mode": model.mode },
+    })
+}
+
+/// A customer's webhook document: the customer as its only resource.
+pub fn document(model: &customer::Model) -> Value {
+    json!({ "data": resource(model) })
 }

@@ -1,6 +1,7 @@
 //! The service layer's one error type.
 
-use crate::domain::{ParseError, ParseReason};
+pub use crate::domain::ErrorCode;
+use crate::domain::ParseError;
 
 /// What a service call can fail with.
 ///
@@ -33,73 +34,6 @@ pub enum Error {
 /// The result of a service call.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Stable reasons for refusing input; the GraphQL layer shows them as `UserErrorCode`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ErrorCode {
-    /// Not an email address.
-    InvalidEmail,
-    /// Another customer of the same mode has this email.
-    EmailTaken,
-    /// Password under the minimum length.
-    PasswordTooShort,
-    /// Password over the maximum length.
-    PasswordTooLong,
-    /// Password on the list of common passwords.
-    PasswordTooCommon,
-    /// Password containing the customer's email or its local part.
-    PasswordContainsEmail,
-    /// Metadata that is not a JSON object.
-    MetadataNotObject,
-    /// Metadata over the size limit.
-    MetadataTooLarge,
-    /// Reference over the length limit.
-    ReferenceTooLong,
-    /// No customer of this mode has this email.
-    CustomerNotFound,
-    /// No record of this mode has this id.
-    NotFound,
-    /// No reset of this mode has this token.
-    TokenInvalid,
-    /// The token's time ran out.
-    TokenExpired,
-    /// The token was already used to reset the password.
-    TokenAlreadyUsed,
-    /// The reset was superseded by a newer one or voided by another reset.
-    TokenInvalidated,
-    /// Not an http(s) URL with a host.
-    InvalidCallbackUrl,
-    /// The callback URL points at a private, loopback or link-local address.
-    CallbackUrlNotAllowed,
-    /// Not a webhook topic.
-    InvalidTopic,
-}
-
-impl ErrorCode {
-    /// The code as clients see it (`TOKEN_EXPIRED`), for logs and the audit trail.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::InvalidEmail => "INVALID_EMAIL",
-            ErrorCode::EmailTaken => "EMAIL_TAKEN",
-            ErrorCode::PasswordTooShort => "PASSWORD_TOO_SHORT",
-            ErrorCode::PasswordTooLong => "PASSWORD_TOO_LONG",
-            ErrorCode::PasswordTooCommon => "PASSWORD_TOO_COMMON",
-            ErrorCode::PasswordContainsEmail => "PASSWORD_CONTAINS_EMAIL",
-            ErrorCode::MetadataNotObject => "METADATA_NOT_OBJECT",
-            ErrorCode::MetadataTooLarge => "METADATA_TOO_LARGE",
-            ErrorCode::ReferenceTooLong => "REFERENCE_TOO_LONG",
-            ErrorCode::CustomerNotFound => "CUSTOMER_NOT_FOUND",
-            ErrorCode::NotFound => "NOT_FOUND",
-            ErrorCode::TokenInvalid => "TOKEN_INVALID",
-            ErrorCode::TokenExpired => "TOKEN_EXPIRED",
-            ErrorCode::TokenAlreadyUsed => "TOKEN_ALREADY_USED",
-            ErrorCode::TokenInvalidated => "TOKEN_INVALIDATED",
-            ErrorCode::InvalidCallbackUrl => "INVALID_CALLBACK_URL",
-            ErrorCode::CallbackUrlNotAllowed => "CALLBACK_URL_NOT_ALLOWED",
-            ErrorCode::InvalidTopic => "INVALID_TOPIC",
-        }
-    }
-}
-
 /// One refused input field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserError {
@@ -123,19 +57,7 @@ impl UserError {
 
     /// The user error for a value a domain constructor refused.
     pub fn from_parse(field: &[&str], err: ParseError) -> Self {
-        let code = match err.reason {
-            ParseReason::InvalidEmail => ErrorCode::InvalidEmail,
-            ParseReason::PasswordTooShort => ErrorCode::PasswordTooShort,
-            ParseReason::PasswordTooLong => ErrorCode::PasswordTooLong,
-            ParseReason::PasswordTooCommon => ErrorCode::PasswordTooCommon,
-            ParseReason::PasswordContainsEmail => ErrorCode::PasswordContainsEmail,
-            ParseReason::MetadataNotObject => ErrorCode::MetadataNotObject,
-            ParseReason::MetadataTooLarge => ErrorCode::MetadataTooLarge,
-            ParseReason::ReferenceTooLong => ErrorCode::ReferenceTooLong,
-            ParseReason::InvalidCallbackUrl => ErrorCode::InvalidCallbackUrl,
-            ParseReason::InvalidTopic => ErrorCode::InvalidTopic,
-        };
-        Self::new(field, code, err.message)
+        Self::new(field, err.code, err.message)
     }
 }
 

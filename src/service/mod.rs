@@ -1,13 +1,16 @@
-//! The logic of the service: API keys, customers and password resets. Every
-//! function takes the caller's mode (records of other modes do not exist for it)
-//! and, where time matters, `now` from the injected [`Clock`]. Multi-step writes
-//! happen here, each inside one transaction.
+//! The logic of the service: API keys, customers, password resets, webhooks,
+//! and the background jobs that tie them together. Every function takes the
+//! caller's mode (records of other modes do not exist for it) and, where time
+//! matters, `now` from the injected [`Clock`]. Multi-step writes happen here,
+//! each inside one transaction. Nothing here knows of GraphQL or HTTP.
 
 pub mod api_keys;
 pub mod audit;
 mod clock;
 pub mod customers;
 mod error;
+pub mod jobs;
+mod lease;
 pub mod pagination;
 pub mod password;
 pub mod password_resets;

@@ -31,6 +31,29 @@ pub struct PageArgs {
     pub before: Option<String>,
 }
 
+/// A time range: `from` inclusive, `until` exclusive; either may be open.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct TimeRange {
+    /// Inclusive lower bound.
+    pub from: Option<DateTime<Utc>>,
+    /// Exclusive upper bound.
+    pub until: Option<DateTime<Utc>>,
+}
+
+impl TimeRange {
+    /// The condition that `column` falls in the range.
+    pub fn condition(self, column: impl ColumnTrait) -> Condition {
+        let mut cond = Condition::all();
+        if let Some(from) = self.from {
+            cond = cond.add(column.gte(from));
+        }
+        if let Some(until) = self.until {
+            cond = cond.add(column.lt(until));
+        }
+        cond
+    }
+}
+
 /// Sort direction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {

@@ -65,7 +65,7 @@ async fn creates_per_email_are_limited_known_or_not_and_recover_after_the_window
         429
     );
 
-    app.dispatch().await;
+    app.run_jobs().await;
     let count = app
         .gql(
             Some(&app.integration),
@@ -90,7 +90,7 @@ async fn creates_per_key_and_per_ip_and_completes_per_ip_and_key_are_limited() {
     let mut options = Options::default();
     limits(&mut options).create_per_key = Limit::per(3, 60);
     limits(&mut options).complete_per_ip = Limit::per(4, 60);
-    let app = TestApp::spawn_with_options(options).await;
+    let app = TestApp::spawn_with(options).await;
     for i in 0..3 {
         assert_eq!(
             create(&app, &app.sales_channel, &format!("k{i}@example.com"))
@@ -143,7 +143,7 @@ async fn creates_per_key_and_per_ip_and_completes_per_ip_and_key_are_limited() {
 
     let mut options = Options::default();
     limits(&mut options).create_per_ip = Limit::per(2, 60);
-    let by_ip = TestApp::spawn_with_options(options).await;
+    let by_ip = TestApp::spawn_with(options).await;
     assert_eq!(
         create(&by_ip, &by_ip.sales_channel, "a@example.com")
             .await
@@ -170,7 +170,7 @@ async fn creates_per_key_and_per_ip_and_completes_per_ip_and_key_are_limited() {
 async fn completes_per_key_are_limited_and_recover() {
     let mut options = Options::default();
     limits(&mut options).complete_per_key = Limit::per(2, 60);
-    let app = TestApp::spawn_with_options(options).await;
+    let app = TestApp::spawn_with(options).await;
     let complete = |key: String| {
         let body = json!({ "query": "mutation { completeCustomerPasswordReset(input: { resetPasswordToken: \"guess\", customerPassword: \"a brand new passphrase\" }) { userErrors { code } } }" });
         let app = &app;
@@ -192,7 +192,7 @@ async fn completes_per_key_are_limited_and_recover() {
 async fn two_server_processes_enforce_one_limit() {
     let mut options = Options::default();
     limits(&mut options).create_per_email = Limit::per(3, 3600);
-    let first = TestApp::spawn_with_options(options).await;
+    let first = TestApp::spawn_with(options).await;
     let second = first.second_process().await;
     assert_eq!(
         create(&first, &first.sales_channel, "ada@example.com")
@@ -261,7 +261,7 @@ async fn x_forwarded_for_counts_only_behind_a_trusted_proxy() {
         },
         ..Options::default()
     };
-    let proxied = TestApp::spawn_with_options(options).await;
+    let proxied = TestApp::spawn_with(options).await;
     send(&proxied).await.unwrap();
     assert_eq!(audit_ips(&proxied).await, [json!("203.0.113.9")]);
 }
@@ -305,7 +305,7 @@ async fn a_storefront_create_does_the_same_work_for_known_and_unknown_emails() {
     );
 
     // The known customer's token still reaches the mailer.
-    app.dispatch().await;
+    app.run_jobs().await;
     assert_eq!(mailer.calls().len(), 1);
     assert_eq!(
         mailer.calls()[0].json()["data"]["attributes"]["customer_email"],
@@ -363,7 +363,7 @@ async fn weak_passwords_are_refused_with_their_own_codes_and_the_token_stays_usa
         .unwrap();
     assert_eq!(changed, start_time());
 
-    let strict = TestApp::spawn_with_options(Options {
+    let strict = TestApp::spawn_with(Options {
         password_policy: PasswordPolicy { min_chars: 15 },
         ..Options::default()
     })
@@ -442,7 +442,7 @@ async fn a_full_hashing_queue_refuses_completes_while_reads_still_answer() {
         hash_wait: std::time::Duration::from_millis(100),
         ..Options::default()
     };
-    let app = std::sync::Arc::new(TestApp::spawn_with_options(options).await);
+    let app = std::sync::Arc::new(TestApp::spawn_with(options).await);
     app.create_customer("ada@example.com", None).await;
     let (id, token) = app.create_reset("ada@example.com").await;
 
@@ -492,9 +492,12 @@ async fn a_full_hashing_queue_refuses_completes_while_reads_still_answer() {
 
 #[tokio::test]
 async fn every_create_and_complete_attempt_is_audited_without_secrets() {
-    let app = TestApp::spawn_with_webhooks(WebhookSettings {
-        allow_private_targets: true,
-        poll_interval: None,
+    let app = TestApp::spawn_with(Options {
+        webhooks: WebhookSettings {
+            allow_private_targets: true,
+            poll_interval: None,
+        },
+        ..Options::default()
     })
     .await;
     let customer = app.create_customer("ada@example.com", None).await;
@@ -514,7 +517,7 @@ async fn every_create_and_complete_attempt_is_audited_without_secrets() {
     tick();
     app.complete(&app.sales_channel, &token, "a brand new passphrase")
         .await;
-    app.dispatch().await; // processes the queued storefront requests
+    app.run_jobs().await; // processes the queued storefront requests
 
     let body = app
         .gql(
@@ -630,7 +633,7 @@ async fn a_reset_tells_the_merchant_through_customers_password_reset() {
     let (_, token) = app.create_reset("ada@example.com").await;
     app.complete(&app.sales_channel, &token, "the second passphrase")
         .await;
-    assert_eq!(app.dispatch().await, 1);
+    assert_eq!(app.run_jobs().await, 1);
     let doc = receiver.calls()[0].json();
     assert_eq!(doc["data"]["type"], "customers");
     assert_eq!(

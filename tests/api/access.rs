@@ -7,17 +7,6 @@ use crate::helpers::{TestApp, codes, error_codes, start_time};
 
 const CREATE_CUSTOMER: &str = r#"mutation { createCustomer(input: { email: "eve@example.com" }) { customer { id } userErrors { code } } }"#;
 
-async fn customer_count(app: &TestApp) -> u64 {
-    let body = app
-        .gql(
-            Some(&app.integration),
-            "{ customers { totalCount } }",
-            json!({}),
-        )
-        .await;
-    body["data"]["customers"]["totalCount"].as_u64().unwrap()
-}
-
 #[tokio::test]
 async fn requests_without_a_valid_key_are_unauthenticated_and_change_nothing() {
     let app = TestApp::spawn().await;
@@ -43,7 +32,7 @@ async fn requests_without_a_valid_key_are_unauthenticated_and_change_nothing() {
         );
         assert_eq!(response["data"], json!(null));
     }
-    assert_eq!(customer_count(&app).await, 0);
+    assert_eq!(app.customer_count().await, 0);
 }
 
 #[tokio::test]
@@ -108,7 +97,7 @@ async fn sales_channel_keys_may_not_read_or_manage_resets_or_customers() {
         assert_eq!(body["data"], json!(null), "{query}");
     }
     // Nothing was created, changed or deleted.
-    assert_eq!(customer_count(&app).await, 1);
+    assert_eq!(app.customer_count().await, 1);
     let reset = app.reset(&reset).await;
     assert_eq!(reset["reference"], json!(null));
     assert_eq!(reset["status"], "PENDING");
@@ -149,7 +138,7 @@ async fn a_sales_channel_create_answers_the_same_for_known_and_unknown_emails() 
     );
 
     // Yet the known customer really gets a reset, once the queue is processed.
-    app.dispatch().await;
+    app.run_jobs().await;
     let list = app
         .gql(
             Some(&app.integration),

@@ -7,7 +7,7 @@ use std::{
 
 use serde_json::json;
 
-use crate::helpers::{TestApp, TestDb, error_codes};
+use crate::helpers::{Options, TestApp, TestDb, error_codes, start_time};
 
 fn pwreset(db: &TestDb, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_pwreset"))
@@ -161,7 +161,9 @@ async fn api_key_commands_create_list_and_revoke_keys() {
     assert!(id.starts_with("key_"));
 
     let url = db.url.clone();
-    let app = TestApp::spawn_on(db, pwreset::connect(&url).await.unwrap()).await;
+    let clock = std::sync::Arc::new(pwreset::service::ManualClock::new(start_time()));
+    let connection = pwreset::connect(&url).await.unwrap();
+    let app = TestApp::start(db, connection, Options::default(), clock).await;
     let query =
         r#"mutation { createCustomer(input: { email: "ada@example.com" }) { customer { mode } } }"#;
     let body = app.gql(Some(&key), query, json!({})).await;

@@ -16,17 +16,6 @@ async fn create(app: &TestApp, input: Value) -> Value {
     body["data"]["createCustomer"].clone()
 }
 
-async fn count(app: &TestApp) -> u64 {
-    let body = app
-        .gql(
-            Some(&app.integration),
-            "{ customers { totalCount } }",
-            json!({}),
-        )
-        .await;
-    body["data"]["customers"]["totalCount"].as_u64().unwrap()
-}
-
 #[tokio::test]
 async fn a_customer_is_created_with_its_fields() {
     let app = TestApp::spawn().await;
@@ -61,7 +50,7 @@ async fn emails_are_unique_per_mode_regardless_of_case() {
     let payload = create(&app, json!({ "email": "ADA@EXAMPLE.COM" })).await;
     assert_eq!(codes(&payload), ["EMAIL_TAKEN"]);
     assert_eq!(payload["userErrors"][0]["field"], json!(["input", "email"]));
-    assert_eq!(count(&app).await, 1);
+    assert_eq!(app.customer_count().await, 1);
 }
 
 #[tokio::test]
@@ -107,7 +96,7 @@ async fn each_refused_field_has_its_own_code_and_nothing_is_written() {
                 .is_empty()
         );
     }
-    assert_eq!(count(&app).await, 0);
+    assert_eq!(app.customer_count().await, 0);
 
     // Several problems are reported together.
     let payload = create(

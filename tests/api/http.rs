@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 
 use serde_json::{Value, json};
 
-use crate::helpers::TestApp;
+use crate::helpers::{Options, TestApp};
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json; charset=utf-8";
 const JSON: &str = "application/json; charset=utf-8";
@@ -45,17 +45,6 @@ fn post(app: &TestApp, accept: Option<&str>, body: &str) -> reqwest::RequestBuil
         request = request.header("accept", accept);
     }
     request
-}
-
-async fn customer_count(app: &TestApp) -> u64 {
-    let body = app
-        .gql(
-            Some(&app.integration),
-            "{ customers { totalCount } }",
-            json!({}),
-        )
-        .await;
-    body["data"]["customers"]["totalCount"].as_u64().unwrap()
 }
 
 #[tokio::test]
@@ -221,7 +210,7 @@ async fn queries_work_over_get_but_mutations_are_refused_unexecuted() {
     ]))
     .await;
     assert_eq!(answer.status, 405);
-    assert_eq!(customer_count(&app).await, 0, "the mutation did not run");
+    assert_eq!(app.customer_count().await, 0, "the mutation did not run");
 
     let answer = send(get(vec![
         ("query", "{ __typename }".into()),
@@ -313,10 +302,10 @@ async fn batches_run_each_operation_and_are_capped() {
     );
     assert_eq!(send(post(&app, None, "[]")).await.status, 400);
 
-    let off = TestApp::spawn_with_settings(pwreset::HttpSettings {
+    let off = TestApp::spawn_with(Options::with_http(pwreset::HttpSettings {
         max_batch: 0,
         ..Default::default()
-    })
+    }))
     .await;
     let answer = send(post(&off, None, &json!([one]).to_string())).await;
     assert_eq!(answer.status, 400);
@@ -404,7 +393,7 @@ async fn automatic_persisted_queries_miss_then_register_then_hit_over_get() {
     )
     .await;
     assert_eq!(replay.status, 405);
-    assert_eq!(customer_count(&app).await, 1);
+    assert_eq!(app.customer_count().await, 1);
 }
 
 #[tokio::test]
@@ -460,10 +449,10 @@ async fn graphiql_loads_everything_from_this_server() {
         .unwrap();
     assert_eq!(missing.status(), 404);
 
-    let elsewhere = TestApp::spawn_with_settings(pwreset::HttpSettings {
+    let elsewhere = TestApp::spawn_with(Options::with_http(pwreset::HttpSettings {
         graphiql_assets_url: Some("https://assets.example.com/graphiql".into()),
         ..Default::default()
-    })
+    }))
     .await;
     let html = client
         .get(elsewhere.url())

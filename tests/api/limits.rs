@@ -4,17 +4,17 @@
 use serde_json::{Value, json};
 
 use pwreset::{
-    domain::Mode,
+    domain::{Caller, Mode},
+    graphql::GraphqlSettings,
     service::{
-        audit::Caller,
         customers::{self, NewCustomer},
         password::PasswordHasher,
-        password_resets::{self, Created, NewReset, ResetStatus},
+        password_resets::{self, NewReset, ResetStatus, Started},
         rate_limits::RateLimits,
     },
 };
 
-use crate::helpers::{TestApp, error_codes, start_time};
+use crate::helpers::{Options, TestApp, error_codes, start_time};
 
 async fn status_and_body(app: &TestApp, query: &str) -> (u16, Value) {
     let response = app
@@ -55,10 +55,13 @@ async fn queries_over_the_depth_complexity_or_alias_limits_are_refused() {
     let fine: String = (0..30).map(|i| format!("a{i}: __typename ")).collect();
     assert_eq!(status_and_body(&app, &format!("{{ {fine} }}")).await.0, 200);
 
-    let shallow = TestApp::spawn_with_settings(pwreset::HttpSettings {
-        max_depth: 3,
+    let shallow = TestApp::spawn_with(Options::with_http(pwreset::HttpSettings {
+        graphql: GraphqlSettings {
+            max_depth: 3,
+            ..Default::default()
+        },
         ..Default::default()
-    })
+    }))
     .await;
     let deep = "{ customers { nodes { passwordResets { nodes { id } } } } }";
     let (status, body) = status_and_body(&shallow, deep).await;
@@ -122,11 +125,14 @@ async fn introspection_and_suggestions_can_be_turned_off() {
         "{body}"
     );
 
-    let closed = TestApp::spawn_with_settings(pwreset::HttpSettings {
-        introspection: false,
-        field_suggestions: false,
+    let closed = TestApp::spawn_with(Options::with_http(pwreset::HttpSettings {
+        graphql: GraphqlSettings {
+            introspection: false,
+            field_suggestions: false,
+            ..Default::default()
+        },
         ..Default::default()
-    })
+    }))
     .await;
     let (_, body) = status_and_body(&closed, "{ customerz { totalCount } }").await;
     assert!(
@@ -150,10 +156,10 @@ async fn introspection_and_suggestions_can_be_turned_off() {
 
 #[tokio::test]
 async fn a_request_over_the_time_limit_is_stopped_with_a_clean_503() {
-    let app = TestApp::spawn_with_settings(pwreset::HttpSettings {
+    let app = TestApp::spawn_with(Options::with_http(pwreset::HttpSettings {
         request_timeout: std::time::Duration::from_millis(1),
         ..Default::default()
-    })
+    }))
     .await;
     // Set up through the services: every request to this server times out.
     let (id, token) = seed_reset(&app).await;
@@ -201,7 +207,7 @@ async fn seed_reset(app: &TestApp) -> (String, String) {
         client_ip: None,
     };
     let limits = RateLimits::default();
-    let created = password_resets::create(
+    let created = password_resets::start(
         &app.db,
         &caller,
         &limits,
@@ -210,7 +216,7 @@ async fn seed_reset(app: &TestApp) -> (String, String) {
         start_time(),
     );
     match created.await.unwrap() {
-        Created::Reset { reset, token } => (reset.public_id, token.expose().to_owned()),
-        Created::NoSuchCustomer => unreachable!("the customer was just created"),
+        Started::Reset { reset, token } => (reset.public_id, token.expose().to_owned()),
+        Started::Queued => unreachable!("an integration key creates at once"),
     }
 }

@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{TestApp, codes};
+use crate::helpers::{Options, TestApp, codes};
 
 async fn get(app: &TestApp, path: &str) -> reqwest::Response {
     reqwest::Client::new()
@@ -160,10 +160,10 @@ async fn every_response_carries_a_request_id() {
 
 #[tokio::test]
 async fn cors_allows_only_the_configured_origins_without_credentials() {
-    let app = TestApp::spawn_with_settings(pwreset::HttpSettings {
+    let app = TestApp::spawn_with(Options::with_http(pwreset::HttpSettings {
         cors_origins: vec!["https://shop.example.com".into()],
         ..Default::default()
-    })
+    }))
     .await;
     let client = reqwest::Client::new();
     let preflight = |origin: &str| {

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use sha2::Sha256;
 
 use crate::{
-    helpers::{TestApp, codes, error_codes},
+    helpers::{Options, TestApp, codes, error_codes},
     receiver::Receiver,
 };
 
@@ -79,7 +79,7 @@ async fn a_storefront_reset_reaches_the_mailer_signed_and_its_token_completes_th
         answer["data"]["createCustomerPasswordReset"]["customerPasswordReset"],
         json!(null)
     );
-    assert_eq!(app.dispatch().await, 1);
+    assert_eq!(app.run_jobs().await, 1);
 
     let calls = mailer.calls();
     assert_eq!(calls.len(), 1);
@@ -165,7 +165,7 @@ async fn only_the_create_event_carries_the_token() {
         json!({ "id": id }),
     )
     .await;
-    assert_eq!(app.dispatch().await, 3);
+    assert_eq!(app.run_jobs().await, 3);
 
     let calls = receiver.calls();
     let topics: HashSet<String> = calls
@@ -216,13 +216,13 @@ async fn a_receiver_that_fails_then_recovers_gets_the_event_under_one_id() {
     receiver.answer_next(&[500, 503]);
     app.create_customer("ada@example.com", None).await;
 
-    assert_eq!(app.dispatch().await, 1);
-    assert_eq!(app.dispatch().await, 0, "the retry waits for its backoff");
+    assert_eq!(app.run_jobs().await, 1);
+    assert_eq!(app.run_jobs().await, 0, "the retry waits for its backoff");
     app.clock.advance(Duration::seconds(7)); // 5 s, plus at most 20 % jitter
-    assert_eq!(app.dispatch().await, 1);
+    assert_eq!(app.run_jobs().await, 1);
     app.clock.advance(Duration::seconds(13)); // 10 s, plus jitter
-    assert_eq!(app.dispatch().await, 1);
-    assert_eq!(app.dispatch().await, 0, "delivered: nothing left to do");
+    assert_eq!(app.run_jobs().await, 1);
+    assert_eq!(app.run_jobs().await, 0, "delivered: nothing left to do");
 
     let ids: HashSet<String> = receiver
         .calls()
@@ -255,11 +255,11 @@ async fn a_server_restarted_mid_retry_still_delivers() {
     subscribe(&app, "customers.create", &receiver.url, false).await;
     receiver.answer_next(&[500]);
     app.create_customer("ada@example.com", None).await;
-    assert_eq!(app.dispatch().await, 1);
+    assert_eq!(app.run_jobs().await, 1);
 
     let app = app.restart().await;
     app.clock.advance(Duration::seconds(7));
-    assert_eq!(app.dispatch().await, 1);
+    assert_eq!(app.run_jobs().await, 1);
     let calls = receiver.calls();
     assert_eq!(calls.len(), 2);
     assert_eq!(calls[0].header("webhook-id"), calls[1].header("webhook-id"));
@@ -279,14 +279,8 @@ async fn two_dispatchers_on_one_database_deliver_each_event_once() {
             .await;
     }
     // A second process: its own pool on the same database.
-    let other = pwreset::service::webhooks::Dispatcher::new(
-        app._second_pool().await,
-        app.clock.clone(),
-        std::sync::Arc::new(pwreset::metrics::Metrics::new()),
-        true,
-    )
-    .unwrap();
-    let mine = app.dispatcher();
+    let other = app.other_process_worker().await;
+    let mine = app.worker();
     let (a, b) = tokio::join!(mine.run_once(), other.run_once());
     assert_eq!(a.unwrap() + b.unwrap(), 40);
 
@@ -310,7 +304,7 @@ async fn the_circuit_opens_after_30_failures_in_a_row_and_can_be_reset() {
         app.create_customer(&format!("c{i}@example.com"), None)
             .await;
     }
-    assert_eq!(app.dispatch().await, 30);
+    assert_eq!(app.run_jobs().await, 30);
     let seen = deliveries(&app, &webhook).await;
     assert_eq!(seen["circuit"], "OPEN");
     assert_eq!(seen["consecutiveFailures"], 30);
@@ -318,7 +312,7 @@ async fn the_circuit_opens_after_30_failures_in_a_row_and_can_be_reset() {
     app.create_customer("late@example.com", None).await;
     app.clock.advance(Duration::minutes(5));
     assert_eq!(
-        app.dispatch().await,
+        app.run_jobs().await,
         0,
         "nothing is sent while the circuit is open"
     );
@@ -336,15 +330,18 @@ async fn the_circuit_opens_after_30_failures_in_a_row_and_can_be_reset() {
         body["data"]["resetWebhookCircuit"]["webhook"],
         json!({ "circuit": "CLOSED", "consecutiveFailures": 0 })
     );
-    assert_eq!(app.dispatch().await, 31);
+    assert_eq!(app.run_jobs().await, 31);
     assert_eq!(deliveries(&app, &webhook).await["circuit"], "CLOSED");
 }
 
 #[tokio::test]
 async fn callback_urls_pointing_inside_the_network_are_refused_by_default() {
-    let app = TestApp::spawn_with_webhooks(WebhookSettings {
-        allow_private_targets: false,
-        poll_interval: None,
+    let app = TestApp::spawn_with(Options {
+        webhooks: WebhookSettings {
+            allow_private_targets: false,
+            poll_interval: None,
+        },
+        ..Options::default()
     })
     .await;
     for (topic, url, code) in [
@@ -412,13 +409,7 @@ async fn the_dispatcher_refuses_private_targets_when_not_allowed() {
     let (webhook, _) = subscribe(&app, "customers.create", &receiver.url, false).await;
     app.create_customer("ada@example.com", None).await;
     // ...but this dispatcher does not.
-    let strict = pwreset::service::webhooks::Dispatcher::new(
-        app.db.clone(),
-        app.clock.clone(),
-        std::sync::Arc::new(pwreset::metrics::Metrics::new()),
-        false,
-    )
-    .unwrap();
+    let strict = app.worker_with(false);
     assert_eq!(strict.run_once().await.unwrap(), 1);
     assert!(receiver.calls().is_empty());
     let seen = deliveries(&app, &webhook).await;
@@ -470,7 +461,7 @@ async fn webhooks_are_for_integration_keys_and_stay_in_their_mode() {
         json!({}),
     )
     .await;
-    assert_eq!(app.dispatch().await, 0);
+    assert_eq!(app.run_jobs().await, 0);
 
     let update = app
         .gql(
@@ -535,7 +526,7 @@ async fn an_event_exists_exactly_when_its_change_does() {
         "the reset rolled back with its event"
     );
 
-    assert_eq!(app.dispatch().await, 1, "only the first customer's event");
+    assert_eq!(app.run_jobs().await, 1, "only the first customer's event");
     assert_eq!(
         receiver.calls()[0].header("x-commercelayer-topic"),
         "customers.create"
@@ -556,7 +547,7 @@ async fn an_undelivered_token_is_forgotten_when_it_expires() {
     receiver.answer_always(500);
     app.create_customer("ada@example.com", None).await;
     app.create_reset("ada@example.com").await;
-    assert_eq!(app.dispatch().await, 1);
+    assert_eq!(app.run_jobs().await, 1);
     let rows = webhook_delivery::Entity::find().all(&app.db).await.unwrap();
     assert!(
         rows[0].token.is_some(),
@@ -564,7 +555,7 @@ async fn an_undelivered_token_is_forgotten_when_it_expires() {
     );
 
     app.clock.advance(Duration::hours(6));
-    assert_eq!(app.dispatch().await, 0, "an expired token is not sent");
+    assert_eq!(app.run_jobs().await, 0, "an expired token is not sent");
     let rows = webhook_delivery::Entity::find().all(&app.db).await.unwrap();
     assert_eq!(rows[0].token, None);
     assert_eq!(
@@ -575,9 +566,12 @@ async fn an_undelivered_token_is_forgotten_when_it_expires() {
 
 #[tokio::test]
 async fn the_server_delivers_on_its_own_when_its_dispatcher_runs() {
-    let app = TestApp::spawn_with_webhooks(WebhookSettings {
-        allow_private_targets: true,
-        poll_interval: Some(std::time::Duration::from_millis(10)),
+    let app = TestApp::spawn_with(Options {
+        webhooks: WebhookSettings {
+            allow_private_targets: true,
+            poll_interval: Some(std::time::Duration::from_millis(10)),
+        },
+        ..Options::default()
     })
     .await;
     let receiver = Receiver::start().await;

@@ -1,36 +1,57 @@
-//! Mutations. Each returns a payload `{ <object>, userErrors }`: refused input
-//! is data (`userErrors`), never a GraphQL error, and changes nothing.
+//! The reset mutations. Each returns a payload `{ <object>, userErrors }`:
+//! refused input is data (`userErrors`), never a GraphQL error, and changes
+//! nothing.
 
-use async_graphql::{Context, ID, MaybeUndefined, Object, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Json, MaybeUndefined, Object, SimpleObject};
 
-use super::{
-    access::{self, ANY_ROLE, INTEGRATION},
-    error::{UserError, payload},
-    types::{
-        CompleteCustomerPasswordResetInput, CreateCustomerInput, CreateCustomerPasswordResetInput,
-        Customer, CustomerPasswordReset, UpdateCustomerPasswordResetInput,
-    },
-};
+use super::CustomerPasswordReset;
 use crate::{
-    domain::{ResetToken, Role},
-    service::{
-        ErrorCode,
-        customers::{self, NewCustomer},
-        password_resets::{self, Created, NewReset, ResetChanges},
+    domain::{ErrorCode, RawPassword, ResetToken},
+    graphql::{
+        Secret,
+        access::{self, ANY_ROLE, INTEGRATION},
+        error::{UserError, payload},
     },
+    service::password_resets::{self, NewReset, ResetChanges, Started},
+    state::AppState,
 };
 
-/// Writes of resets and customers.
-#[derive(Default)]
-pub struct CoreMutation;
+/// A request to reset a customer's password.
+#[derive(Debug, InputObject)]
+pub struct CreateCustomerPasswordResetInput {
+    /// The customer's email address, in any letter case.
+    pub customer_email: String,
+    /// The merchant's own reference, at most 255 characters.
+    pub reference: Option<String>,
+    /// Where the reference comes from, at most 255 characters.
+    pub reference_origin: Option<String>,
+    /// Free-form data: a JSON object of at most 16 KiB.
+    pub metadata: Option<Json<serde_json::Value>>,
+}
 
-/// The result of `createCustomer`.
-#[derive(SimpleObject)]
-pub struct CreateCustomerPayload {
-    /// The new customer; null when the input was refused.
-    pub customer: Option<Customer>,
-    /// Why the input was refused; empty on success.
-    pub user_errors: Vec<UserError>,
+/// The token a customer received and the password they chose
+/// (Commerce Layer's write-only `_reset_password_token` and `customer_password`).
+#[derive(Debug, InputObject)]
+pub struct CompleteCustomerPasswordResetInput {
+    /// The token from the reset link. It alone identifies the reset.
+    #[graphql(secret)]
+    pub reset_password_token: Secret,
+    /// The new password, 8 to 256 characters.
+    #[graphql(secret)]
+    pub customer_password: Secret,
+}
+
+/// Changes to a reset's merchant fields.
+#[derive(Debug, InputObject)]
+pub struct UpdateCustomerPasswordResetInput {
+    /// The reset's id.
+    pub id: ID,
+    /// A new reference; null clears it, omitted keeps it.
+    pub reference: MaybeUndefined<String>,
+    /// A new reference origin; null clears it, omitted keeps it.
+    pub reference_origin: MaybeUndefined<String>,
+    /// New metadata, replacing the old object; omitted keeps it.
+    pub metadata: Option<Json<serde_json::Value>>,
 }
 
 /// The result of `createCustomerPasswordReset`.
@@ -71,38 +92,13 @@ pub struct DeleteCustomerPasswordResetPayload {
     pub user_errors: Vec<UserError>,
 }
 
-/// The root of every write. Refused input comes back in `userErrors`.
-#[Object]
-impl CoreMutation {
-    /// Creates a customer, with a password or as a guest. Integration keys only.
-    async fn create_customer(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "The new customer.")] input: CreateCustomerInput,
-    ) -> async_graphql::Result<CreateCustomerPayload> {
-        let principal = access::require(ctx, INTEGRATION)?;
-        let state = access::state(ctx);
-        let new = NewCustomer {
-            email: input.email,
-            password: input.password,
-            reference: input.reference,
-            metadata: input.metadata.map(|m| m.0),
-        };
-        let result = customers::create(
-            &state.db,
-            &state.hasher,
-            principal.mode,
-            new,
-            state.clock.now(),
-        )
-        .await;
-        let (customer, user_errors) = payload(result)?;
-        Ok(CreateCustomerPayload {
-            customer: customer.map(Customer::from),
-            user_errors,
-        })
-    }
+/// Writes of resets.
+#[derive(Default)]
+pub struct ResetMutation;
 
+/// Writes of resets.
+#[Object]
+impl ResetMutation {
     /// Starts a password reset for the customer with `customerEmail`: a new
     /// single-use token, valid for 6 hours by default, that replaces the
     /// customer's older pending resets.
@@ -128,48 +124,20 @@ impl CoreMutation {
             metadata: input.metadata.map(|m| m.0),
         };
         let caller = access::caller(ctx, principal);
-        let result = match principal.role {
-            Role::Integration => {
-                password_resets::create(
-                    &state.db,
-                    &caller,
-                    &state.rate_limits,
-                    new,
-                    state.reset_token_ttl,
-                    now,
-                )
-                .await
-            }
-            // Queued: the same work whatever the email (see `password_resets::request`).
-            Role::SalesChannel => {
-                password_resets::request(&state.db, &caller, &state.rate_limits, new, now)
-                    .await
-                    .map(|()| Created::NoSuchCustomer)
-            }
-        };
-        let (created, user_errors) = payload(result)?;
-        if let Some(Created::Reset { .. }) = &created {
-            state.metrics.reset_created();
-        }
-        let mut user_errors = user_errors;
-        let reset = match (created, principal.role) {
-            (Some(Created::Reset { reset, token }), Role::Integration) => {
+        let ttl = state.reset_token_ttl;
+        let result =
+            password_resets::start(&state.db, &caller, &state.rate_limits, new, ttl, now).await;
+        let (started, user_errors) = payload(result)?;
+        record_rejections(state, &user_errors);
+        let reset = match started {
+            Some(Started::Reset { reset, token }) => {
+                state.metrics.reset_created();
                 let mut reset = CustomerPasswordReset::new(*reset, now);
                 reset.reset_password_token = Some(token.expose().to_owned());
                 Some(reset)
             }
-            (Some(Created::NoSuchCustomer), Role::Integration) => {
-                let error = crate::service::UserError::new(
-                    &["input", "customerEmail"],
-                    ErrorCode::CustomerNotFound,
-                    "no customer has this email",
-                );
-                user_errors.push(error.into());
-                None
-            }
-            _ => None,
+            Some(Started::Queued) | None => None,
         };
-        record_rejections(state, &user_errors);
         Ok(CreateCustomerPasswordResetPayload {
             customer_password_reset: reset,
             user_errors,
@@ -189,7 +157,8 @@ impl CoreMutation {
         let principal = access::require(ctx, ANY_ROLE)?;
         let state = access::state(ctx);
         let now = state.clock.now();
-        let token = ResetToken::from_client(input.reset_password_token);
+        let token = ResetToken::from(input.reset_password_token);
+        let password = RawPassword::from(input.customer_password);
         let caller = access::caller(ctx, principal);
         let result = password_resets::complete(
             &state.db,
@@ -197,7 +166,7 @@ impl CoreMutation {
             &caller,
             &state.rate_limits,
             token,
-            input.customer_password,
+            password,
             now,
         )
         .await;
@@ -243,9 +212,9 @@ impl CoreMutation {
     ) -> async_graphql::Result<DeleteCustomerPasswordResetPayload> {
         let principal = access::require(ctx, INTEGRATION)?;
         let state = access::state(ctx);
-        let (deleted, user_errors) = payload(
-            password_resets::delete(&state.db, principal.mode, &id, state.clock.now()).await,
-        )?;
+        let now = state.clock.now();
+        let result = password_resets::delete(&state.db, principal.mode, &id, now).await;
+        let (deleted, user_errors) = payload(result)?;
         Ok(DeleteCustomerPasswordResetPayload {
             deleted_customer_password_reset_id: deleted.map(ID),
             user_errors,
@@ -263,10 +232,10 @@ fn change<T>(field: MaybeUndefined<T>) -> Option<Option<T>> {
 }
 
 /// Counts each refused create or complete by its code.
-fn record_rejections(state: &crate::state::AppState, errors: &[UserError]) {
+fn record_rejections(state: &AppState, errors: &[UserError]) {
     for error in errors {
-        if let async_graphql::Value::Enum(name) = async_graphql::InputType::to_value(&error.code) {
-            state.metrics.reset_rejected(name.as_str());
-        }
+        state
+            .metrics
+            .reset_rejected(ErrorCode::from(error.code).as_str());
     }
 }

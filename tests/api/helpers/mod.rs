@@ -1,8 +1,10 @@
 //! `TestApp`: the real server on a fresh database, with one helper per operation.
 
+mod db;
+mod gate;
+
 use std::{
     net::SocketAddr,
-    path::PathBuf,
     sync::{
         Arc,
         atomic::{AtomicUsize, Ordering},
@@ -17,163 +19,23 @@ use pwreset::{
     metrics::Metrics,
     service::{ManualClock, api_keys, password::PasswordHasher},
     service::{
+        jobs::Worker,
         password::Argon2Params,
         rate_limits::{Limit, RateLimits},
-        webhooks::{Dispatcher, WebhookSettings},
+        webhooks::WebhookSettings,
     },
 };
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
+use sea_orm::DatabaseConnection;
+
+pub use db::TestDb;
+pub use gate::Gate;
+use gate::SqlLog;
 use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
 /// Where the clock of every test starts.
 pub fn start_time() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2026, 11, 27, 9, 0, 0).unwrap()
-}
-
-/// A database made for one test, removed when the test ends (even if it fails).
-pub struct TestDb {
-    pub url: String,
-    sqlite_file: Option<PathBuf>,
-    pg_schema: Option<(String, String)>,
-    /// For an alias of a PostgreSQL test database: its URL and schema.
-    connect_to: Option<(String, String)>,
-}
-
-impl TestDb {
-    /// A fresh SQLite file, or a fresh schema in `TEST_DATABASE_URL`'s database.
-    pub async fn new() -> (Self, DatabaseConnection) {
-        let name = format!(
-            "it_{}",
-            pwreset::domain::PublicId::generate("t")
-                .as_str()
-                .to_lowercase()
-        );
-        match std::env::var("TEST_DATABASE_URL")
-            .ok()
-            .filter(|u| !u.is_empty())
-        {
-            Some(base) => {
-                let admin = Database::connect(base.as_str())
-                    .await
-                    .expect("TEST_DATABASE_URL is reachable");
-                admin
-                    .execute_unprepared(&format!("CREATE SCHEMA \"{name}\""))
-                    .await
-                    .unwrap();
-                admin.close().await.ok();
-                let mut options = ConnectOptions::new(base.clone());
-                options
-                    .set_schema_search_path(format!("\"{name}\""))
-                    .sqlx_logging(false)
-                    .max_connections(5);
-                let db = Database::connect(options).await.unwrap();
-                (
-                    Self {
-                        url: base.clone(),
-                        sqlite_file: None,
-                        pg_schema: Some((base, name)),
-                        connect_to: None,
-                    },
-                    db,
-                )
-            }
-            None => {
-                let dir = std::env::temp_dir().join("pwreset-tests");
-                std::fs::create_dir_all(&dir).unwrap();
-                let file = dir.join(format!("{name}.db"));
-                let url = format!("sqlite://{}?mode=rwc", file.display());
-                let db = pwreset::connect(&url).await.unwrap();
-                (
-                    Self {
-                        url,
-                        sqlite_file: Some(file),
-                        pg_schema: None,
-                        connect_to: None,
-                    },
-                    db,
-                )
-            }
-        }
-    }
-
-    /// A handle on the same database that leaves it in place when dropped
-    /// (the first handle cleans up).
-    pub fn alias(&self) -> TestDb {
-        TestDb {
-            url: self.url.clone(),
-            sqlite_file: None,
-            pg_schema: None,
-            connect_to: self.connect_target(),
-        }
-    }
-
-    fn connect_target(&self) -> Option<(String, String)> {
-        self.pg_schema.clone().or_else(|| self.connect_to.clone())
-    }
-
-    /// Another pool on this database.
-    pub async fn connect(&self) -> DatabaseConnection {
-        match &self.connect_target() {
-            Some((base, name)) => {
-                let mut options = ConnectOptions::new(base.clone());
-                options
-                    .set_schema_search_path(format!("\"{name}\""))
-                    .sqlx_logging(false)
-                    .max_connections(5);
-                Database::connect(options).await.unwrap()
-            }
-            None => pwreset::connect(&self.url).await.unwrap(),
-        }
-    }
-
-    /// A fresh SQLite file whatever `TEST_DATABASE_URL` says: for the
-    /// command-line tests, which pass the URL to a child process.
-    pub fn sqlite_file() -> Self {
-        let name = format!(
-            "it_{}",
-            pwreset::domain::PublicId::generate("t")
-                .as_str()
-                .to_lowercase()
-        );
-        let dir = std::env::temp_dir().join("pwreset-tests");
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join(format!("{name}.db"));
-        Self {
-            url: format!("sqlite://{}?mode=rwc", file.display()),
-            sqlite_file: Some(file),
-            pg_schema: None,
-            connect_to: None,
-        }
-    }
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        if let Some(file) = &self.sqlite_file {
-            for suffix in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
-            }
-        }
-        if let Some((base, schema)) = self.pg_schema.take() {
-            // Drop runs outside any runtime we may block: use a thread of its own.
-            let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                rt.block_on(async {
-                    if let Ok(db) = Database::connect(base.as_str()).await {
-                        let _ = db
-                            .execute_unprepared(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
-                            .await;
-                        let _ = db.close().await;
-                    }
-                });
-            })
-            .join();
-        }
-    }
 }
 
 /// How a test server is set up; the defaults suit most tests.
@@ -192,7 +54,7 @@ impl Default for Options {
     fn default() -> Self {
         Self {
             http: HttpSettings::default(),
-            // Tests deliver with `TestApp::dispatch`, exactly when they choose.
+            // Tests run the jobs with `TestApp::run_jobs`, exactly when they choose.
             webhooks: WebhookSettings {
                 allow_private_targets: true,
                 poll_interval: None,
@@ -211,12 +73,24 @@ impl Default for Options {
     }
 }
 
+impl Options {
+    /// The defaults, with `http` for the HTTP endpoint.
+    pub fn with_http(http: HttpSettings) -> Self {
+        Self {
+            http,
+            ..Self::default()
+        }
+    }
+}
+
 /// The real server on a fresh database, with keys of every role and mode.
 pub struct TestApp {
     pub addr: SocketAddr,
     pub db: DatabaseConnection,
     /// The server's password hasher (to fill its queue in tests).
     pub hasher: PasswordHasher,
+    /// The server's state.
+    pub state: AppState,
     /// What the server was started with.
     pub options: Options,
     pub clock: Arc<ManualClock>,
@@ -243,66 +117,21 @@ pub struct TestApp {
 impl TestApp {
     /// Starts the server on a fresh database.
     pub async fn spawn() -> Self {
-        let (test_db, db) = TestDb::new().await;
-        Self::spawn_on(test_db, db).await
-    }
-
-    /// Starts the server on `db`, running the real migrations first.
-    pub async fn spawn_on(test_db: TestDb, db: DatabaseConnection) -> Self {
-        Self::spawn_with(test_db, db, HttpSettings::default()).await
-    }
-
-    /// Starts the server with `settings` on a fresh database.
-    pub async fn spawn_with_settings(settings: HttpSettings) -> Self {
-        let (test_db, db) = TestDb::new().await;
-        Self::spawn_with(test_db, db, settings).await
-    }
-
-    /// Starts the server on `db` with `settings`, running the real migrations first.
-    pub async fn spawn_with(
-        test_db: TestDb,
-        db: DatabaseConnection,
-        settings: HttpSettings,
-    ) -> Self {
-        let options = Options {
-            http: settings,
-            ..Options::default()
-        };
-        Self::spawn_full(
-            test_db,
-            db,
-            options,
-            Arc::new(ManualClock::new(start_time())),
-        )
-        .await
-    }
-
-    /// Starts the server with webhook `settings` on a fresh database.
-    pub async fn spawn_with_webhooks(webhooks: WebhookSettings) -> Self {
-        Self::spawn_with_options(Options {
-            webhooks,
-            ..Options::default()
-        })
-        .await
+        Self::spawn_with(Options::default()).await
     }
 
     /// Starts the server with `options` on a fresh database.
-    pub async fn spawn_with_options(options: Options) -> Self {
+    pub async fn spawn_with(options: Options) -> Self {
         let (test_db, db) = TestDb::new().await;
-        Self::spawn_full(
-            test_db,
-            db,
-            options,
-            Arc::new(ManualClock::new(start_time())),
-        )
-        .await
+        let clock = Arc::new(ManualClock::new(start_time()));
+        Self::start(test_db, db, options, clock).await
     }
 
     /// Another server process on this server's database, sharing its clock.
     pub async fn second_process(&self) -> TestApp {
         let db = self._test_db.connect().await;
         let test_db = self._test_db.alias();
-        Self::spawn_full(test_db, db, self.options.clone(), self.clock.clone()).await
+        Self::start(test_db, db, self.options.clone(), self.clock.clone()).await
     }
 
     /// Stops this server and starts a new one on the same database, with a new
@@ -319,13 +148,14 @@ impl TestApp {
         } = self;
         db.close().await.unwrap();
         let db = test_db.connect().await;
-        Self::spawn_full(test_db, db, options, clock).await
+        Self::start(test_db, db, options, clock).await
     }
 
-    /// Starts the server on `db`, running the real migrations first. The
-    /// server runs no webhook dispatcher unless `webhooks` says so: tests
-    /// deliver with [`TestApp::dispatch`], exactly when they choose.
-    pub async fn spawn_full(
+    /// Starts the server on `db` with `options` and `clock`, running the real
+    /// migrations first. The server runs no background jobs unless
+    /// `options.webhooks` says so: tests run them with [`TestApp::run_jobs`],
+    /// exactly when they choose.
+    pub async fn start(
         test_db: TestDb,
         mut db: DatabaseConnection,
         options: Options,
@@ -389,11 +219,12 @@ impl TestApp {
             audit_retention: chrono::Duration::days(90),
         };
         let settings = options.http.clone();
+        let served = state.clone();
         // Bound before the server task starts: no waiting for it to come up.
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(pwreset::serve(listener, state, settings, async {
+        let server = tokio::spawn(pwreset::serve(listener, served, settings, async {
             let _ = stopped.await;
         }));
         statements.store(0, Ordering::SeqCst);
@@ -401,6 +232,7 @@ impl TestApp {
             addr,
             db,
             hasher,
+            state,
             options,
             clock,
             statements,
@@ -560,26 +392,53 @@ impl TestApp {
             .unwrap()
     }
 
-    /// A webhook dispatcher over this server's database (the server itself runs
-    /// none in tests, so deliveries happen exactly when a test says).
-    pub fn dispatcher(&self) -> Dispatcher {
-        Dispatcher::new(
-            self.db.clone(),
-            self.clock.clone(),
-            Arc::new(Metrics::new()),
-            true,
-        )
-        .unwrap()
+    /// The server's background jobs, over its database (the server itself
+    /// runs none in tests, so jobs run exactly when a test says).
+    pub fn worker(&self) -> Worker {
+        self.worker_with(true)
     }
 
-    /// A second pool on this server's database, as another process would have.
-    pub async fn _second_pool(&self) -> DatabaseConnection {
-        self._test_db.connect().await
+    /// The background jobs, calling private webhook targets only if `allow_private`.
+    pub fn worker_with(&self, allow_private: bool) -> Worker {
+        let webhooks = WebhookSettings {
+            allow_private_targets: allow_private,
+            ..self.options.webhooks.clone()
+        };
+        let state = AppState {
+            webhooks,
+            ..self.state.clone()
+        };
+        state.worker().unwrap()
     }
 
-    /// Delivers every due webhook delivery once; returns the attempts made.
-    pub async fn dispatch(&self) -> usize {
-        self.dispatcher().run_once().await.unwrap()
+    /// The background jobs of another process: a pool of their own on this
+    /// server's database.
+    pub async fn other_process_worker(&self) -> Worker {
+        let db = self._test_db.connect().await;
+        let state = AppState {
+            db: db.clone(),
+            reader: db,
+            ..self.state.clone()
+        };
+        state.worker().unwrap()
+    }
+
+    /// Runs the background jobs once: queued storefront requests become
+    /// resets, due webhook deliveries are attempted. Returns the attempts made.
+    pub async fn run_jobs(&self) -> usize {
+        self.worker().run_once().await.unwrap()
+    }
+
+    /// The number of test-mode customers.
+    pub async fn customer_count(&self) -> u64 {
+        let body = self
+            .gql(
+                Some(&self.integration),
+                "{ customers { totalCount } }",
+                json!({}),
+            )
+            .await;
+        body["data"]["customers"]["totalCount"].as_u64().unwrap()
     }
 
     /// Runs `work` and returns its result with the SQL text (parameters
@@ -597,56 +456,6 @@ impl TestApp {
     /// SQL statements run since the last call (and resets the count).
     pub fn take_statements(&self) -> usize {
         self.statements.swap(0, Ordering::SeqCst)
-    }
-}
-
-/// SQL statements recorded by [`TestApp::record_sql`].
-type SqlLog = Arc<std::sync::Mutex<Option<Vec<String>>>>;
-
-/// What an armed gate waits for, whom it tells, and what releases it.
-type Armed = (
-    String,
-    std::sync::mpsc::Sender<()>,
-    std::sync::mpsc::Receiver<()>,
-);
-
-/// Stops the server, once, right after it runs a statement containing a chosen
-/// text, until the test lets it go: a request held in flight without sleeping.
-#[derive(Default)]
-pub struct Gate {
-    armed: std::sync::Mutex<Option<Armed>>,
-}
-
-impl Gate {
-    /// Arms the gate for the next statement containing `sql`. Returns a receiver
-    /// that fires when a request is held, and a sender that releases it.
-    pub fn arm(&self, sql: &str) -> (std::sync::mpsc::Receiver<()>, std::sync::mpsc::Sender<()>) {
-        let (held_tx, held_rx) = std::sync::mpsc::channel();
-        let (release_tx, release_rx) = std::sync::mpsc::channel();
-        *self.armed.lock().unwrap() = Some((sql.to_owned(), held_tx, release_rx));
-        (held_rx, release_tx)
-    }
-
-    fn pass(&self, sql: &str) {
-        let taken = {
-            let mut armed = self.armed.lock().unwrap();
-            match armed.as_ref() {
-                Some((pattern, _, _)) if sql.contains(pattern.as_str()) => armed.take(),
-                _ => None,
-            }
-        };
-        if let Some((_, held, release)) = taken {
-            let _ = held.send(());
-            let wait = || {
-                let _ = release.recv_timeout(std::time::Duration::from_secs(30));
-            };
-            // Held on a runtime worker: hand the worker's other tasks to another
-            // thread first, so the rest of the server keeps running meanwhile.
-            match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
-                Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(wait),
-                _ => wait(),
-            }
-        }
     }
 }
 

@@ -1,0 +1,145 @@
+//! Lists of resets: the filter and sort inputs, the connection, and the one
+//! fetch shared by `customerPasswordResets` and `Customer.passwordResets`.
+
+use std::{collections::HashMap, sync::Arc};
+
+use async_graphql::{Context, Enum, ID, InputObject};
+
+use super::{CustomerPasswordReset, CustomerPasswordResetStatus};
+use crate::{
+    entity::customer_password_reset,
+    graphql::{
+        access,
+        connection::{DateTimeRange, SortDirection, connection},
+        customers::Customer,
+        error::to_graphql,
+    },
+    service::{
+        customers,
+        pagination::PageArgs,
+        password_resets::{self, ResetFilter, ResetSort},
+    },
+};
+
+connection!(
+    CustomerPasswordResetConnection,
+    CustomerPasswordResetEdge,
+    CustomerPasswordReset,
+    customer_password_reset::Entity,
+    "customer password resets"
+);
+
+/// Which password resets to list. Every criterion given must hold.
+#[derive(Debug, Clone, Default, InputObject)]
+pub struct CustomerPasswordResetFilter {
+    /// Only resets with one of these ids.
+    pub ids: Option<Vec<ID>>,
+    /// Only the resets of this customer.
+    pub customer_id: Option<ID>,
+    /// Only the resets of the customer with this email (letter case ignored).
+    pub customer_email: Option<String>,
+    /// Only resets in one of these statuses (an empty list means any status).
+    pub status: Option<Vec<CustomerPasswordResetStatus>>,
+    /// Only resets with exactly this reference.
+    pub reference: Option<String>,
+    /// Only resets created in this range.
+    pub created_at: Option<DateTimeRange>,
+    /// Only resets last changed in this range.
+    pub updated_at: Option<DateTimeRange>,
+    /// Only resets completed in this range.
+    pub reset_password_at: Option<DateTimeRange>,
+}
+
+/// What to sort password resets by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[graphql(remote = "crate::service::password_resets::ResetSort")]
+pub enum CustomerPasswordResetSortField {
+    /// Creation time.
+    CreatedAt,
+    /// Time of the last change.
+    UpdatedAt,
+    /// Completion time; resets not completed have none.
+    ResetPasswordAt,
+    /// The merchant's reference; resets without one have none.
+    Reference,
+}
+
+/// How to sort password resets. Ties are broken by id, so order is stable.
+#[derive(Debug, Clone, Copy, InputObject)]
+pub struct CustomerPasswordResetSort {
+    /// The field to sort by.
+    pub field: CustomerPasswordResetSortField,
+    /// The direction.
+    #[graphql(default)]
+    pub direction: SortDirection,
+}
+
+/// The arguments of a password reset list, gathered.
+pub(crate) struct ResetListArgs {
+    pub page: PageArgs,
+    pub filter: Option<CustomerPasswordResetFilter>,
+    pub sort: Option<CustomerPasswordResetSort>,
+}
+
+impl ResetListArgs {
+    /// Fetches the page; `customer_key` restricts it to one customer. When
+    /// the selection asks for each row's customer, they are loaded with the
+    /// page, in one query, without the DataLoader's batching window.
+    pub(crate) async fn fetch(
+        self,
+        ctx: &Context<'_>,
+        customer_key: Option<i64>,
+    ) -> async_graphql::Result<CustomerPasswordResetConnection> {
+        let principal = access::require(ctx, access::INTEGRATION)?;
+        let state = access::state(ctx);
+        let now = state.clock.now();
+        let f = self.filter.unwrap_or_default();
+        let filter = ResetFilter {
+            ids: f.ids.map(|ids| ids.into_iter().map(|id| id.0).collect()),
+            customer_id: f.customer_id.map(|id| id.0),
+            customer_key,
+            customer_email: f.customer_email,
+            status: f.status.map(|s| s.into_iter().map(Into::into).collect()),
+            reference: f.reference,
+            created_at: f.created_at.map(Into::into),
+            updated_at: f.updated_at.map(Into::into),
+            reset_password_at: f.reset_password_at.map(Into::into),
+        };
+        let sort = self.sort.unwrap_or(CustomerPasswordResetSort {
+            field: CustomerPasswordResetSortField::CreatedAt,
+            direction: SortDirection::Desc,
+        });
+        let page = password_resets::list(
+            &state.reader,
+            principal.mode,
+            filter,
+            ResetSort::from(sort.field),
+            sort.direction.into(),
+            self.page,
+            now,
+        )
+        .await
+        .map_err(to_graphql)?;
+        let look = ctx.look_ahead();
+        let customers: HashMap<i64, Arc<Customer>> =
+            if look.field("nodes").field("customer").exists()
+                || look.field("edges").field("node").field("customer").exists()
+            {
+                let keys: Vec<i64> = page.items.iter().map(|(_, m)| m.customer_id).collect();
+                customers::load_many(&state.reader, &keys)
+                    .await
+                    .map_err(to_graphql)?
+                    .into_iter()
+                    .map(|(key, c)| (key, Arc::new(Customer::from(c))))
+                    .collect()
+            } else {
+                HashMap::new()
+            };
+        Ok(CustomerPasswordResetConnection::new(page, |m| {
+            let customer = customers.get(&m.customer_id).cloned();
+            let mut reset = CustomerPasswordReset::new(m, now);
+            reset.preloaded_customer = customer;
+            reset
+        }))
+    }
+}

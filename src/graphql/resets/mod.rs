@@ -1,0 +1,176 @@
+//! Customer password resets in GraphQL: the type and its reads here; lists
+//! in [`list`]; the mutations in [`mutation`].
+
+mod list;
+mod mutation;
+
+use std::sync::Arc;
+
+use async_graphql::{ComplexObject, Context, Enum, ID, Json, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+
+pub(crate) use list::ResetListArgs;
+pub use list::{
+    CustomerPasswordResetConnection, CustomerPasswordResetFilter, CustomerPasswordResetSort,
+};
+pub use mutation::ResetMutation;
+
+use super::{
+    access::{self, INTEGRATION},
+    connection::page_complexity,
+    customers::Customer,
+    error::to_graphql,
+    loaders::CustomerLoader,
+    mode::Mode,
+};
+use crate::{
+    entity::customer_password_reset,
+    service::{pagination::PageArgs, password_resets},
+};
+
+/// Where a password reset stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[graphql(remote = "crate::service::password_resets::ResetStatus")]
+pub enum CustomerPasswordResetStatus {
+    /// Not used, not replaced, not expired: the token works.
+    Pending,
+    /// The password was reset with this token.
+    Completed,
+    /// The token's time ran out before it was used.
+    Expired,
+    /// A newer reset for the same customer replaced it, or another reset of the
+    /// customer completed; the token no longer works.
+    Invalidated,
+}
+
+/// A request to reset a customer's password (Commerce Layer's
+/// `customer_password_reset`). Its token is shown once, to integrations, in the
+/// create payload; afterwards only its digest exists.
+#[derive(Debug, Clone, SimpleObject)]
+#[graphql(complex)]
+pub struct CustomerPasswordReset {
+    /// Opaque id (`cpr_…`).
+    pub id: ID,
+    /// The email the reset was requested for.
+    pub customer_email: String,
+    /// The secret token that completes the reset. Non-null only in the payload
+    /// of `createCustomerPasswordReset` called with an integration key, once:
+    /// the server keeps only a digest and can never show it again.
+    pub reset_password_token: Option<String>,
+    /// When the password was reset with this token; null until then.
+    pub reset_password_at: Option<DateTime<Utc>>,
+    /// When the token stops working (6 hours after creation by default).
+    pub expires_at: DateTime<Utc>,
+    /// Where the reset stands now.
+    pub status: CustomerPasswordResetStatus,
+    /// The merchant's own reference.
+    pub reference: Option<String>,
+    /// Where `reference` comes from (an order system, a CRM…).
+    pub reference_origin: Option<String>,
+    /// Free-form data the merchant attached: always a JSON object.
+    pub metadata: Json<serde_json::Value>,
+    /// When the reset was requested.
+    pub created_at: DateTime<Utc>,
+    /// When the reset last changed.
+    pub updated_at: DateTime<Utc>,
+    /// The mode the reset belongs to.
+    pub mode: Mode,
+    #[graphql(skip)]
+    pub(crate) customer_key: i64,
+    /// The customer, when the list that produced this reset loaded it already.
+    #[graphql(skip)]
+    pub(crate) preloaded_customer: Option<Arc<Customer>>,
+}
+
+impl CustomerPasswordReset {
+    /// The reset as seen at `now`, without its token.
+    pub(crate) fn new(m: customer_password_reset::Model, now: DateTime<Utc>) -> Self {
+        let status = password_resets::status(&m, now).into();
+        Self {
+            id: ID(m.public_id),
+            customer_email: m.customer_email,
+            reset_password_token: None,
+            reset_password_at: m.reset_password_at,
+            expires_at: m.expires_at,
+            status,
+            reference: m.reference,
+            reference_origin: m.reference_origin,
+            metadata: Json(m.metadata),
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+            mode: Mode::from(m.mode.as_str()),
+            customer_key: m.customer_id,
+            preloaded_customer: None,
+        }
+    }
+
+    /// The reset with `id` in the caller's mode, if any.
+    pub(crate) async fn by_id(ctx: &Context<'_>, id: &str) -> async_graphql::Result<Option<Self>> {
+        let principal = access::require(ctx, INTEGRATION)?;
+        let state = access::state(ctx);
+        let now = state.clock.now();
+        Ok(password_resets::get(&state.reader, principal.mode, id)
+            .await
+            .map_err(to_graphql)?
+            .map(|m| CustomerPasswordReset::new(m, now)))
+    }
+}
+
+#[ComplexObject]
+impl CustomerPasswordReset {
+    /// The customer whose password this reset changes (integration keys only).
+    async fn customer(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Arc<Customer>>> {
+        access::require(ctx, INTEGRATION)?;
+        if let Some(customer) = &self.preloaded_customer {
+            return Ok(Some(customer.clone()));
+        }
+        let loader = ctx.data_unchecked::<async_graphql::dataloader::DataLoader<CustomerLoader>>();
+        Ok(loader
+            .load_one(self.customer_key)
+            .await?
+            .map(|m| Arc::new(Customer::from(m))))
+    }
+}
+
+/// Reads of resets (integration keys only).
+#[derive(Default)]
+pub struct ResetQuery;
+
+/// Reads of resets (integration keys only).
+#[Object]
+impl ResetQuery {
+    /// One password reset by id; null for an id that does not exist, is
+    /// malformed, or belongs to the other mode. Integration keys only.
+    async fn customer_password_reset(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The reset's id (`cpr_…`).")] id: ID,
+    ) -> async_graphql::Result<Option<CustomerPasswordReset>> {
+        CustomerPasswordReset::by_id(ctx, &id).await
+    }
+
+    /// Password resets of the key's mode, newest first unless `sort` says
+    /// otherwise. Pages hold 25 rows by default and at most 100. Integration keys only.
+    #[allow(clippy::too_many_arguments)]
+    #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
+    async fn customer_password_resets(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Rows after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Rows before this cursor.")] before: Option<String>,
+        #[graphql(desc = "The first this many rows (0 to 100; default 25).")] first: Option<i32>,
+        #[graphql(desc = "The last this many rows (0 to 100).")] last: Option<i32>,
+        #[graphql(desc = "Which resets to list.")] filter: Option<CustomerPasswordResetFilter>,
+        #[graphql(desc = "The order; newest first by default.")] sort: Option<
+            CustomerPasswordResetSort,
+        >,
+    ) -> async_graphql::Result<CustomerPasswordResetConnection> {
+        let page = PageArgs {
+            first,
+            after,
+            last,
+            before,
+        };
+        ResetListArgs { page, filter, sort }.fetch(ctx, None).await
+    }
+}

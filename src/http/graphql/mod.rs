@@ -1,0 +1,324 @@
+//! GraphQL over HTTP, as the specification's current draft asks:
+//!
+//! - `POST` with `Content-Type: application/json` (415 otherwise), and `GET`
+//!   with `query`, `operationName`, `variables`, `extensions` in the query
+//!   string; a mutation over `GET` gets 405 with `Allow: POST`, unexecuted.
+//! - The response type follows `Accept` ([`negotiate`]):
+//!   `application/graphql-response+json` by default, `application/json` for
+//!   clients that ask only for it, 406 when neither is acceptable.
+//! - With `application/graphql-response+json`, request errors get a 4xx and no
+//!   `data`: 400 for unparseable JSON or documents, 422 for validation and
+//!   variable errors; field errors keep 200. With `application/json`, any
+//!   well-formed GraphQL request gets 200.
+//! - Bodies are capped while they are read (413), batches by count ([`wire`]).
+//! - Automatic Persisted Queries, stored in the database ([`persisted`]).
+//! - Execution is cut off after the request timeout (503).
+
+mod document;
+mod negotiate;
+mod persisted;
+mod refusal;
+mod wire;
+
+use std::{sync::Arc, time::Instant};
+
+use async_graphql::{Request, Response as GqlResponse, Variables};
+use axum::{
+    body::Body,
+    extract::{Extension, RawQuery, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde_json::Value;
+
+use self::{
+    negotiate::{MediaType, negotiate, wants_html},
+    refusal::{Refusal, error_body},
+    wire::WireRequest,
+};
+use super::{HttpSettings, auth, graphiql};
+use crate::{
+    domain::{Auth, ClientIp},
+    graphql::{self, AppSchema, ErrorCode},
+    metrics::Outcome,
+    state::AppState,
+};
+
+/// The `/graphql` route's state.
+#[derive(Clone)]
+pub(super) struct Endpoint {
+    pub schema: AppSchema,
+    pub app: AppState,
+    pub settings: Arc<HttpSettings>,
+}
+
+/// How one operation of a request ended.
+struct Answer {
+    /// The operation's name, for logs and metrics.
+    operation: Option<String>,
+    outcome: Outcome,
+    status: StatusCode,
+    body: String,
+    /// Seconds to wait, when a rate limit refused it.
+    retry_after: Option<u64>,
+}
+
+fn not_acceptable() -> Response {
+    Refusal::http(
+        StatusCode::NOT_ACCEPTABLE,
+        ErrorCode::NotAcceptable,
+        "ask for application/graphql-response+json or application/json in Accept",
+    )
+    .respond(MediaType::Json)
+}
+
+/// `GET /graphql`: GraphiQL for browsers, otherwise a query from the query string.
+pub(super) async fn get(
+    State(endpoint): State<Endpoint>,
+    Extension(ip): Extension<ClientIp>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> Response {
+    let wire = match query.as_deref().map(wire::read_query_string).transpose() {
+        Ok(wire) => wire.unwrap_or_default(),
+        Err(refusal) => return refusal.respond(negotiate(&headers).unwrap_or(MediaType::Json)),
+    };
+    if wire.query.is_none() && wire.extensions.is_none() && wants_html(&headers) {
+        return graphiql::page(endpoint.settings.graphiql_assets_url.as_deref()).into_response();
+    }
+    let Some(media) = negotiate(&headers) else {
+        return not_acceptable();
+    };
+    endpoint
+        .run(media, &headers, ip, vec![wire], false, true)
+        .await
+}
+
+/// `POST /graphql`: a JSON request, or a JSON array of them (a batch).
+pub(super) async fn post(
+    State(endpoint): State<Endpoint>,
+    Extension(ip): Extension<ClientIp>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let Some(media) = negotiate(&headers) else {
+        return not_acceptable();
+    };
+    let settings = &endpoint.settings;
+    match wire::read_body(&headers, body, settings.body_limit, settings.max_batch).await {
+        Ok((requests, batch)) => {
+            endpoint
+                .run(media, &headers, ip, requests, batch, false)
+                .await
+        }
+        Err(refusal) => refusal.respond(media),
+    }
+}
+
+impl Endpoint {
+    /// Authenticates, prepares and executes `requests`, answering in `media`.
+    async fn run(
+        &self,
+        media: MediaType,
+        headers: &HeaderMap,
+        ip: ClientIp,
+        requests: Vec<WireRequest>,
+        batch: bool,
+        via_get: bool,
+    ) -> Response {
+        let auth = match auth::authenticate(&self.app, headers).await {
+            Ok(auth) => auth,
+            Err(status) => {
+                let message = "the server cannot check API keys right now; try again";
+                return Refusal::http(status, ErrorCode::ServiceUnavailable, message)
+                    .respond(media);
+            }
+        };
+        let mut answers = Vec::with_capacity(requests.len());
+        for wire in requests {
+            let started = Instant::now();
+            let answer = match self.prepare(wire, via_get, &auth, ip).await {
+                Err(refusal) if !batch && refusal.is_method_not_allowed() => {
+                    return refusal.respond(media);
+                }
+                Err(refusal) => Answer {
+                    operation: None,
+                    outcome: Outcome::RequestError,
+                    status: refusal.status(media),
+                    body: refusal.body(),
+                    retry_after: None,
+                },
+                Ok(mut request) => {
+                    let operation = request
+                        .operation_name
+                        .clone()
+                        .or_else(|| document::single_operation_name(&mut request));
+                    self.execute(media, request, operation).await
+                }
+            };
+            let operation = answer.operation.as_deref();
+            self.app
+                .metrics
+                .record_request(operation, answer.outcome, started.elapsed());
+            let span = tracing::Span::current();
+            span.record("operation", operation.unwrap_or("anonymous"));
+            span.record("outcome", format!("{:?}", answer.outcome));
+            answers.push(answer);
+        }
+        respond(media, answers, batch)
+    }
+
+    /// Executes `request` within the request timeout.
+    async fn execute(
+        &self,
+        media: MediaType,
+        request: Request,
+        operation: Option<String>,
+    ) -> Answer {
+        let timeout = self.settings.request_timeout;
+        match tokio::time::timeout(timeout, self.schema.execute(request)).await {
+            Ok(response) => {
+                let retry_after = graphql::retry_after(&response);
+                let (outcome, status, body) = encode(media, response);
+                Answer {
+                    operation,
+                    outcome,
+                    status,
+                    body,
+                    retry_after,
+                }
+            }
+            Err(_) => {
+                let message = format!(
+                    "the request took longer than {} ms and was stopped; nothing it did was kept unless it finished",
+                    timeout.as_millis()
+                );
+                Answer {
+                    operation,
+                    outcome: Outcome::Timeout,
+                    status: StatusCode::SERVICE_UNAVAILABLE,
+                    body: error_body(ErrorCode::Timeout, &message),
+                    retry_after: None,
+                }
+            }
+        }
+    }
+
+    /// Turns a wire request into an executable one: persisted query look-up,
+    /// parse, the mutation-over-GET and alias checks, variables, request data.
+    async fn prepare(
+        &self,
+        wire: WireRequest,
+        via_get: bool,
+        auth: &Auth,
+        ip: ClientIp,
+    ) -> Result<Request, Refusal> {
+        let now = self.app.clock.now();
+        let query =
+            persisted::resolve_query(&self.app.db, wire.query, wire.extensions.as_ref(), now)
+                .await?;
+        let mut request = Request::new(query);
+        if let Some(name) = wire.operation_name {
+            request = request.operation_name(name);
+        }
+        match wire.variables {
+            None | Some(Value::Null) => {}
+            Some(value @ Value::Object(_)) => {
+                request = request.variables(Variables::from_json(value))
+            }
+            Some(_) => {
+                return Err(Refusal::http(
+                    StatusCode::BAD_REQUEST,
+                    ErrorCode::BadRequest,
+                    "`variables` must be a JSON object",
+                ));
+            }
+        }
+        let operation_name = request.operation_name.clone();
+        let parsed = request.parsed_query().map_err(|e| {
+            let message = document::located(&e);
+            Refusal::graphql(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::GraphqlParseFailed,
+                message,
+            )
+        })?;
+        if via_get && document::is_mutation(parsed, operation_name.as_deref()) {
+            return Err(Refusal::http(
+                StatusCode::METHOD_NOT_ALLOWED,
+                ErrorCode::MethodNotAllowed,
+                "mutations must be sent with POST",
+            ));
+        }
+        let aliases = document::count_aliases(parsed);
+        let max_aliases = self.settings.max_aliases;
+        if aliases > max_aliases {
+            return Err(Refusal::graphql(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::GraphqlValidationFailed,
+                format!("the query uses {aliases} aliases; at most {max_aliases} are allowed"),
+            ));
+        }
+        Ok(graphql::prepare(request, &self.app, auth.clone(), ip))
+    }
+}
+
+/// The response to a request's answers: a batch is a JSON array with 200; a
+/// single answer keeps its status, turned 429 with `Retry-After` when a rate
+/// limit refused it (a rate limit is not a GraphQL matter: it is said in HTTP
+/// too), and given `Retry-After: 1` with a 503.
+fn respond(media: MediaType, mut answers: Vec<Answer>, batch: bool) -> Response {
+    // Each body is serialised once, straight from the executor's response.
+    let (status, body, retry_after) = if batch {
+        let bodies: Vec<String> = answers.into_iter().map(|a| a.body).collect();
+        (StatusCode::OK, format!("[{}]", bodies.join(",")), None)
+    } else {
+        match answers.pop() {
+            Some(a) if a.retry_after.is_some() => {
+                (StatusCode::TOO_MANY_REQUESTS, a.body, a.retry_after)
+            }
+            Some(a) => (a.status, a.body, None),
+            None => (StatusCode::OK, String::new(), None),
+        }
+    };
+    let mut response = (status, body).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, media.content_type());
+    if let Some(seconds) = retry_after.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
+        headers.insert(header::RETRY_AFTER, seconds);
+    }
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+    }
+    response
+}
+
+/// The outcome, HTTP status and body of an executed request.
+fn encode(media: MediaType, response: GqlResponse) -> (Outcome, StatusCode, String) {
+    // A request error (validation, variables, limits) stops execution before any
+    // field runs: no data, and errors with no path.
+    let request_error = !response.errors.is_empty()
+        && response.data == async_graphql::Value::Null
+        && response.errors.iter().all(|e| e.path.is_empty());
+    let serialised = if request_error && media == MediaType::GraphqlResponseJson {
+        serde_json::to_string(&serde_json::json!({ "errors": response.errors }))
+    } else {
+        serde_json::to_string(&response)
+    };
+    let body =
+        serialised.unwrap_or_else(|_| error_body(ErrorCode::InternalServerError, "internal error"));
+    if request_error {
+        let status = if media == MediaType::GraphqlResponseJson {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            StatusCode::OK
+        };
+        return (Outcome::RequestError, status, body);
+    }
+    let outcome = if response.errors.is_empty() {
+        Outcome::Ok
+    } else {
+        Outcome::FieldError
+    };
+    (outcome, StatusCode::OK, body)
+}

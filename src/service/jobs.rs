@@ -1,0 +1,124 @@
+//! The one background runner: on every poll it turns queued storefront
+//! requests into resets, gives up deliveries whose secret expired, and
+//! delivers due webhook deliveries; every ten minutes it prunes the audit
+//! trail and stale rate-limit counters. All of it works on leases or
+//! idempotent deletes, so any number of processes can run it on one database.
+
+use std::{sync::Arc, time::Duration};
+
+use sea_orm::DatabaseConnection;
+
+use super::{
+    Clock, Result, audit, password_resets, rate_limits,
+    webhooks::{self, Deliverer},
+};
+use crate::metrics::Metrics;
+
+/// How often pruning runs.
+const PRUNE_EVERY: Duration = Duration::from_secs(600);
+
+/// What the jobs need to know of the server's settings.
+#[derive(Debug, Clone, Copy)]
+pub struct JobSettings {
+    /// How long a reset made from a queued request stays valid.
+    pub reset_ttl: chrono::Duration,
+    /// How long audit entries are kept.
+    pub audit_retention: chrono::Duration,
+    /// Whether webhooks may call private addresses.
+    pub allow_private_targets: bool,
+}
+
+/// Runs the background jobs. Clone it freely.
+#[derive(Clone)]
+pub struct Worker {
+    db: DatabaseConnection,
+    clock: Arc<dyn Clock>,
+    metrics: Arc<Metrics>,
+    settings: JobSettings,
+    deliverer: Deliverer,
+}
+
+impl std::fmt::Debug for Worker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Worker")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Worker {
+    /// A worker over `db`.
+    ///
+    /// # Errors
+    /// [`super::Error::Internal`] if the webhook HTTP client cannot be built.
+    pub fn new(
+        db: DatabaseConnection,
+        clock: Arc<dyn Clock>,
+        metrics: Arc<Metrics>,
+        settings: JobSettings,
+    ) -> Result<Self> {
+        let deliverer = Deliverer::new(
+            db.clone(),
+            clock.clone(),
+            metrics.clone(),
+            settings.allow_private_targets,
+        )?;
+        Ok(Self {
+            db,
+            clock,
+            metrics,
+            settings,
+            deliverer,
+        })
+    }
+
+    /// Runs [`Worker::run_once`] every `interval`, and [`Worker::prune`] every
+    /// ten minutes, until `stop` says so. Failures are logged, and the next
+    /// round tries again.
+    pub async fn run(self, interval: Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
+        let mut last_prune: Option<std::time::Instant> = None;
+        loop {
+            if last_prune.is_none_or(|t| t.elapsed() >= PRUNE_EVERY) {
+                if let Err(e) = self.prune().await {
+                    tracing::error!(error = %e, "pruning the audit trail failed");
+                }
+                last_prune = Some(std::time::Instant::now());
+            }
+            if let Err(e) = self.run_once().await {
+                tracing::error!(error = %e, cause = ?std::error::Error::source(&e).map(ToString::to_string), "a background job failed");
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(interval) => {}
+                _ = stop.changed() => return,
+            }
+        }
+    }
+
+    /// One round: creates the resets of queued storefront requests, gives up
+    /// deliveries whose secret expired, then delivers every due delivery once;
+    /// returns how many delivery attempts were made.
+    ///
+    /// # Errors
+    /// [`super::Error::Database`] if a job cannot claim or record its work.
+    pub async fn run_once(&self) -> Result<usize> {
+        let now = self.clock.now();
+        let created =
+            password_resets::process_requests(&self.db, self.settings.reset_ttl, now).await?;
+        for _ in 0..created {
+            self.metrics.reset_created();
+        }
+        webhooks::expire_secrets(&self.db, now).await?;
+        self.deliverer.deliver_due().await
+    }
+
+    /// Deletes audit entries past their retention and stale rate-limit counters.
+    ///
+    /// # Errors
+    /// [`super::Error::Database`] if a delete fails.
+    pub async fn prune(&self) -> Result<()> {
+        let now = self.clock.now();
+        audit::prune(&self.db, self.settings.audit_retention, now).await?;
+        rate_limits::prune(&self.db, now).await?;
+        Ok(())
+    }
+}

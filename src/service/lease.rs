@@ -1,0 +1,72 @@
+//! Leases: how background workers in several processes share a queue table
+//! without taking one row twice. A worker marks up to a batch of free, due
+//! rows with a lease name of its own and a time the lease runs out; a lease
+//! that ran out (its process died) frees its rows again. On PostgreSQL the
+//! rows are picked `FOR UPDATE SKIP LOCKED`, so workers do not wait on each
+//! other; SQLite runs one write at a time anyway.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseConnection, DbBackend, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait,
+    sea_query::{Expr, LockBehavior, LockType},
+};
+
+use super::Result;
+use crate::domain::PublicId;
+
+/// A table whose rows workers lease: it has an id, a `locked_until` time and
+/// a `locked_by` lease name.
+pub(crate) trait Leased: EntityTrait {
+    /// The primary key column.
+    fn id_column() -> Self::Column;
+    /// When the current lease runs out (`NULL` when never leased).
+    fn locked_until_column() -> Self::Column;
+    /// The name of the lease that holds the row.
+    fn locked_by_column() -> Self::Column;
+}
+
+/// Leases up to `batch` rows matching `due` that no live lease holds at
+/// `now`, first in `order`, until `until`; returns them in that order.
+///
+/// # Errors
+/// [`super::Error::Database`] if a statement fails.
+pub(crate) async fn claim<E: Leased>(
+    db: &DatabaseConnection,
+    due: Condition,
+    order: E::Column,
+    batch: u64,
+    now: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> Result<Vec<E::Model>> {
+    let free = Condition::any()
+        .add(E::locked_until_column().is_null())
+        .add(E::locked_until_column().lte(now));
+    let mut picked = E::find()
+        .select_only()
+        .column(E::id_column())
+        .filter(due.clone())
+        .filter(free.clone())
+        .order_by_asc(order)
+        .limit(batch)
+        .into_query();
+    if db.get_database_backend() == DbBackend::Postgres {
+        picked.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+    }
+    let lease = PublicId::generate("lease").into_string();
+    // The conditions again outside the subquery: on PostgreSQL a row another
+    // worker leased meanwhile is re-checked here and skipped.
+    E::update_many()
+        .col_expr(E::locked_until_column(), Expr::value(until))
+        .col_expr(E::locked_by_column(), Expr::value(lease.clone()))
+        .filter(E::id_column().in_subquery(picked))
+        .filter(due)
+        .filter(free)
+        .exec(db)
+        .await?;
+    Ok(E::find()
+        .filter(E::locked_by_column().eq(lease))
+        .order_by_asc(order)
+        .all(db)
+        .await?)
+}

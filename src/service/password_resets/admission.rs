@@ -1,0 +1,156 @@
+//! What every create and complete goes through before any work: the rate
+//! limits of the caller, then (for creates) validation and the email limit.
+//! Every refusal is recorded in the audit trail.
+
+use chrono::{DateTime, Utc};
+use sea_orm::DatabaseConnection;
+
+use super::create::NewReset;
+use crate::{
+    domain::{Caller, Email, Metadata, Reference},
+    service::{
+        Error, Result,
+        audit::{self, Action, Entry, Outcome},
+        error::Errors,
+        rate_limits::{self, Limit, RateLimits},
+    },
+};
+
+/// A reset input that passed validation.
+#[derive(Debug, Clone)]
+pub(super) struct ValidReset {
+    pub email: Email,
+    pub reference: Option<String>,
+    pub reference_origin: Option<String>,
+    pub metadata: serde_json::Value,
+}
+
+fn validate(input: NewReset) -> Result<ValidReset> {
+    let mut errors = Errors::default();
+    let email = errors.check(
+        &["input", "customerEmail"],
+        Email::parse(&input.customer_email),
+    );
+    let reference = errors.check(&["input", "reference"], Reference::parse(input.reference));
+    let reference_origin = errors.check(
+        &["input", "referenceOrigin"],
+        Reference::parse(input.reference_origin),
+    );
+    let metadata = errors.check(
+        &["input", "metadata"],
+        Metadata::parse(input.metadata.unwrap_or_else(|| serde_json::json!({}))),
+    );
+    errors.finish()?;
+    match (email, reference, reference_origin, metadata) {
+        (Some(email), Some(reference), Some(reference_origin), Some(metadata)) => Ok(ValidReset {
+            email,
+            reference: reference.into_inner(),
+            reference_origin: reference_origin.into_inner(),
+            metadata: metadata.into_json(),
+        }),
+        _ => Err(Error::Internal(
+            "parsed input missing after validation".into(),
+        )),
+    }
+}
+
+/// Counts the attempt against each of `checks` (scope, subject, limit); the
+/// first exceeded limit refuses it, recorded in the audit trail.
+async fn within_limits(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    action: Action,
+    checks: &[(&str, &str, Limit)],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    for (scope, subject, limit) in checks {
+        if let Err(refused) = rate_limits::hit(db, scope, subject, *limit, now).await {
+            if matches!(refused, Error::TooManyRequests { .. }) {
+                let entry = Entry {
+                    action,
+                    outcome: Outcome::RateLimited,
+                    reason: Some("TOO_MANY_REQUESTS"),
+                    customer_id: None,
+                };
+                audit::record(db, caller, entry, now).await?;
+            }
+            return Err(refused);
+        }
+    }
+    Ok(())
+}
+
+/// Records a refused attempt, with the first refusal's code as the reason,
+/// and passes `result` on.
+pub(super) async fn record_refusal<T>(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    action: Action,
+    customer_id: Option<&str>,
+    result: Result<T>,
+    now: DateTime<Utc>,
+) -> Result<T> {
+    if let Err(Error::User(errors)) = &result {
+        let reason = errors.first().map(|e| e.code.as_str());
+        let entry = Entry {
+            action,
+            outcome: Outcome::Rejected,
+            reason,
+            customer_id,
+        };
+        audit::record(db, caller, entry, now).await?;
+    }
+    result
+}
+
+/// The caller's address and key, as rate-limit subjects.
+fn subjects(caller: &Caller) -> (String, String) {
+    let ip = caller
+        .client_ip
+        .map(|ip| ip.to_string())
+        .unwrap_or_default();
+    (ip, caller.principal.key_id.as_str().to_owned())
+}
+
+/// What every create goes through first, the same for every email: the
+/// address and key limits, validation, then the email limit.
+///
+/// # Errors
+/// [`Error::TooManyRequests`] past a limit; [`Error::User`] for refused input.
+pub(super) async fn admit_create(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    limits: &RateLimits,
+    input: NewReset,
+    now: DateTime<Utc>,
+) -> Result<ValidReset> {
+    let (ip, key) = subjects(caller);
+    let by_client = [
+        ("create:ip", ip.as_str(), limits.create_per_ip),
+        ("create:key", key.as_str(), limits.create_per_key),
+    ];
+    within_limits(db, caller, Action::Create, &by_client, now).await?;
+    let input = record_refusal(db, caller, Action::Create, None, validate(input), now).await?;
+    let email_key = format!("{}:{}", caller.principal.mode, input.email.key());
+    let by_email = [("create:email", email_key.as_str(), limits.create_per_email)];
+    within_limits(db, caller, Action::Create, &by_email, now).await?;
+    Ok(input)
+}
+
+/// What every complete goes through first: the address and key limits.
+///
+/// # Errors
+/// [`Error::TooManyRequests`] past a limit.
+pub(super) async fn admit_complete(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    limits: &RateLimits,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let (ip, key) = subjects(caller);
+    let checks = [
+        ("complete:ip", ip.as_str(), limits.complete_per_ip),
+        ("complete:key", key.as_str(), limits.complete_per_key),
+    ];
+    within_limits(db, caller, Action::Complete, &checks, now).await
+}

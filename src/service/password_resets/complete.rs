@@ -1,0 +1,242 @@
+//! Completing a reset: the token alone finds it; the new password is checked
+//! and hashed; then one transaction claims the reset only if it is still
+//! pending (so of two concurrent completes exactly one wins), sets the
+//! password, voids the customer's other resets and records the events.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
+    sea_query::Expr,
+};
+
+use super::{
+    ResetStatus,
+    admission::{admit_complete, record_refusal},
+    document, status, status_condition,
+};
+use crate::{
+    domain::{Caller, Email, ErrorCode, Mode, Password, RawPassword, ResetToken, Topic},
+    entity::{customer, customer_password_reset as reset},
+    service::{
+        Error, Result, UserError,
+        audit::{self, Action, Entry, Outcome},
+        customers,
+        error::Errors,
+        password::PasswordHasher,
+        rate_limits::RateLimits,
+        webhooks,
+    },
+};
+
+/// Completes the reset whose token is `token` by setting the customer's
+/// password to `password`.
+///
+/// The new password is hashed first (Argon2id, on a hashing thread), outside
+/// any transaction. A refused password changes nothing: the token stays usable.
+/// Refusals are audited.
+///
+/// # Errors
+/// [`Error::TooManyRequests`] past a rate limit or when the hashing queue is
+/// full; [`Error::User`] with `TOKEN_INVALID`, `TOKEN_EXPIRED`,
+/// `TOKEN_ALREADY_USED`, `TOKEN_INVALIDATED`, `PASSWORD_TOO_SHORT`,
+/// `PASSWORD_TOO_LONG`, `PASSWORD_TOO_COMMON` or `PASSWORD_CONTAINS_EMAIL`;
+/// [`Error::Database`] or [`Error::Internal`] otherwise.
+#[allow(clippy::too_many_arguments)]
+pub async fn complete(
+    db: &DatabaseConnection,
+    hasher: &PasswordHasher,
+    caller: &Caller,
+    limits: &RateLimits,
+    token: ResetToken,
+    password: RawPassword,
+    now: DateTime<Utc>,
+) -> Result<reset::Model> {
+    admit_complete(db, caller, limits, now).await?;
+    // The reset and its customer in one statement.
+    let found = reset::Entity::find()
+        .filter(reset::Column::Mode.eq(caller.principal.mode.as_str()))
+        .filter(reset::Column::TokenDigest.eq(token.digest()))
+        .find_also_related(customer::Entity)
+        .one(db)
+        .await?;
+    let customer_id = found
+        .as_ref()
+        .and_then(|(_, c)| c.as_ref())
+        .map(|c| c.public_id.clone());
+    let result = async {
+        let (found, customer, password) = check(found, password, hasher, now)?;
+        let digest = hasher.hash(password).await?;
+        finish(db, caller, &token, found, customer, digest, now).await
+    }
+    .await;
+    let customer_id = customer_id.as_deref();
+    record_refusal(db, caller, Action::Complete, customer_id, result, now).await
+}
+
+/// The reset, its customer and the new password, if the token is pending and
+/// the password meets the policy; every refusal at once otherwise.
+fn check(
+    found: Option<(reset::Model, Option<customer::Model>)>,
+    password: RawPassword,
+    hasher: &PasswordHasher,
+    now: DateTime<Utc>,
+) -> Result<(reset::Model, customer::Model, Password)> {
+    let (found, customer) = found.map_or((None, None), |(r, c)| (Some(r), c));
+    let mut errors = Errors::default();
+    match &found {
+        None => errors.push(token_error(ResetStatus::Pending)),
+        Some(r) if status(r, now) != ResetStatus::Pending => {
+            errors.push(token_error(status(r, now)))
+        }
+        Some(_) => {}
+    }
+    let context = found
+        .as_ref()
+        .and_then(|r| Email::parse(&r.customer_email).ok());
+    let password = errors.check(
+        &["input", "customerPassword"],
+        Password::parse(password, hasher.policy(), context.as_ref()),
+    );
+    errors.finish()?;
+    let (Some(found), Some(password)) = (found, password) else {
+        return Err(Error::Internal(
+            "parsed input missing after validation".into(),
+        ));
+    };
+    let customer =
+        customer.ok_or_else(|| Error::Internal("a reset's customer is missing".into()))?;
+    Ok((found, customer, password))
+}
+
+/// The transaction of a complete: claims `found` if still pending, stores
+/// `digest` on `customer`, voids the customer's other pending resets, records
+/// the events and the audit entry.
+async fn finish(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    token: &ResetToken,
+    found: reset::Model,
+    customer: customer::Model,
+    digest: String,
+    now: DateTime<Utc>,
+) -> Result<reset::Model> {
+    let mode = caller.principal.mode;
+    let txn = db.begin().await?;
+    let claimed = reset::Entity::update_many()
+        .col_expr(reset::Column::ResetPasswordAt, Expr::value(now))
+        .col_expr(reset::Column::UpdatedAt, Expr::value(now))
+        .filter(reset::Column::Id.eq(found.id))
+        .filter(status_condition(ResetStatus::Pending, now))
+        .exec(&txn)
+        .await?;
+    if claimed.rows_affected != 1 {
+        txn.rollback().await?;
+        // Someone else completed or superseded it while we hashed.
+        let status = find_by_token(db, mode, token)
+            .await?
+            .map_or(ResetStatus::Pending, |r| status(&r, now));
+        return Err(token_error(status).into());
+    }
+    customer::Entity::update_many()
+        .col_expr(
+            customer::Column::PasswordDigest,
+            Expr::value(digest.clone()),
+        )
+        .col_expr(customer::Column::PasswordChangedAt, Expr::value(now))
+        .col_expr(customer::Column::UpdatedAt, Expr::value(now))
+        .filter(customer::Column::Id.eq(found.customer_id))
+        .exec(&txn)
+        .await?;
+    reset::Entity::update_many()
+        .col_expr(reset::Column::InvalidatedAt, Expr::value(now))
+        .col_expr(reset::Column::UpdatedAt, Expr::value(now))
+        .filter(reset::Column::CustomerId.eq(found.customer_id))
+        .filter(reset::Column::Id.ne(found.id))
+        .filter(status_condition(ResetStatus::Pending, now))
+        .exec(&txn)
+        .await?;
+    let completed = reset::Model {
+        reset_password_at: Some(now),
+        updated_at: now,
+        ..found
+    };
+    // The customer as this transaction leaves it.
+    let customer = customer::Model {
+        password_digest: Some(digest),
+        password_changed_at: Some(now),
+        updated_at: now,
+        ..customer
+    };
+    record_events(&txn, mode, &completed, &customer, now).await?;
+    let entry = Entry {
+        action: Action::Complete,
+        outcome: Outcome::Completed,
+        reason: None,
+        customer_id: Some(&customer.public_id),
+    };
+    audit::record(&txn, caller, entry, now).await?;
+    txn.commit().await?;
+    Ok(completed)
+}
+
+/// The events of a completed reset, on `txn`: the reset's, and the
+/// customer's, so the merchant can tell the customer and end their sessions.
+/// One query finds the subscribers of both.
+async fn record_events<C: ConnectionTrait>(
+    txn: &C,
+    mode: Mode,
+    completed: &reset::Model,
+    customer: &customer::Model,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let topics = [Topic::ResetCompleted, Topic::CustomerPasswordReset];
+    let (reset_hooks, customer_hooks): (Vec<_>, Vec<_>) = webhooks::subscribers(txn, mode, &topics)
+        .await?
+        .into_iter()
+        .partition(|hook| hook.topic == Topic::ResetCompleted.as_str());
+    if !reset_hooks.is_empty() {
+        let reset_doc = document::reset(completed, customer, now);
+        let topic = Topic::ResetCompleted;
+        webhooks::record_event(txn, &reset_hooks, topic, reset_doc, None, now).await?;
+    }
+    if !customer_hooks.is_empty() {
+        let customer_doc = customers::document(customer);
+        let topic = Topic::CustomerPasswordReset;
+        webhooks::record_event(txn, &customer_hooks, topic, customer_doc, None, now).await?;
+    }
+    Ok(())
+}
+
+/// The refusal of a token whose reset is in `status` (`Pending` when no reset
+/// has the token).
+fn token_error(status: ResetStatus) -> UserError {
+    let field = &["input", "resetPasswordToken"];
+    match status {
+        ResetStatus::Expired => UserError::new(
+            field,
+            ErrorCode::TokenExpired,
+            "has expired; request a new password reset",
+        ),
+        ResetStatus::Completed => {
+            UserError::new(field, ErrorCode::TokenAlreadyUsed, "has already been used")
+        }
+        ResetStatus::Invalidated => UserError::new(
+            field,
+            ErrorCode::TokenInvalidated,
+            "is no longer valid: a newer password reset replaced it",
+        ),
+        ResetStatus::Pending => UserError::new(field, ErrorCode::TokenInvalid, "is not valid"),
+    }
+}
+
+async fn find_by_token(
+    db: &impl ConnectionTrait,
+    mode: Mode,
+    token: &ResetToken,
+) -> Result<Option<reset::Model>> {
+    Ok(reset::Entity::find()
+        .filter(reset::Column::Mode.eq(mode.as_str()))
+        .filter(reset::Column::TokenDigest.eq(token.digest()))
+        .one(db)
+        .await?)
+}

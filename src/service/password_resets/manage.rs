@@ -1,0 +1,118 @@
+//! Reading one reset, changing its merchant fields, deleting it.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    Set, TransactionTrait,
+};
+
+use super::document;
+use crate::{
+    domain::{ErrorCode, Metadata, Mode, PublicId, RESET_ID_PREFIX, Reference, Topic},
+    entity::{customer, customer_password_reset as reset},
+    service::{Error, Result, UserError, error::Errors, webhooks},
+};
+
+/// The reset of `mode` with public id `id`; `None` for an unknown or malformed
+/// id, or one of another mode.
+///
+/// # Errors
+/// [`Error::Database`] if the query fails.
+pub async fn get(db: &impl ConnectionTrait, mode: Mode, id: &str) -> Result<Option<reset::Model>> {
+    if PublicId::parse(RESET_ID_PREFIX, id).is_none() {
+        return Ok(None);
+    }
+    Ok(reset::Entity::find()
+        .filter(reset::Column::Mode.eq(mode.as_str()))
+        .filter(reset::Column::PublicId.eq(id))
+        .one(db)
+        .await?)
+}
+
+fn not_found() -> Error {
+    UserError::new(
+        &["input", "id"],
+        ErrorCode::NotFound,
+        "no customer password reset has this id",
+    )
+    .into()
+}
+
+/// A change to a reset's merchant fields.
+#[derive(Debug, Default)]
+pub struct ResetChanges {
+    /// `None`: keep; `Some(None)`: clear; `Some(Some(r))`: set.
+    pub reference: Option<Option<String>>,
+    /// `None`: keep; `Some(None)`: clear; `Some(Some(r))`: set.
+    pub reference_origin: Option<Option<String>>,
+    /// `None`: keep; `Some(v)`: replace with the object `v`.
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// Changes the reference or metadata of the reset with public id `id`.
+///
+/// # Errors
+/// [`Error::User`] with `NOT_FOUND`, `REFERENCE_TOO_LONG`,
+/// `METADATA_NOT_OBJECT` or `METADATA_TOO_LARGE` (nothing changes);
+/// [`Error::Database`] otherwise.
+pub async fn update(
+    db: &DatabaseConnection,
+    mode: Mode,
+    id: &str,
+    changes: ResetChanges,
+    now: DateTime<Utc>,
+) -> Result<reset::Model> {
+    let mut errors = Errors::default();
+    let reference = changes
+        .reference
+        .and_then(|r| errors.check(&["input", "reference"], Reference::parse(r)));
+    let reference_origin = changes
+        .reference_origin
+        .and_then(|r| errors.check(&["input", "referenceOrigin"], Reference::parse(r)));
+    let metadata = changes
+        .metadata
+        .and_then(|m| errors.check(&["input", "metadata"], Metadata::parse(m)));
+    errors.finish()?;
+    let model = get(db, mode, id).await?.ok_or_else(not_found)?;
+    let mut active: reset::ActiveModel = model.into();
+    if let Some(reference) = reference {
+        active.reference = Set(reference.into_inner());
+    }
+    if let Some(origin) = reference_origin {
+        active.reference_origin = Set(origin.into_inner());
+    }
+    if let Some(metadata) = metadata {
+        active.metadata = Set(metadata.into_json());
+    }
+    active.updated_at = Set(now);
+    Ok(active.update(db).await?)
+}
+
+/// Deletes the reset with public id `id`; its token stops working. Returns its id.
+///
+/// # Errors
+/// [`Error::User`] with `NOT_FOUND`; [`Error::Database`] otherwise.
+pub async fn delete(
+    db: &DatabaseConnection,
+    mode: Mode,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<String> {
+    let txn = db.begin().await?;
+    let model = get(&txn, mode, id).await?.ok_or_else(not_found)?;
+    let deleted = reset::Entity::delete_by_id(model.id).exec(&txn).await?;
+    if deleted.rows_affected == 0 {
+        return Err(not_found());
+    }
+    let hooks = webhooks::subscribers(&txn, mode, &[Topic::ResetDestroyed]).await?;
+    if !hooks.is_empty()
+        && let Some(customer) = customer::Entity::find_by_id(model.customer_id)
+            .one(&txn)
+            .await?
+    {
+        let document = document::reset(&model, &customer, now);
+        webhooks::record_event(&txn, &hooks, Topic::ResetDestroyed, document, None, now).await?;
+    }
+    txn.commit().await?;
+    Ok(model.public_id)
+}
