@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 
-use super::create::NewReset;
+use super::NewReset;
 use crate::{
     domain::{Caller, Email, Metadata, Reference},
     service::{

@@ -1,6 +1,5 @@
-//! Starting a reset: a fresh single-use token that supersedes the customer's
-//! older pending resets, and the one place that decides what a caller is told
-//! about an email without an account.
+//! Creating a reset: a fresh single-use token that supersedes the customer's
+//! older pending resets, with its webhook event, in one transaction.
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
@@ -9,12 +8,12 @@ use sea_orm::{
 };
 
 use super::{
-    ResetStatus,
+    NewReset, ResetStatus, Started,
     admission::{ValidReset, admit_create},
-    document, queue, status_condition,
+    document, status_condition,
 };
 use crate::{
-    domain::{Caller, ErrorCode, Mode, PublicId, RESET_ID_PREFIX, ResetToken, Role, Topic},
+    domain::{Caller, ErrorCode, Mode, PublicId, RESET_ID_PREFIX, ResetToken, Topic},
     entity::{customer, customer_password_reset as reset},
     service::{
         Result, UserError,
@@ -25,68 +24,10 @@ use crate::{
     },
 };
 
-/// A new reset, as a client sent it.
-#[derive(Debug, Default)]
-pub struct NewReset {
-    /// The customer's email, in any letter case.
-    pub customer_email: String,
-    /// The merchant's reference.
-    pub reference: Option<String>,
-    /// Where the reference comes from.
-    pub reference_origin: Option<String>,
-    /// A JSON object; `{}` when absent.
-    pub metadata: Option<serde_json::Value>,
-}
-
-/// What a caller is told after starting a reset.
-#[derive(Debug)]
-pub enum Started {
-    /// A reset was created (integration keys); the token exists only here.
-    Reset {
-        /// The new reset.
-        reset: Box<reset::Model>,
-        /// Its token, to hand over once.
-        token: ResetToken,
-    },
-    /// The request was queued (sales-channel keys), whatever the email: the
-    /// caller learns nothing about whether it has an account.
-    Queued,
-}
-
-/// Starts a password reset for `input`'s customer in the caller's mode.
-///
-/// The caller's role decides what it may learn. An integration key gets the
-/// reset at once, with its token, and `CUSTOMER_NOT_FOUND` for an unknown
-/// email. A sales-channel key (public) gets [`Started::Queued`] for every
-/// valid email: the request is queued and answered at once, the same work
-/// whatever the email ([`queue::request`]).
-///
-/// # Errors
-/// [`crate::service::Error::TooManyRequests`] past a rate limit;
-/// [`crate::service::Error::User`] with `INVALID_EMAIL`, `REFERENCE_TOO_LONG`,
-/// `METADATA_NOT_OBJECT`, `METADATA_TOO_LARGE` or (integration keys only)
-/// `CUSTOMER_NOT_FOUND`; [`crate::service::Error::Database`] otherwise.
-pub async fn start(
-    db: &DatabaseConnection,
-    caller: &Caller,
-    limits: &RateLimits,
-    input: NewReset,
-    ttl: Duration,
-    now: DateTime<Utc>,
-) -> Result<Started> {
-    match caller.principal.role {
-        Role::Integration => create(db, caller, limits, input, ttl, now).await,
-        Role::SalesChannel => {
-            queue::request(db, caller, limits, input, now).await?;
-            Ok(Started::Queued)
-        }
-    }
-}
-
 /// Creates a reset at once: in one transaction, a fresh token valid for
 /// `ttl` (stored only as a digest), every older pending reset of the customer
 /// invalidated, the webhook event and the audit entry written.
-async fn create(
+pub(super) async fn create(
     db: &DatabaseConnection,
     caller: &Caller,
     limits: &RateLimits,

@@ -1,9 +1,9 @@
 //! Customer password resets, one job per file:
-//! - here: the status model, and what a new reset is made of;
+//! - here: starting a reset (who is told what about an email without an
+//!   account), and the status model;
 //! - [`admission`]: what every create and complete goes through first (rate
 //!   limits, validation), with refusals audited;
-//! - [`create`]: a fresh single-use token, and the disclosure policy (who is
-//!   told that an email has no account);
+//! - [`create`]: a fresh single-use token, at once;
 //! - [`queue`]: storefront requests, queued so every email costs the same,
 //!   and the job that turns them into resets;
 //! - [`complete`]: the token alone finds the reset and sets the password;
@@ -19,16 +19,77 @@ mod list;
 mod manage;
 mod queue;
 
-use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, Condition};
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::{ColumnTrait, Condition, DatabaseConnection};
 
 pub use complete::complete;
-pub use create::{NewReset, Started, start};
 pub use list::{ResetFilter, ResetSort, list};
 pub use manage::{ResetChanges, delete, get, update};
 pub use queue::process_requests;
 
-use crate::entity::customer_password_reset as reset;
+use crate::{
+    domain::{Caller, ResetToken, Role},
+    entity::customer_password_reset as reset,
+    service::{Result, rate_limits::RateLimits},
+};
+
+/// A new reset, as a client sent it.
+#[derive(Debug, Default)]
+pub struct NewReset {
+    /// The customer's email, in any letter case.
+    pub customer_email: String,
+    /// The merchant's reference.
+    pub reference: Option<String>,
+    /// Where the reference comes from.
+    pub reference_origin: Option<String>,
+    /// A JSON object; `{}` when absent.
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// What a caller is told after starting a reset.
+#[derive(Debug)]
+pub enum Started {
+    /// A reset was created (integration keys); the token exists only here.
+    Reset {
+        /// The new reset.
+        reset: Box<reset::Model>,
+        /// Its token, to hand over once.
+        token: ResetToken,
+    },
+    /// The request was queued (sales-channel keys), whatever the email: the
+    /// caller learns nothing about whether it has an account.
+    Queued,
+}
+
+/// Starts a password reset for `input`'s customer in the caller's mode.
+///
+/// The caller's role decides what it may learn. An integration key gets the
+/// reset at once, with its token, and `CUSTOMER_NOT_FOUND` for an unknown
+/// email. A sales-channel key (public) gets [`Started::Queued`] for every
+/// valid email: the request is queued and answered at once, the same work
+/// whatever the email ([`queue`]).
+///
+/// # Errors
+/// [`crate::service::Error::TooManyRequests`] past a rate limit;
+/// [`crate::service::Error::User`] with `INVALID_EMAIL`, `REFERENCE_TOO_LONG`,
+/// `METADATA_NOT_OBJECT`, `METADATA_TOO_LARGE` or (integration keys only)
+/// `CUSTOMER_NOT_FOUND`; [`crate::service::Error::Database`] otherwise.
+pub async fn start(
+    db: &DatabaseConnection,
+    caller: &Caller,
+    limits: &RateLimits,
+    input: NewReset,
+    ttl: Duration,
+    now: DateTime<Utc>,
+) -> Result<Started> {
+    match caller.principal.role {
+        Role::Integration => create::create(db, caller, limits, input, ttl, now).await,
+        Role::SalesChannel => {
+            queue::request(db, caller, limits, input, now).await?;
+            Ok(Started::Queued)
+        }
+    }
+}
 
 /// Where a reset stands at a given time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,8 +8,9 @@ use sea_orm::{
 };
 
 use super::{
+    NewReset,
     admission::{ValidReset, admit_create},
-    create::{NewReset, create_in},
+    create::create_in,
 };
 use crate::{
     domain::{Caller, Email, Mode},

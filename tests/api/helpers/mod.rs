@@ -2,6 +2,7 @@
 
 mod db;
 mod gate;
+mod operations;
 
 use std::{
     net::SocketAddr,
@@ -30,8 +31,18 @@ use sea_orm::DatabaseConnection;
 pub use db::TestDb;
 pub use gate::Gate;
 use gate::SqlLog;
-use serde_json::{Value, json};
+pub use operations::{codes, error_codes};
 use tokio::net::TcpListener;
+
+/// `createWebhook`, with every payload field.
+pub const CREATE_WEBHOOK: &str = "mutation($input: CreateWebhookInput!) { createWebhook(input: $input) {
+    webhook { id topic callbackUrl includeCustomer sharedSecret circuit mode } userErrors { field code message } } }";
+
+/// `createCustomerPasswordReset` for `$email`, with every payload field.
+pub const CREATE_RESET: &str =
+    "mutation($email: String!) { createCustomerPasswordReset(input: { customerEmail: $email }) {
+    customerPasswordReset { id resetPasswordToken status }
+    userErrors { field message code } } }";
 
 /// Where the clock of every test starts.
 pub fn start_time() -> DateTime<Utc> {
@@ -263,135 +274,6 @@ impl TestApp {
         }
     }
 
-    /// The GraphQL endpoint.
-    pub fn url(&self) -> String {
-        format!("http://{}/graphql", self.addr)
-    }
-
-    /// POSTs `body` as JSON with `key` as bearer; the raw response.
-    pub async fn post(&self, key: Option<&str>, body: &Value) -> reqwest::Response {
-        let mut request = self.client.post(self.url()).json(body);
-        if let Some(key) = key {
-            request = request.bearer_auth(key);
-        }
-        request.send().await.unwrap()
-    }
-
-    /// Runs a GraphQL operation; asserts HTTP 200 and returns the JSON body.
-    pub async fn gql(&self, key: Option<&str>, query: &str, variables: Value) -> Value {
-        let response = self
-            .post(key, &json!({ "query": query, "variables": variables }))
-            .await;
-        assert_eq!(
-            response.status(),
-            200,
-            "GraphQL answered with HTTP {}",
-            response.status()
-        );
-        response.json().await.unwrap()
-    }
-
-    /// Creates a test-mode customer (with `password` if given); returns its id.
-    pub async fn create_customer(&self, email: &str, password: Option<&str>) -> String {
-        let body = self
-            .gql(
-                Some(&self.integration),
-                "mutation($input: CreateCustomerInput!) { createCustomer(input: $input) { customer { id } userErrors { code } } }",
-                json!({ "input": { "email": email, "password": password } }),
-            )
-            .await;
-        assert_eq!(
-            body["data"]["createCustomer"]["userErrors"],
-            json!([]),
-            "{body}"
-        );
-        body["data"]["createCustomer"]["customer"]["id"]
-            .as_str()
-            .unwrap()
-            .to_owned()
-    }
-
-    /// Starts a reset with the test-mode integration key; returns `(id, token)`.
-    pub async fn create_reset(&self, email: &str) -> (String, String) {
-        self.create_reset_with(&self.integration, email).await
-    }
-
-    /// Starts a reset with an integration `key`; returns `(id, token)`.
-    pub async fn create_reset_with(&self, key: &str, email: &str) -> (String, String) {
-        let body = self.create_reset_raw(key, email).await;
-        let payload = &body["data"]["createCustomerPasswordReset"];
-        assert_eq!(payload["userErrors"], json!([]), "{body}");
-        let reset = &payload["customerPasswordReset"];
-        (
-            reset["id"].as_str().unwrap().to_owned(),
-            reset["resetPasswordToken"].as_str().unwrap().to_owned(),
-        )
-    }
-
-    /// `createCustomerPasswordReset` with `key`; the whole response body.
-    pub async fn create_reset_raw(&self, key: &str, email: &str) -> Value {
-        self.gql(
-            Some(key),
-            "mutation($email: String!) { createCustomerPasswordReset(input: { customerEmail: $email }) {
-                customerPasswordReset { id resetPasswordToken status }
-                userErrors { field message code } } }",
-            json!({ "email": email }),
-        )
-        .await
-    }
-
-    /// `completeCustomerPasswordReset` with `key`; the payload.
-    pub async fn complete(&self, key: &str, token: &str, password: &str) -> Value {
-        let body = self
-            .gql(
-                Some(key),
-                "mutation($input: CompleteCustomerPasswordResetInput!) { completeCustomerPasswordReset(input: $input) {
-                    customerPasswordReset { id status resetPasswordAt }
-                    userErrors { field message code } } }",
-                json!({ "input": { "resetPasswordToken": token, "customerPassword": password } }),
-            )
-            .await;
-        assert!(body.get("errors").is_none(), "{body}");
-        body["data"]["completeCustomerPasswordReset"].clone()
-    }
-
-    /// The reset with `id` as the test-mode integration key sees it.
-    pub async fn reset(&self, id: &str) -> Value {
-        let body = self
-            .gql(
-                Some(&self.integration),
-                "query($id: ID!) { customerPasswordReset(id: $id) {
-                    id status resetPasswordToken resetPasswordAt expiresAt createdAt updatedAt reference metadata mode
-                    customer { id email hasPassword } } }",
-                json!({ "id": id }),
-            )
-            .await;
-        assert!(body.get("errors").is_none(), "{body}");
-        body["data"]["customerPasswordReset"].clone()
-    }
-
-    /// The stored password digest of the customer with `email` (test mode).
-    pub async fn password_digest(&self, email: &str) -> Option<String> {
-        use pwreset::entity::customer;
-        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-        customer::Entity::find()
-            .filter(customer::Column::EmailKey.eq(email.to_lowercase()))
-            .filter(customer::Column::Mode.eq("test"))
-            .one(&self.db)
-            .await
-            .unwrap()
-            .and_then(|c| c.password_digest)
-    }
-
-    /// The principal a key stands for.
-    pub async fn principal(&self, key: &str) -> pwreset::domain::Principal {
-        let secret = pwreset::domain::ApiKeySecret::from_client(key);
-        api_keys::authenticate(&self.db, &self.db, &secret, start_time())
-            .await
-            .unwrap()
-            .unwrap()
-    }
-
     /// The server's background jobs, over its database (the server itself
     /// runs none in tests, so jobs run exactly when a test says).
     pub fn worker(&self) -> Worker {
@@ -429,18 +311,6 @@ impl TestApp {
         self.worker().run_once().await.unwrap()
     }
 
-    /// The number of test-mode customers.
-    pub async fn customer_count(&self) -> u64 {
-        let body = self
-            .gql(
-                Some(&self.integration),
-                "{ customers { totalCount } }",
-                json!({}),
-            )
-            .await;
-        body["data"]["customers"]["totalCount"].as_u64().unwrap()
-    }
-
     /// Runs `work` and returns its result with the SQL text (parameters
     /// apart) of every statement the server ran meanwhile.
     pub async fn record_sql<T>(
@@ -457,27 +327,4 @@ impl TestApp {
     pub fn take_statements(&self) -> usize {
         self.statements.swap(0, Ordering::SeqCst)
     }
-}
-
-/// The `code`s of a payload's `userErrors`.
-pub fn codes(payload: &Value) -> Vec<String> {
-    payload["userErrors"]
-        .as_array()
-        .unwrap_or_else(|| panic!("no userErrors in {payload}"))
-        .iter()
-        .map(|e| e["code"].as_str().unwrap().to_owned())
-        .collect()
-}
-
-/// The `extensions.code` of each GraphQL error in a response body.
-pub fn error_codes(body: &Value) -> Vec<String> {
-    body["errors"]
-        .as_array()
-        .map(|errors| {
-            errors
-                .iter()
-                .map(|e| e["extensions"]["code"].as_str().unwrap_or("").to_owned())
-                .collect()
-        })
-        .unwrap_or_default()
 }

@@ -1,0 +1,258 @@
+//! Rate limits: per email, key and address, shared by every process, trusted
+//! proxies, and recovery once a window ends.
+
+use chrono::Duration;
+use pwreset::{HttpSettings, service::rate_limits::Limit};
+use serde_json::{Value, json};
+
+use super::limits;
+use crate::helpers::{CREATE_RESET, Options, TestApp, codes, error_codes};
+
+#[tokio::test]
+async fn creates_per_email_are_limited_known_or_not_and_recover_after_the_window() {
+    let app = TestApp::spawn().await; // 5 per email per hour
+    app.create_customer("ada@example.com", None).await;
+    for email in ["ada@example.com", "nobody@example.com"] {
+        for _ in 0..5 {
+            assert_eq!(
+                app.try_create_reset(&app.sales_channel, email).await.0,
+                200,
+                "{email}"
+            );
+        }
+        let (status, retry_after, body) = app.try_create_reset(&app.sales_channel, email).await;
+        assert_eq!(status, 429, "{email}");
+        assert_eq!(error_codes(&body), ["TOO_MANY_REQUESTS"]);
+        let seconds = body["errors"][0]["extensions"]["retryAfter"]
+            .as_u64()
+            .unwrap();
+        assert_eq!(retry_after, Some(seconds.to_string()));
+        assert!((1..=3600).contains(&seconds));
+    }
+    // Letter case does not make a new email.
+    assert_eq!(
+        app.try_create_reset(&app.integration, "ADA@example.com")
+            .await
+            .0,
+        429
+    );
+
+    app.run_jobs().await;
+    let count = app
+        .gql(
+            Some(&app.integration),
+            "{ customerPasswordResets { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        count["data"]["customerPasswordResets"]["totalCount"], 5,
+        "at most five tokens were sent"
+    );
+
+    app.clock.advance(Duration::hours(1));
+    assert_eq!(
+        app.try_create_reset(&app.sales_channel, "ada@example.com")
+            .await
+            .0,
+        200
+    );
+}
+
+#[tokio::test]
+async fn creates_per_key_and_per_ip_and_completes_per_ip_and_key_are_limited() {
+    let mut options = Options::default();
+    limits(&mut options).create_per_key = Limit::per(3, 60);
+    limits(&mut options).complete_per_ip = Limit::per(4, 60);
+    let app = TestApp::spawn_with(options).await;
+    for i in 0..3 {
+        assert_eq!(
+            app.try_create_reset(&app.sales_channel, &format!("k{i}@example.com"))
+                .await
+                .0,
+            200
+        );
+    }
+    assert_eq!(
+        app.try_create_reset(&app.sales_channel, "k9@example.com")
+            .await
+            .0,
+        429
+    );
+    assert_eq!(
+        app.try_create_reset(&app.integration, "k9@example.com")
+            .await
+            .0,
+        200,
+        "another key has its own count"
+    );
+    app.clock.advance(Duration::seconds(60));
+    let again = app
+        .try_create_reset(&app.sales_channel, "k9@example.com")
+        .await;
+    assert_eq!(again.0, 200, "the key's window passed");
+
+    // Guessing tokens: the fifth attempt from one address is refused, even with a good token.
+    app.create_customer("ada@example.com", None).await;
+    let (_, token) = app.create_reset("ada@example.com").await;
+    for _ in 0..4 {
+        assert_eq!(
+            codes(
+                &app.complete(&app.sales_channel, "guess", "a brand new passphrase")
+                    .await
+            ),
+            ["TOKEN_INVALID"]
+        );
+    }
+    let refused = app
+        .post(
+            Some(&app.sales_channel),
+            &json!({ "query": "mutation($t: String!) { completeCustomerPasswordReset(input: { resetPasswordToken: $t, customerPassword: \"a brand new passphrase\" }) { userErrors { code } } }",
+                    "variables": { "t": token } }),
+        )
+        .await;
+    assert_eq!(refused.status(), 429);
+    app.clock.advance(Duration::seconds(60));
+    assert_eq!(
+        codes(
+            &app.complete(&app.sales_channel, &token, "a brand new passphrase")
+                .await
+        ),
+        Vec::<String>::new()
+    );
+
+    let mut options = Options::default();
+    limits(&mut options).create_per_ip = Limit::per(2, 60);
+    let by_ip = TestApp::spawn_with(options).await;
+    assert_eq!(
+        by_ip
+            .try_create_reset(&by_ip.sales_channel, "a@example.com")
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        by_ip
+            .try_create_reset(&by_ip.integration, "b@example.com")
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        by_ip
+            .try_create_reset(&by_ip.live_sales_channel, "c@example.com")
+            .await
+            .0,
+        429,
+        "one address, whatever the key"
+    );
+    by_ip.clock.advance(Duration::seconds(60));
+    let again = by_ip
+        .try_create_reset(&by_ip.live_sales_channel, "c@example.com")
+        .await;
+    assert_eq!(again.0, 200, "the address's window passed");
+}
+
+#[tokio::test]
+async fn completes_per_key_are_limited_and_recover() {
+    let mut options = Options::default();
+    limits(&mut options).complete_per_key = Limit::per(2, 60);
+    let app = TestApp::spawn_with(options).await;
+    let complete = |key: String| {
+        let body = json!({ "query": "mutation { completeCustomerPasswordReset(input: { resetPasswordToken: \"guess\", customerPassword: \"a brand new passphrase\" }) { userErrors { code } } }" });
+        let app = &app;
+        async move { app.post(Some(&key), &body).await.status().as_u16() }
+    };
+    assert_eq!(complete(app.sales_channel.clone()).await, 200);
+    assert_eq!(complete(app.sales_channel.clone()).await, 200);
+    assert_eq!(complete(app.sales_channel.clone()).await, 429);
+    assert_eq!(
+        complete(app.integration.clone()).await,
+        200,
+        "another key has its own count"
+    );
+    app.clock.advance(Duration::seconds(60));
+    assert_eq!(complete(app.sales_channel.clone()).await, 200);
+}
+
+#[tokio::test]
+async fn two_server_processes_enforce_one_limit() {
+    let mut options = Options::default();
+    limits(&mut options).create_per_email = Limit::per(3, 3600);
+    let first = TestApp::spawn_with(options).await;
+    let second = first.second_process().await;
+    assert_eq!(
+        first
+            .try_create_reset(&first.sales_channel, "ada@example.com")
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        second
+            .try_create_reset(&second.sales_channel, "ada@example.com")
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        first
+            .try_create_reset(&first.sales_channel, "ada@example.com")
+            .await
+            .0,
+        200
+    );
+    assert_eq!(
+        second
+            .try_create_reset(&second.sales_channel, "ada@example.com")
+            .await
+            .0,
+        429
+    );
+}
+
+async fn audit_ips(app: &TestApp) -> Vec<Value> {
+    let body = app
+        .gql(
+            Some(&app.integration),
+            "{ passwordResetAuditEvents { nodes { clientIp } } }",
+            json!({}),
+        )
+        .await;
+    body["data"]["passwordResetAuditEvents"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["clientIp"].clone())
+        .collect()
+}
+
+#[tokio::test]
+async fn x_forwarded_for_counts_only_behind_a_trusted_proxy() {
+    let send = |app: &TestApp| {
+        reqwest::Client::new()
+            .post(app.url())
+            .bearer_auth(&app.sales_channel)
+            .header("x-forwarded-for", "203.0.113.9, 127.0.0.1")
+            .json(&json!({ "query": CREATE_RESET, "variables": { "email": "ada@example.com" } }))
+            .send()
+    };
+    let direct = TestApp::spawn().await;
+    send(&direct).await.unwrap();
+    assert_eq!(
+        audit_ips(&direct).await,
+        [json!("127.0.0.1")],
+        "the header is ignored by default"
+    );
+
+    let options = Options {
+        http: HttpSettings {
+            trusted_proxies: vec!["127.0.0.0/8".parse().unwrap()],
+            ..Default::default()
+        },
+        ..Options::default()
+    };
+    let proxied = TestApp::spawn_with(options).await;
+    send(&proxied).await.unwrap();
+    assert_eq!(audit_ips(&proxied).await, [json!("203.0.113.9")]);
+}
