@@ -1,0 +1,144 @@
+//! What the work could cost at best, measured in the same run: the server's
+//! own statements replayed raw, and the time of one Argon2id hash.
+
+use std::{
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+use chrono::Utc;
+use pwreset::{
+    metrics::Metrics,
+    service::{
+        api_keys,
+        password::{Argon2Params, PasswordHasher},
+        webhooks::WebhookSettings,
+    },
+};
+use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use serde_json::Value;
+
+use crate::{
+    load::{Figures, load},
+    server::Target,
+};
+
+/// The statements the server runs for `query`, captured in-process on a
+/// second connection to the same database.
+pub(crate) async fn statements_of(url: &str, key: &str, query: &str) -> Vec<Statement> {
+    let mut db = pwreset::connect(url).await.expect("the database opens");
+    let captured: Arc<Mutex<Vec<Statement>>> = Arc::default();
+    let sink = captured.clone();
+    db.set_metric_callback(move |info| sink.lock().expect("lock").push(info.statement.clone()));
+    let principal = bench::principal(&db, key).await;
+    let state = bench::state(db.clone(), db.clone(), WebhookSettings::default());
+    let schema = pwreset::graphql::build_schema(state.clone(), &bench::http_settings().graphql);
+    captured.lock().expect("lock").clear();
+    // The server also looks the key up on every request.
+    let key_lookup = {
+        let secret = pwreset::domain::ApiKeySecret::from_client(key);
+        api_keys::authenticate(&db, &db, &secret, Utc::now())
+            .await
+            .expect("the key look-up");
+        captured.lock().expect("lock").clone()
+    };
+    captured.lock().expect("lock").clear();
+    let response = schema
+        .execute(bench::request(query, principal, &state))
+        .await;
+    assert!(response.errors.is_empty(), "{:?}", response.errors);
+    let mut statements = key_lookup;
+    statements.extend(captured.lock().expect("lock").drain(..));
+    statements
+}
+
+/// The most any server could do: the same statements, run directly on the
+/// database (SeaORM's raw statements over sqlx) by `concurrency` clients.
+pub(crate) async fn raw_ceiling(
+    db: &DatabaseConnection,
+    statements: Arc<Vec<Statement>>,
+    concurrency: usize,
+    duration: Duration,
+) -> f64 {
+    let started = Instant::now();
+    let deadline = started + duration;
+    let done = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (db, statements, done) = (db.clone(), statements.clone(), done.clone());
+        tasks.push(tokio::spawn(async move {
+            while Instant::now() < deadline {
+                for statement in statements.iter() {
+                    db.query_all_raw(statement.clone())
+                        .await
+                        .expect("a raw statement");
+                }
+                done.fetch_add(1, Ordering::Relaxed);
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.expect("a raw task");
+    }
+    done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+}
+
+/// The server's load and the raw ceiling of the same statements, in
+/// alternating slices (`rounds` of each, `duration` in all for each side),
+/// so that both meet the same machine: on a shared machine, speed drifts
+/// between one ten-second window and the next.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn against_ceiling<F>(
+    target: &Target,
+    key: &str,
+    concurrency: usize,
+    duration: Duration,
+    rounds: u32,
+    raw: &DatabaseConnection,
+    statements: Vec<Statement>,
+    make: F,
+) -> (Figures, f64)
+where
+    F: Fn() -> Option<Value> + Clone + Send + Sync + 'static,
+{
+    let slice = duration / rounds;
+    let statements = Arc::new(statements);
+    let mut figures = Figures::default();
+    let mut ceiling = 0.0;
+    for _ in 0..rounds {
+        let f = load(target.clone(), key, concurrency, slice, None, make.clone()).await;
+        figures.latencies.extend(f.latencies);
+        figures.errors += f.errors;
+        figures.elapsed += f.elapsed;
+        figures.rss_peak_kib = figures.rss_peak_kib.max(f.rss_peak_kib);
+        ceiling +=
+            raw_ceiling(raw, statements.clone(), concurrency, slice).await / f64::from(rounds);
+    }
+    (figures, ceiling)
+}
+
+/// The time of one Argon2id hash with the default parameters: the mean of
+/// ten, one after another, on one hashing thread.
+pub(crate) async fn one_hash() -> Duration {
+    let hasher = PasswordHasher::new(
+        Argon2Params::default(),
+        1,
+        Duration::from_secs(60),
+        Arc::new(Metrics::new()),
+    )
+    .expect("a hasher");
+    let started = Instant::now();
+    for _ in 0..10 {
+        let password = pwreset::domain::Password::parse(
+            "a timing passphrase".into(),
+            &Default::default(),
+            None,
+        )
+        .expect("valid");
+        hasher.hash(password).await.expect("hashed");
+    }
+    started.elapsed() / 10
+}
