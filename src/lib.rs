@@ -5,12 +5,16 @@
 //! single-use, expiring and stored only as digests; passwords are Argon2id.
 //!
 //! # Layout
+//! Imports point down only: [`http`] → [`graphql`] → [`service`] → {[`entity`], [`domain`]}.
 //! - [`config`]: the command line and environment, parsed once.
-//! - [`domain`]: value types that parse, not validate (emails, passwords, tokens, ids, roles, modes).
-//! - [`service`]: the logic, one transaction per multi-step write; time is injected.
+//! - [`domain`]: value types that parse, not validate (emails, passwords, tokens, ids, roles,
+//!   modes, the caller, error codes).
+//! - [`service`]: the logic, one transaction per multi-step write; time is injected; the
+//!   background jobs ([`service::jobs`]) that process queued requests and deliver webhooks.
 //! - [`entity`]: SeaORM rows, one file per table (never the public schema).
 //! - [`graphql`]: schema types, thin resolvers, the DataLoader, the one error mapping.
-//! - [`http`]: the axum router and the API-key extractor.
+//! - [`http`]: the axum router, GraphQL over HTTP, and the API-key extractor.
+//! - [`state`]: what every request shares; [`metrics`]: the Prometheus registry.
 //! - `migration/` (its own crate): the schema's frozen history.
 
 #![forbid(unsafe_code)]

@@ -19,7 +19,7 @@ pub use id::{
     API_KEY_ID_PREFIX, CUSTOMER_ID_PREFIX, DELIVERY_ID_PREFIX, EVENT_ID_PREFIX, PublicId,
     RESET_ID_PREFIX, WEBHOOK_ID_PREFIX,
 };
-pub use metadata::{Metadata, Reference};
+pub use metadata::{MAX_METADATA_BYTES, MAX_REFERENCE_CHARS, Metadata, Reference};
 pub use password::{
     MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, Password, PasswordPolicy, RawPassword,
     normalize as normalize_password,

@@ -134,12 +134,7 @@ impl AuditQuery {
             &state.reader,
             principal.mode,
             filter,
-            PageArgs {
-                first,
-                after,
-                last,
-                before,
-            },
+            PageArgs::new(first, after, last, before),
         )
         .await
         .map_err(to_graphql)?;

@@ -109,12 +109,7 @@ impl Customer {
             CustomerPasswordResetSort,
         >,
     ) -> async_graphql::Result<CustomerPasswordResetConnection> {
-        let page = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        };
+        let page = PageArgs::new(first, after, last, before);
         ResetListArgs { page, filter, sort }
             .fetch(ctx, Some(self.key))
             .await
@@ -228,12 +223,7 @@ impl CustomerQuery {
             field: CustomerSortField::CreatedAt,
             direction: SortDirection::Desc,
         });
-        let page = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        };
+        let page = PageArgs::new(first, after, last, before);
         let field = CustomerSort::from(sort.field);
         let mode = principal.mode;
         let direction = sort.direction.into();

@@ -2,11 +2,11 @@
 //! thin resolvers that call one service function each, the customer
 //! DataLoader, role checks, and the one mapping from service errors.
 //!
-//! - [`customers`], [`resets`], [`webhooks`], [`audit`]: each object type with
-//!   its list, queries and mutations; [`node`]: Relay's `Node`.
-//! - [`connection`]: the generic Relay kit every list uses.
-//! - [`error`]: error codes and the one mapping from service errors.
-//! - [`access`]: role checks; [`loaders`]: the DataLoader.
+//! - `customers`, `resets`, `webhooks`, `audit`: each object type with
+//!   its list, queries and mutations; `node`: Relay's `Node`.
+//! - `connection`: the generic Relay kit every list uses.
+//! - `error`: error codes and the one mapping from service errors.
+//! - `access`: role checks; `loaders`: the DataLoader.
 //!
 //! The HTTP layer hands each request to [`prepare`], which attaches what
 //! resolvers read (the caller, the loaders), and reads a refusal's retry time

@@ -74,35 +74,25 @@ async fn a_fresh_server_prints_its_url_and_two_test_keys_that_work() {
     let sales_channel = keys.iter().find(|k| k.starts_with("pwr_test_sc_")).unwrap();
 
     let client = reqwest::Client::new();
-    let call = |key: &str, query: &str| {
-        client
-            .post(&url)
-            .bearer_auth(key)
-            .json(&json!({ "query": query }))
-            .send()
+    let call = async |key: &str, query: &str| -> serde_json::Value {
+        let request = client.post(&url).bearer_auth(key);
+        let response = request.json(&json!({ "query": query })).send().await;
+        response.unwrap().json().await.unwrap()
     };
-    let created: serde_json::Value = call(
+    let created = call(
         integration,
         r#"mutation { createCustomer(input: { email: "new@example.com" }) { customer { mode } } }"#,
     )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    .await;
     assert_eq!(
         created["data"]["createCustomer"]["customer"]["mode"],
         "TEST"
     );
-    let requested: serde_json::Value = call(
+    let requested = call(
         sales_channel,
         r#"mutation { createCustomerPasswordReset(input: { customerEmail: "new@example.com" }) { userErrors { code } } }"#,
     )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
+    .await;
     assert_eq!(
         requested["data"]["createCustomerPasswordReset"]["userErrors"],
         json!([])

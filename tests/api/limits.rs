@@ -16,6 +16,17 @@ use pwreset::{
 
 use crate::helpers::{Options, TestApp, error_codes, start_time};
 
+/// Asserts that `query` is refused as a request error whose message mentions `why`.
+async fn assert_refused(app: &TestApp, query: &str, why: &str) {
+    let (status, body) = status_and_body(app, query).await;
+    assert_eq!(status, 422, "{body}");
+    let message = body["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .to_lowercase();
+    assert!(message.contains(why), "{body}");
+}
+
 async fn status_and_body(app: &TestApp, query: &str) -> (u16, Value) {
     let response = app
         .post(Some(&app.integration), &json!({ "query": query }))
@@ -29,29 +40,13 @@ async fn queries_over_the_depth_complexity_or_alias_limits_are_refused() {
     let app = TestApp::spawn().await;
     // Complexity: 100 customers times 100 resets each is far over the default.
     let heavy = "{ customers(first: 100) { nodes { passwordResets(first: 100) { nodes { id customerEmail status } } } } }";
-    let (status, body) = status_and_body(&app, heavy).await;
-    assert_eq!(status, 422, "{body}");
-    assert!(
-        body["errors"][0]["message"]
-            .as_str()
-            .unwrap()
-            .to_lowercase()
-            .contains("complex"),
-        "{body}"
-    );
+    assert_refused(&app, heavy, "complex").await;
     // The same shape with small pages passes: `first` is what counts.
     let light = "{ customers(first: 5) { nodes { passwordResets(first: 5) { nodes { id customerEmail status } } } } }";
     assert_eq!(status_and_body(&app, light).await.0, 200);
 
     let aliases: String = (0..31).map(|i| format!("a{i}: __typename ")).collect();
-    let (status, body) = status_and_body(&app, &format!("{{ {aliases} }}")).await;
-    assert_eq!(status, 422);
-    assert!(
-        body["errors"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("aliases")
-    );
+    assert_refused(&app, &format!("{{ {aliases} }}"), "aliases").await;
     let fine: String = (0..30).map(|i| format!("a{i}: __typename ")).collect();
     assert_eq!(status_and_body(&app, &format!("{{ {fine} }}")).await.0, 200);
 
@@ -64,16 +59,7 @@ async fn queries_over_the_depth_complexity_or_alias_limits_are_refused() {
     }))
     .await;
     let deep = "{ customers { nodes { passwordResets { nodes { id } } } } }";
-    let (status, body) = status_and_body(&shallow, deep).await;
-    assert_eq!(status, 422, "{body}");
-    assert!(
-        body["errors"][0]["message"]
-            .as_str()
-            .unwrap()
-            .to_lowercase()
-            .contains("nested"),
-        "{body}"
-    );
+    assert_refused(&shallow, deep, "nested").await;
 }
 
 #[tokio::test]

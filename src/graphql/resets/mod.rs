@@ -165,12 +165,7 @@ impl ResetQuery {
             CustomerPasswordResetSort,
         >,
     ) -> async_graphql::Result<CustomerPasswordResetConnection> {
-        let page = PageArgs {
-            first,
-            after,
-            last,
-            before,
-        };
+        let page = PageArgs::new(first, after, last, before);
         ResetListArgs { page, filter, sort }.fetch(ctx, None).await
     }
 }

@@ -117,18 +117,9 @@ impl Webhook {
     ) -> async_graphql::Result<WebhookDeliveryConnection> {
         access::require(ctx, INTEGRATION)?;
         let db = &access::state(ctx).reader;
-        let page = webhooks::deliveries(
-            db,
-            self.key,
-            PageArgs {
-                first,
-                after,
-                last,
-                before,
-            },
-        )
-        .await
-        .map_err(to_graphql)?;
+        let page = webhooks::deliveries(db, self.key, PageArgs::new(first, after, last, before))
+            .await
+            .map_err(to_graphql)?;
         let keys: Vec<i64> = page.items.iter().map(|(_, d)| d.id).collect();
         let event_keys: Vec<i64> = page.items.iter().map(|(_, d)| d.event_id).collect();
         let mut attempts: HashMap<i64, Vec<WebhookAttempt>> = HashMap::new();

@@ -89,12 +89,7 @@ impl WebhookQuery {
         let page = webhooks::list(
             &state.reader,
             principal.mode,
-            PageArgs {
-                first,
-                after,
-                last,
-                before,
-            },
+            PageArgs::new(first, after, last, before),
         )
         .await
         .map_err(to_graphql)?;

@@ -3,15 +3,15 @@
 //! - `POST` with `Content-Type: application/json` (415 otherwise), and `GET`
 //!   with `query`, `operationName`, `variables`, `extensions` in the query
 //!   string; a mutation over `GET` gets 405 with `Allow: POST`, unexecuted.
-//! - The response type follows `Accept` ([`negotiate`]):
+//! - The response type follows `Accept` (`negotiate`):
 //!   `application/graphql-response+json` by default, `application/json` for
 //!   clients that ask only for it, 406 when neither is acceptable.
 //! - With `application/graphql-response+json`, request errors get a 4xx and no
 //!   `data`: 400 for unparseable JSON or documents, 422 for validation and
 //!   variable errors; field errors keep 200. With `application/json`, any
 //!   well-formed GraphQL request gets 200.
-//! - Bodies are capped while they are read (413), batches by count ([`wire`]).
-//! - Automatic Persisted Queries, stored in the database ([`persisted`]).
+//! - Bodies are capped while they are read (413), batches by count (`wire`).
+//! - Automatic Persisted Queries, stored in the database (`persisted`).
 //! - Execution is cut off after the request timeout (503).
 
 mod document;

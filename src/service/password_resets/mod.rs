@@ -1,15 +1,15 @@
 //! Customer password resets, one job per file:
 //! - here: starting a reset (who is told what about an email without an
 //!   account), and the status model;
-//! - [`admission`]: what every create and complete goes through first (rate
+//! - `admission`: what every create and complete goes through first (rate
 //!   limits, validation), with refusals audited;
-//! - [`create`]: a fresh single-use token, at once;
-//! - [`queue`]: storefront requests, queued so every email costs the same,
+//! - `create`: a fresh single-use token, at once;
+//! - `queue`: storefront requests, queued so every email costs the same,
 //!   and the job that turns them into resets;
-//! - [`complete`]: the token alone finds the reset and sets the password;
-//! - [`manage`]: read one, change its merchant fields, delete it;
-//! - [`list`]: filters and sorts;
-//! - [`document`]: the reset as its webhook events carry it.
+//! - `complete`: the token alone finds the reset and sets the password;
+//! - `manage`: read one, change its merchant fields, delete it;
+//! - `list`: filters and sorts;
+//! - `document`: the reset as its webhook events carry it.
 
 mod admission;
 mod complete;
@@ -67,7 +67,7 @@ pub enum Started {
 /// reset at once, with its token, and `CUSTOMER_NOT_FOUND` for an unknown
 /// email. A sales-channel key (public) gets [`Started::Queued`] for every
 /// valid email: the request is queued and answered at once, the same work
-/// whatever the email ([`queue`]).
+/// whatever the email.
 ///
 /// # Errors
 /// [`crate::service::Error::TooManyRequests`] past a rate limit;

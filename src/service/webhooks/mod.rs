@@ -1,11 +1,11 @@
 //! Webhooks, a generic transactional outbox that knows nothing of resets:
-//! - [`subscriptions`]: integration keys subscribe callback URLs to topics;
-//! - [`outbox`]: an event is recorded in the same transaction as the change it
+//! - `subscriptions`: integration keys subscribe callback URLs to topics;
+//! - `outbox`: an event is recorded in the same transaction as the change it
 //!   reports, with one delivery per subscribed webhook;
-//! - [`delivery`]: due deliveries are leased, POSTed signed, retried with
+//! - `delivery`: due deliveries are leased, POSTed signed, retried with
 //!   backoff, and every attempt is recorded;
-//! - [`signature`]: Commerce Layer's and Standard Webhooks' signatures;
-//! - [`target`]: which addresses a callback may reach (SSRF).
+//! - `signature`: Commerce Layer's and Standard Webhooks' signatures;
+//! - `target`: which addresses a callback may reach (SSRF).
 
 mod delivery;
 mod outbox;

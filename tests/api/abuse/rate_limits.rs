@@ -181,34 +181,13 @@ async fn two_server_processes_enforce_one_limit() {
     limits(&mut options).create_per_email = Limit::per(3, 3600);
     let first = TestApp::spawn_with(options).await;
     let second = first.second_process().await;
-    assert_eq!(
-        first
-            .try_create_reset(&first.sales_channel, "ada@example.com")
-            .await
-            .0,
-        200
-    );
-    assert_eq!(
-        second
-            .try_create_reset(&second.sales_channel, "ada@example.com")
-            .await
-            .0,
-        200
-    );
-    assert_eq!(
-        first
-            .try_create_reset(&first.sales_channel, "ada@example.com")
-            .await
-            .0,
-        200
-    );
-    assert_eq!(
-        second
-            .try_create_reset(&second.sales_channel, "ada@example.com")
-            .await
-            .0,
-        429
-    );
+    let processes = [(&first, 200), (&second, 200), (&first, 200), (&second, 429)];
+    for (n, (app, expected)) in processes.into_iter().enumerate() {
+        let (status, _, _) = app
+            .try_create_reset(&app.sales_channel, "ada@example.com")
+            .await;
+        assert_eq!(status, expected, "request {n}");
+    }
 }
 
 async fn audit_ips(app: &TestApp) -> Vec<Value> {
