@@ -43,6 +43,9 @@ pub enum ErrorCode {
     CallbackUrlNotAllowed,
     /// Not a webhook topic.
     InvalidTopic,
+    /// A field the caller's role may not set (a sales channel setting the
+    /// merchant's `reference` or `metadata`).
+    FieldNotAllowed,
 }
 
 impl ErrorCode {
@@ -67,6 +70,7 @@ impl ErrorCode {
             ErrorCode::InvalidCallbackUrl => "INVALID_CALLBACK_URL",
             ErrorCode::CallbackUrlNotAllowed => "CALLBACK_URL_NOT_ALLOWED",
             ErrorCode::InvalidTopic => "INVALID_TOPIC",
+            ErrorCode::FieldNotAllowed => "FIELD_NOT_ALLOWED",
         }
     }
 }

@@ -38,6 +38,14 @@ pub(crate) fn require<'a>(
     }
 }
 
+/// A field guard: only integration keys may read the field.
+///
+/// # Errors
+/// As [`require`] with [`INTEGRATION`].
+pub(crate) fn integration_only(ctx: &Context<'_>) -> async_graphql::Result<()> {
+    require(ctx, INTEGRATION).map(drop)
+}
+
 /// The caller of a rate-limited, audited operation.
 pub(crate) fn caller(ctx: &Context<'_>, principal: &Principal) -> Caller {
     Caller {

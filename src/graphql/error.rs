@@ -51,6 +51,10 @@ pub enum UserErrorCode {
     CallbackUrlNotAllowed,
     /// `topic` is not one of the supported Commerce Layer topics.
     InvalidTopic,
+    /// The field may not be set with this key: sales-channel keys may not set a
+    /// reset's `reference`, `referenceOrigin` or `metadata` (the back office's
+    /// fields, which its mailer may trust).
+    FieldNotAllowed,
 }
 
 /// A refused input field, returned in a mutation payload's `userErrors`.

@@ -16,5 +16,6 @@ mod operations;
 mod receiver;
 mod robustness;
 mod schema;
+mod storefront;
 mod update_delete;
 mod webhooks;

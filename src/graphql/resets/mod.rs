@@ -63,11 +63,14 @@ pub struct CustomerPasswordReset {
     pub expires_at: DateTime<Utc>,
     /// Where the reset stands now.
     pub status: CustomerPasswordResetStatus,
-    /// The merchant's own reference.
+    /// The merchant's own reference (integration keys only).
+    #[graphql(guard = "access::integration_only")]
     pub reference: Option<String>,
-    /// Where `reference` comes from (an order system, a CRM…).
+    /// Where `reference` comes from (an order system, a CRM…; integration keys only).
+    #[graphql(guard = "access::integration_only")]
     pub reference_origin: Option<String>,
-    /// Free-form data the merchant attached: always a JSON object.
+    /// Free-form data the merchant attached: always a JSON object (integration keys only).
+    #[graphql(guard = "access::integration_only")]
     pub metadata: Json<serde_json::Value>,
     /// When the reset was requested.
     pub created_at: DateTime<Utc>,

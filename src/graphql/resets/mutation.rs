@@ -21,11 +21,14 @@ use crate::{
 pub struct CreateCustomerPasswordResetInput {
     /// The customer's email address, in any letter case.
     pub customer_email: String,
-    /// The merchant's own reference, at most 255 characters.
+    /// The merchant's own reference, at most 255 characters. Integration keys
+    /// only: a sales-channel key gets `FIELD_NOT_ALLOWED`.
     pub reference: Option<String>,
-    /// Where the reference comes from, at most 255 characters.
+    /// Where the reference comes from, at most 255 characters. Integration
+    /// keys only: a sales-channel key gets `FIELD_NOT_ALLOWED`.
     pub reference_origin: Option<String>,
-    /// Free-form data: a JSON object of at most 16 KiB.
+    /// Free-form data: a JSON object of at most 16 KiB. Integration keys only:
+    /// a sales-channel key gets `FIELD_NOT_ALLOWED`.
     pub metadata: Option<Json<serde_json::Value>>,
 }
 

@@ -7,9 +7,9 @@ use sea_orm::DatabaseConnection;
 
 use super::NewReset;
 use crate::{
-    domain::{Caller, Email, Metadata, Reference},
+    domain::{Caller, Email, ErrorCode, Metadata, Reference, Role},
     service::{
-        Error, Result,
+        Error, Result, UserError,
         audit::{self, Action, Entry, Outcome},
         error::Errors,
         rate_limits::{self, Limit, RateLimits},
@@ -25,8 +25,23 @@ pub(super) struct ValidReset {
     pub metadata: serde_json::Value,
 }
 
-fn validate(input: NewReset) -> Result<ValidReset> {
+fn validate(mut input: NewReset, role: Role) -> Result<ValidReset> {
     let mut errors = Errors::default();
+    if role == Role::SalesChannel {
+        // The back office's fields: its mailer may build links from them.
+        let given = [
+            ("reference", input.reference.take().is_some()),
+            ("referenceOrigin", input.reference_origin.take().is_some()),
+            ("metadata", input.metadata.take().is_some()),
+        ];
+        for (field, _) in given.into_iter().filter(|(_, given)| *given) {
+            errors.push(UserError::new(
+                &["input", field],
+                ErrorCode::FieldNotAllowed,
+                "may be set only with an integration key",
+            ));
+        }
+    }
     let email = errors.check(
         &["input", "customerEmail"],
         Email::parse(&input.customer_email),
@@ -130,7 +145,8 @@ pub(super) async fn admit_create(
         ("create:key", key.as_str(), limits.create_per_key),
     ];
     within_limits(db, caller, Action::Create, &by_client, now).await?;
-    let input = record_refusal(db, caller, Action::Create, None, validate(input), now).await?;
+    let valid = validate(input, caller.principal.role);
+    let input = record_refusal(db, caller, Action::Create, None, valid, now).await?;
     let email_key = format!("{}:{}", caller.principal.mode, input.email.key());
     let by_email = [("create:email", email_key.as_str(), limits.create_per_email)];
     within_limits(db, caller, Action::Create, &by_email, now).await?;

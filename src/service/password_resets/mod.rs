@@ -72,8 +72,9 @@ pub enum Started {
 /// # Errors
 /// [`crate::service::Error::TooManyRequests`] past a rate limit;
 /// [`crate::service::Error::User`] with `INVALID_EMAIL`, `REFERENCE_TOO_LONG`,
-/// `METADATA_NOT_OBJECT`, `METADATA_TOO_LARGE` or (integration keys only)
-/// `CUSTOMER_NOT_FOUND`; [`crate::service::Error::Database`] otherwise.
+/// `METADATA_NOT_OBJECT`, `METADATA_TOO_LARGE`, (sales-channel keys, which may
+/// not set `reference`, `referenceOrigin` or `metadata`) `FIELD_NOT_ALLOWED`,
+/// or (integration keys only) `CUSTOMER_NOT_FOUND`; [`crate::service::Error::Database`] otherwise.
 pub async fn start(
     db: &DatabaseConnection,
     caller: &Caller,
