@@ -50,6 +50,16 @@ pub struct Config {
         global = true
     )]
     pub listen_addr: SocketAddr,
+    /// Address of the admin listener: `/metrics` (and `/healthz`, `/readyz`),
+    /// for operators only, never exposed with the API; empty turns it off.
+    #[arg(
+        long,
+        env = "METRICS_ADDR",
+        default_value = "127.0.0.1:9464",
+        value_parser = parse_optional_addr,
+        global = true
+    )]
+    pub metrics_addr: OptionalAddr,
     /// How long a reset token stays valid, in seconds (60 to 604800; 6 hours by default).
     #[arg(
         long,
@@ -197,6 +207,22 @@ pub enum LogFormat {
     Json,
 }
 
+/// A socket address, or none (the setting was empty).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OptionalAddr(pub Option<SocketAddr>);
+
+fn parse_optional_addr(raw: &str) -> Result<OptionalAddr, String> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(OptionalAddr(None));
+    }
+    raw.parse()
+        .map(|addr| OptionalAddr(Some(addr)))
+        .map_err(|_| {
+            format!("{raw:?} is not an address such as 127.0.0.1:9464 (or empty, for none)")
+        })
+}
+
 fn parse_net(raw: &str) -> Result<ipnet::IpNet, String> {
     let raw = raw.trim();
     raw.parse::<ipnet::IpNet>()
@@ -316,6 +342,7 @@ impl std::fmt::Debug for Config {
         f.debug_struct("Config")
             .field("database_url", &format_args!("{scheme}://[redacted]"))
             .field("listen_addr", &self.listen_addr)
+            .field("metrics_addr", &self.metrics_addr)
             .field("reset_token_ttl_seconds", &self.reset_token_ttl_seconds)
             .field("http", &self.http_settings())
             .field("log_format", &self.log_format)

@@ -69,6 +69,22 @@ pub async fn serve(
     result
 }
 
+/// Serves the admin endpoints (`/metrics`, `/healthz`, `/readyz`) on an
+/// already-bound `listener` until `shutdown` completes. Bind it where only
+/// operators reach (`METRICS_ADDR`, `127.0.0.1:9464` by default).
+///
+/// # Errors
+/// An I/O error from the listener.
+pub async fn serve_admin(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, http::admin_router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
 /// Connects to `url` (`sqlite://…` or `postgres://…`). SQLite files are put in
 /// WAL mode so reads do not wait for writes.
 ///

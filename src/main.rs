@@ -128,10 +128,39 @@ async fn serve(config: &Config) -> Result<(), BoxError> {
     let listener = TcpListener::bind(config.listen_addr)
         .await
         .map_err(|e| format!("cannot listen on LISTEN_ADDR {}: {e}", config.listen_addr))?;
+    let admin = match config.metrics_addr.0 {
+        Some(addr) => Some(
+            TcpListener::bind(addr)
+                .await
+                .map_err(|e| format!("cannot listen on METRICS_ADDR {addr}: {e}"))?,
+        ),
+        None => None,
+    };
     let addr = listener.local_addr()?;
-    print_banner(addr, &seeded);
+    let admin_addr = admin.as_ref().map(TcpListener::local_addr).transpose()?;
+    print_banner(addr, admin_addr, &seeded);
     tracing::info!(%addr, "listening");
-    pwreset::serve(listener, state, config.http_settings(), shutdown_signal()).await?;
+    // One signal stops both listeners.
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        let _ = stop.send(true);
+    });
+    let until_stopped = move || {
+        let mut stopped = stopped.clone();
+        async move {
+            let _ = stopped.wait_for(|stop| *stop).await;
+        }
+    };
+    if let Some(admin) = admin {
+        let server = pwreset::serve_admin(admin, state.clone(), until_stopped());
+        tokio::spawn(async move {
+            if let Err(e) = server.await {
+                tracing::error!(error = %e, "the admin listener failed");
+            }
+        });
+    }
+    pwreset::serve(listener, state, config.http_settings(), until_stopped()).await?;
     tracing::info!("stopped: in-flight requests finished");
     Ok(())
 }
@@ -139,8 +168,18 @@ async fn serve(config: &Config) -> Result<(), BoxError> {
 /// Prints the GraphiQL URL and any keys just created, as one write. A closed
 /// stdout (a supervisor that stopped reading) must not stop the server, so a
 /// failed write is ignored.
-fn print_banner(addr: std::net::SocketAddr, seeded: &[(api_keys::ApiKeyInfo, ApiKeySecret)]) {
+fn print_banner(
+    addr: std::net::SocketAddr,
+    admin: Option<std::net::SocketAddr>,
+    seeded: &[(api_keys::ApiKeyInfo, ApiKeySecret)],
+) {
     let mut banner = format!("GraphiQL: http://{addr}/graphql\n");
+    match admin {
+        Some(admin) => banner.push_str(&format!(
+            "Metrics:  http://{admin}/metrics (admin listener)\n"
+        )),
+        None => banner.push_str("Metrics:  off (METRICS_ADDR is empty)\n"),
+    }
     if !seeded.is_empty() {
         banner.push_str("\nThe database had no API keys, so two test-mode keys were created.\n");
         banner.push_str("They are shown only now; send one as `Authorization: Bearer <key>`.\n");

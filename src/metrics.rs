@@ -1,6 +1,11 @@
-//! Prometheus metrics (OpenMetrics text at `GET /metrics`): requests by
-//! operation and outcome, latency, reset outcomes, password hashing, and the
-//! database pool.
+//! Prometheus metrics (OpenMetrics text at `GET /metrics` on the admin
+//! listener, never the public one): requests by operation and outcome,
+//! latency, resets, storefront requests, password hashing, webhook calls and
+//! the database pool.
+//!
+//! Nothing here may tell whether a storefront request's email has an
+//! account: storefront requests are counted as requests, and the job that
+//! turns them into resets counts what it processed, not what came of it.
 
 use std::{
     collections::HashSet,
@@ -70,6 +75,8 @@ pub struct Metrics {
     requests: Family<RequestLabels, Counter>,
     latency: Family<OperationLabels, Histogram>,
     resets_created: Counter,
+    storefront_requests: Counter,
+    storefront_requests_processed: Counter,
     resets_completed: Counter,
     resets_rejected: Family<ReasonLabels, Counter>,
     hash_duration: Histogram,
@@ -111,8 +118,20 @@ impl Metrics {
         let resets_created = Counter::default();
         registry.register(
             "resets_created",
-            "Password resets created",
+            "Password resets created by integration keys",
             resets_created.clone(),
+        );
+        let storefront_requests = Counter::default();
+        registry.register(
+            "storefront_requests",
+            "Storefront (sales-channel) reset requests accepted and queued",
+            storefront_requests.clone(),
+        );
+        let storefront_requests_processed = Counter::default();
+        registry.register(
+            "storefront_requests_processed",
+            "Queued storefront requests processed, whatever came of them",
+            storefront_requests_processed.clone(),
         );
         let resets_completed = Counter::default();
         registry.register(
@@ -156,6 +175,8 @@ impl Metrics {
             requests,
             latency,
             resets_created,
+            storefront_requests,
+            storefront_requests_processed,
             resets_completed,
             resets_rejected,
             hash_duration,
@@ -193,9 +214,19 @@ impl Metrics {
             .inc();
     }
 
-    /// Records a reset created.
+    /// Records a reset created by an integration key.
     pub fn reset_created(&self) {
         self.resets_created.inc();
+    }
+
+    /// Records a storefront request accepted and queued.
+    pub fn storefront_request(&self) {
+        self.storefront_requests.inc();
+    }
+
+    /// Records `n` queued storefront requests processed.
+    pub fn storefront_requests_processed(&self, n: usize) {
+        self.storefront_requests_processed.inc_by(n as u64);
     }
 
     /// Records a reset completed.

@@ -3,7 +3,9 @@
 //!   draft): media type negotiation, request errors as 4xx, mutations refused
 //!   over GET, a body cap, batches, Automatic Persisted Queries, a timeout;
 //! - `GET /graphql` from a browser, and `/graphiql/…`: GraphiQL, served offline;
-//! - `/healthz`, `/readyz`, `/metrics`: for operators.
+//! - `/healthz`, `/readyz`: for operators and load balancers;
+//! - on the admin listener only ([`admin_router`]): `/metrics`, with health
+//!   and readiness again.
 //!
 //! Every response carries an `x-request-id` (the client's, when it sent a sane
 //! one) and every request is logged in a span that carries it.
@@ -91,11 +93,17 @@ pub fn router(schema: AppSchema, app: AppState, settings: HttpSettings) -> Route
         .route("/graphql", get(graphql::get).post(graphql::post))
         .with_state(endpoint)
         .merge(graphiql::routes())
-        .merge(ops::routes(app));
+        .merge(ops::health_routes(app));
     if !settings.cors_origins.is_empty() {
         router = router.layer(cors(&settings));
     }
     router.layer(middleware::from_fn_with_state(settings, request_span))
+}
+
+/// The admin listener's routes (`/metrics`, `/healthz`, `/readyz`): for
+/// operators, never to be exposed with the public API.
+pub fn admin_router(app: AppState) -> Router {
+    ops::admin_routes(app)
 }
 
 /// The client's address: the socket's peer, or, when the peer is a trusted

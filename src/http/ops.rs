@@ -1,4 +1,5 @@
-//! Operator endpoints: liveness, readiness, metrics.
+//! Operator endpoints: liveness and readiness on both listeners; metrics on
+//! the admin listener only.
 
 use std::time::Duration;
 
@@ -16,12 +17,21 @@ use crate::state::AppState;
 /// How long readiness waits for the database.
 const READY_TIMEOUT: Duration = Duration::from_secs(2);
 
-pub(super) fn routes(app: AppState) -> axum::Router {
+/// `/healthz` and `/readyz`.
+pub(super) fn health_routes(app: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
         .with_state(app)
+}
+
+/// The admin listener's routes: health, readiness and `/metrics`.
+pub(super) fn admin_routes(app: AppState) -> Router {
+    health_routes(app.clone()).merge(
+        Router::new()
+            .route("/metrics", get(metrics))
+            .with_state(app),
+    )
 }
 
 /// 200 while the process serves requests.

@@ -102,11 +102,11 @@ impl Worker {
     /// [`super::Error::Database`] if a job cannot claim or record its work.
     pub async fn run_once(&self) -> Result<usize> {
         let now = self.clock.now();
-        let created =
+        let processed =
             password_resets::process_requests(&self.db, self.settings.reset_ttl, now).await?;
-        for _ in 0..created {
-            self.metrics.reset_created();
-        }
+        // How many were processed, never how many became resets: that would
+        // tell which emails have accounts.
+        self.metrics.storefront_requests_processed(processed);
         webhooks::expire_secrets(&self.db, now).await?;
         self.deliverer.deliver_due().await
     }

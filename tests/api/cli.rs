@@ -24,6 +24,7 @@ async fn start_server(db: &TestDb) -> (Child, BufReader<std::process::ChildStdou
     let mut child = Command::new(env!("CARGO_BIN_EXE_pwreset"))
         .env("DATABASE_URL", &db.url)
         .env("LISTEN_ADDR", "127.0.0.1:0")
+        .env("METRICS_ADDR", "127.0.0.1:0")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -53,20 +54,29 @@ async fn a_fresh_server_prints_its_url_and_two_test_keys_that_work() {
         url.starts_with("http://127.0.0.1:") && url.ends_with("/graphql"),
         "{url}"
     );
-    let (stdout, keys) = tokio::task::spawn_blocking(move || {
+    let (stdout, keys, metrics) = tokio::task::spawn_blocking(move || {
         let mut keys = Vec::new();
+        let mut metrics = None;
         let mut line = String::new();
         while keys.len() < 2 && stdout.read_line(&mut line).unwrap() > 0 {
+            if let Some(rest) = line.strip_prefix("Metrics:") {
+                metrics = rest.split_whitespace().next().map(str::to_owned);
+            }
             if let Some(key) = line.split_whitespace().find(|w| w.starts_with("pwr_test_")) {
                 keys.push(key.to_owned());
             }
             line.clear();
         }
-        (stdout, keys)
+        (stdout, keys, metrics)
     })
     .await
     .unwrap();
     assert_eq!(keys.len(), 2);
+    // Metrics on the admin listener the banner names, not on the public one.
+    let metrics = metrics.expect("the banner names the metrics address");
+    assert_eq!(reqwest::get(&metrics).await.unwrap().status(), 200);
+    let public_metrics = url.replace("/graphql", "/metrics");
+    assert_eq!(reqwest::get(&public_metrics).await.unwrap().status(), 404);
     let integration = keys
         .iter()
         .find(|k| k.starts_with("pwr_test_int_"))
@@ -238,6 +248,7 @@ async fn json_logs_carry_the_request_id_and_operation_but_no_secrets() {
     let mut child = Command::new(env!("CARGO_BIN_EXE_pwreset"))
         .env("DATABASE_URL", &db.url)
         .env("LISTEN_ADDR", "127.0.0.1:0")
+        .env("METRICS_ADDR", "")
         .env("LOG_FORMAT", "json")
         .env("RUST_LOG", "info")
         .stdout(Stdio::piped())

@@ -44,15 +44,16 @@ fn sample(metrics: &str, name_and_labels: &str) -> f64 {
 #[tokio::test]
 async fn metrics_move_with_requests_and_outcomes() {
     let app = TestApp::spawn().await;
-    let before = get(&app, "/metrics").await;
-    assert_eq!(before.status(), 200);
+    let admin = reqwest::get(format!("http://{}/metrics", app.admin_addr))
+        .await
+        .unwrap();
     assert!(
-        before.headers()["content-type"]
+        admin.headers()["content-type"]
             .to_str()
             .unwrap()
             .contains("openmetrics-text")
     );
-    let before = before.text().await.unwrap();
+    let before = app.metrics().await;
 
     app.create_customer("ada@example.com", None).await;
     let (_, token) = app.create_reset("ada@example.com").await;
@@ -83,7 +84,7 @@ async fn metrics_move_with_requests_and_outcomes() {
     )
     .await;
 
-    let after = get(&app, "/metrics").await.text().await.unwrap();
+    let after = app.metrics().await;
     assert_eq!(
         sample(&after, "pwreset_resets_created_total")
             - sample(&before, "pwreset_resets_created_total"),

@@ -1,6 +1,8 @@
 //! The public path as an attacker holding the storefront key sees it: what
 //! it can learn, what it can write, whom it can lock out.
 
+use std::collections::BTreeMap;
+
 use serde_json::json;
 
 use crate::helpers::{TestApp, codes, error_codes};
@@ -76,4 +78,65 @@ async fn a_storefront_never_reads_the_back_offices_fields() {
     let reset = app.reset(&id).await;
     assert_eq!(reset["status"], "COMPLETED");
     assert_eq!(reset["reference"], "crm-4711");
+}
+
+/// Every sample of a metrics text, by name and labels.
+fn samples(text: &str) -> BTreeMap<String, f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let (key, value) = l.rsplit_once(' ')?;
+            Some((key.to_owned(), value.parse().ok()?))
+        })
+        .collect()
+}
+
+/// What changed between two readings. Left out: how long requests took (the
+/// two paths run the same statements, asserted elsewhere, but no two
+/// requests take the same microseconds) and the pool's momentary state.
+fn changes(before: &str, after: &str) -> BTreeMap<String, f64> {
+    let (before, after) = (samples(before), samples(after));
+    after
+        .iter()
+        .filter(|(key, _)| {
+            !key.contains("_seconds_sum")
+                && !key.contains("_seconds_bucket")
+                && !key.starts_with("pwreset_db_pool_connections")
+        })
+        .map(|(key, value)| (key.clone(), value - before.get(key).unwrap_or(&0.0)))
+        .filter(|(_, change)| *change != 0.0)
+        .collect()
+}
+
+#[tokio::test]
+async fn no_metric_tells_whether_an_email_has_an_account() {
+    let app = TestApp::spawn().await;
+    let public = reqwest::get(format!("http://{}/metrics", app.addr))
+        .await
+        .unwrap();
+    assert_eq!(public.status(), 404, "no metrics on the public listener");
+    app.create_customer("ada@example.com", None).await;
+    // Warm the key up: its last-used time is refreshed once a minute, whatever the email.
+    app.try_create_reset(&app.sales_channel, "warm-up@example.com")
+        .await;
+    app.run_jobs().await;
+
+    let before = app.metrics().await;
+    let (status, _, _) = app
+        .try_create_reset(&app.sales_channel, "ada@example.com")
+        .await;
+    assert_eq!(status, 200);
+    app.run_jobs().await; // the known email becomes a reset here
+    let known = app.metrics().await;
+    let (status, _, _) = app
+        .try_create_reset(&app.sales_channel, "nobody@example.com")
+        .await;
+    assert_eq!(status, 200);
+    app.run_jobs().await;
+    let unknown = app.metrics().await;
+
+    let (known, unknown) = (changes(&before, &known), changes(&known, &unknown));
+    assert_eq!(known, unknown);
+    assert_eq!(known["pwreset_storefront_requests_total"], 1.0);
+    assert_eq!(known["pwreset_storefront_requests_processed_total"], 1.0);
 }

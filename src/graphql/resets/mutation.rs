@@ -139,7 +139,11 @@ impl ResetMutation {
                 reset.reset_password_token = Some(token.expose().to_owned());
                 Some(reset)
             }
-            Some(Started::Queued) | None => None,
+            Some(Started::Queued) => {
+                state.metrics.storefront_request();
+                None
+            }
+            None => None,
         };
         Ok(CreateCustomerPasswordResetPayload {
             customer_password_reset: reset,

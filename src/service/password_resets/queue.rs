@@ -87,7 +87,8 @@ impl lease::Leased for reset_request::Entity {
 /// transaction, creates the reset (when the email has a customer; with its
 /// webhook event and a token valid for `ttl`), completes its audit entry and
 /// removes the request. Requests are leased, so several processes share the
-/// queue without processing one twice. Returns how many resets were created.
+/// queue without processing one twice. Returns how many requests were
+/// processed (not how many became resets: only the audit trail tells that).
 ///
 /// # Errors
 /// [`Error::Database`] if claiming or processing fails (the request stays queued).
@@ -105,7 +106,7 @@ pub async fn process_requests(
         now + LEASE,
     )
     .await?;
-    let mut created = 0;
+    let processed = claimed.len();
     for request in claimed {
         let mode: Mode = request.mode.parse().map_err(Error::Internal)?;
         let email = Email::parse(&request.email).map_err(|e| Error::Internal(e.to_string()))?;
@@ -119,7 +120,6 @@ pub async fn process_requests(
         match customers::find_by_email(&txn, mode, &input.email).await? {
             Some(customer) => {
                 create_in(&txn, mode, &customer, &input, ttl, now).await?;
-                created += 1;
                 let outcome = Outcome::Created;
                 audit::resolve(
                     &txn,
@@ -136,5 +136,5 @@ pub async fn process_requests(
             .await?;
         txn.commit().await?;
     }
-    Ok(created)
+    Ok(processed)
 }

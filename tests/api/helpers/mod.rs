@@ -97,6 +97,8 @@ impl Options {
 /// The real server on a fresh database, with keys of every role and mode.
 pub struct TestApp {
     pub addr: SocketAddr,
+    /// The admin listener (`/metrics`).
+    pub admin_addr: SocketAddr,
     pub db: DatabaseConnection,
     /// The server's password hasher (to fill its queue in tests).
     pub hasher: PasswordHasher,
@@ -119,8 +121,8 @@ pub struct TestApp {
     pub live_integration: String,
     /// Live-mode sales-channel key.
     pub live_sales_channel: String,
-    client: reqwest::Client,
-    stop: std::sync::Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
+    pub(crate) client: reqwest::Client,
+    stop: tokio::sync::watch::Sender<bool>,
     server: tokio::sync::Mutex<Option<tokio::task::JoinHandle<std::io::Result<()>>>>,
     _test_db: TestDb,
 }
@@ -234,13 +236,21 @@ impl TestApp {
         // Bound before the server task starts: no waiting for it to come up.
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let server = tokio::spawn(pwreset::serve(listener, served, settings, async {
-            let _ = stopped.await;
-        }));
+        let admin = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let admin_addr = admin.local_addr().unwrap();
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let until_stopped = move || {
+            let mut stopped = stopped.clone();
+            async move {
+                let _ = stopped.wait_for(|stop| *stop).await;
+            }
+        };
+        tokio::spawn(pwreset::serve_admin(admin, state.clone(), until_stopped()));
+        let server = tokio::spawn(pwreset::serve(listener, served, settings, until_stopped()));
         statements.store(0, Ordering::SeqCst);
         Self {
             addr,
+            admin_addr,
             db,
             hasher,
             state,
@@ -254,7 +264,7 @@ impl TestApp {
             live_integration,
             live_sales_channel,
             client: reqwest::Client::new(),
-            stop: std::sync::Mutex::new(Some(stop)),
+            stop,
             server: tokio::sync::Mutex::new(Some(server)),
             _test_db: test_db,
         }
@@ -262,9 +272,7 @@ impl TestApp {
 
     /// Starts a graceful shutdown (what SIGTERM does to the binary).
     pub fn shut_down(&self) {
-        if let Some(stop) = self.stop.lock().unwrap().take() {
-            let _ = stop.send(());
-        }
+        let _ = self.stop.send(true);
     }
 
     /// Waits for the server to finish after [`TestApp::shut_down`].

@@ -34,6 +34,14 @@ impl TestApp {
         response.json().await.unwrap()
     }
 
+    /// The server's metrics, as the admin listener serves them.
+    pub async fn metrics(&self) -> String {
+        let url = format!("http://{}/metrics", self.admin_addr);
+        let response = self.client.get(url).send().await.unwrap();
+        assert_eq!(response.status(), 200);
+        response.text().await.unwrap()
+    }
+
     /// Creates a test-mode customer (with `password` if given); returns its id.
     pub async fn create_customer(&self, email: &str, password: Option<&str>) -> String {
         let body = self
