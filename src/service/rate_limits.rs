@@ -84,23 +84,105 @@ fn window_start(now: DateTime<Utc>, window: Duration) -> DateTime<Utc> {
         .unwrap_or(now)
 }
 
-/// Counts one hit of `subject` against `limit` in `scope`.
+/// What a hit against a limit came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hit {
+    /// Within the limit: counted.
+    Allowed,
+    /// Over the limit: refused for `retry_after` seconds. `first` is true for
+    /// the first refusal of the subject in its window; later ones write
+    /// nothing at all, so a flood of refused requests costs no writes.
+    Refused {
+        /// Seconds until the window ends.
+        retry_after: u64,
+        /// Whether this is the subject's first refusal in the window.
+        first: bool,
+    },
+}
+
+impl Hit {
+    /// `Ok` when allowed; [`Error::TooManyRequests`] when refused.
+    ///
+    /// # Errors
+    /// [`Error::TooManyRequests`] with the seconds to wait.
+    pub fn into_result(self) -> Result<()> {
+        match self {
+            Hit::Allowed => Ok(()),
+            Hit::Refused { retry_after, .. } => Err(Error::TooManyRequests {
+                retry_after,
+                message: format!("too many requests; try again in {retry_after} s"),
+            }),
+        }
+    }
+}
+
+/// The stored key of `subject`'s counter in `scope`.
+fn counter_key(scope: &str, subject: &str) -> String {
+    digest(&format!("{scope}\u{1f}{subject}"))
+}
+
+/// Seconds from `now` to the end of the window of `limit` that holds `now`.
+fn retry_after(limit: Limit, now: DateTime<Utc>) -> u64 {
+    let end = window_start(now, limit.window)
+        + chrono::Duration::from_std(limit.window).unwrap_or_default();
+    Ord::max(u64::try_from((end - now).num_seconds()).unwrap_or(0), 1)
+}
+
+/// Whether any of `checks` (scope, subject, limit) is already over its
+/// limit in the current window, read in one statement that writes nothing:
+/// the seconds to wait when one is, `None` otherwise. A request refused here
+/// costs one read.
 ///
 /// # Errors
-/// [`Error::TooManyRequests`] with the seconds until the window ends when the
-/// limit is exceeded; [`Error::Database`] if the counter cannot be written.
+/// [`Error::Database`] if the counters cannot be read.
+pub async fn already_over(
+    db: &DatabaseConnection,
+    checks: &[(&str, &str, Limit)],
+    now: DateTime<Utc>,
+) -> Result<Option<u64>> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let keys: Vec<String> = checks
+        .iter()
+        .map(|(scope, subject, _)| counter_key(scope, subject))
+        .collect();
+    let counters = counter::Entity::find()
+        .filter(counter::Column::Key.is_in(keys.clone()))
+        .all(db)
+        .await?;
+    Ok(checks
+        .iter()
+        .zip(&keys)
+        .filter(|((_, _, limit), key)| {
+            counters.iter().any(|c| {
+                &c.key == *key
+                    && c.window_start == window_start(now, limit.window)
+                    && u32::try_from(c.hits).unwrap_or(u32::MAX) > limit.max
+            })
+        })
+        .map(|((_, _, limit), _)| retry_after(*limit, now))
+        .max())
+}
+
+/// Counts one hit of `subject` against `limit` in `scope`, with one atomic
+/// upsert. Once the subject is over the limit, the upsert's condition stops
+/// it from changing the row: later refusals in the window read, never write.
+///
+/// # Errors
+/// [`Error::Database`] if the counter cannot be read or written.
 pub async fn hit(
     db: &DatabaseConnection,
     scope: &str,
     subject: &str,
     limit: Limit,
     now: DateTime<Utc>,
-) -> Result<()> {
+) -> Result<Hit> {
     let start = window_start(now, limit.window);
-    let key = digest(&format!("{scope}\u{1f}{subject}"));
+    let key = counter_key(scope, subject);
     let excluded = Alias::new("excluded");
-    let same_window = Expr::col((counter::Entity, counter::Column::WindowStart))
-        .eq(Expr::col((excluded.clone(), counter::Column::WindowStart)));
+    let stored = |column| Expr::col((counter::Entity, column));
+    let incoming = |column| Expr::col((excluded.clone(), column));
+    let same_window =
+        stored(counter::Column::WindowStart).eq(incoming(counter::Column::WindowStart));
     let statement = Query::insert()
         .into_table(counter::Entity)
         .columns([
@@ -114,36 +196,40 @@ pub async fn hit(
                 .values([
                     (
                         counter::Column::WindowStart,
-                        Expr::col((excluded, counter::Column::WindowStart)),
+                        incoming(counter::Column::WindowStart),
                     ),
                     (
                         counter::Column::Hits,
-                        Expr::case(
-                            same_window,
-                            Expr::col((counter::Entity, counter::Column::Hits)).add(1),
-                        )
-                        .finally(1)
-                        .into(),
+                        Expr::case(same_window.clone(), stored(counter::Column::Hits).add(1))
+                            .finally(1)
+                            .into(),
                     ),
                 ])
+                // Counting stops at the first hit over the limit.
+                .action_and_where(
+                    same_window
+                        .not()
+                        .or(stored(counter::Column::Hits).lte(i64::from(limit.max))),
+                )
                 .to_owned(),
         )
         .returning_col(counter::Column::Hits)
         .to_owned();
-    let row = db
-        .query_one(&statement)
-        .await?
-        .ok_or_else(|| Error::Internal("the rate-limit upsert returned nothing".into()))?;
+    let retry_after = retry_after(limit, now);
+    let Some(row) = db.query_one(&statement).await? else {
+        return Ok(Hit::Refused {
+            retry_after,
+            first: false,
+        });
+    };
     let hits: i32 = row.try_get("", "hits")?;
     if u32::try_from(hits).unwrap_or(u32::MAX) > limit.max {
-        let end = start + chrono::Duration::from_std(limit.window).unwrap_or_default();
-        let retry_after = Ord::max(u64::try_from((end - now).num_seconds()).unwrap_or(0), 1);
-        return Err(Error::TooManyRequests {
+        return Ok(Hit::Refused {
             retry_after,
-            message: format!("too many requests; try again in {retry_after} s"),
+            first: true,
         });
     }
-    Ok(())
+    Ok(Hit::Allowed)
 }
 
 /// Deletes counters whose window ended more than a day before `now`.

@@ -140,3 +140,57 @@ async fn no_metric_tells_whether_an_email_has_an_account() {
     assert_eq!(known["pwreset_storefront_requests_total"], 1.0);
     assert_eq!(known["pwreset_storefront_requests_processed_total"], 1.0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_flood_of_refused_requests_writes_next_to_nothing() {
+    use pwreset::entity::{rate_limit_counter, reset_audit_event};
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    let app = std::sync::Arc::new(TestApp::spawn().await);
+    let rows = async || {
+        let audit = reset_audit_event::Entity::find()
+            .count(&app.db)
+            .await
+            .unwrap();
+        let counters = rate_limit_counter::Entity::find()
+            .count(&app.db)
+            .await
+            .unwrap();
+        audit + counters
+    };
+    // Up to the per-email limit (5 an hour)...
+    for _ in 0..5 {
+        let (status, _, _) = app
+            .try_create_reset(&app.sales_channel, "ada@example.com")
+            .await;
+        assert_eq!(status, 200);
+    }
+    let before = rows().await;
+    // ...then a thousand refusals, eight at a time.
+    for _ in 0..125 {
+        let burst: Vec<_> = (0..8)
+            .map(|_| {
+                let app = app.clone();
+                tokio::spawn(async move {
+                    app.try_create_reset(&app.sales_channel, "ada@example.com")
+                        .await
+                        .0
+                })
+            })
+            .collect();
+        for request in burst {
+            assert_eq!(request.await.unwrap(), 429);
+        }
+    }
+    let added = rows().await - before;
+    assert!(added <= 2, "1,000 refusals added {added} rows");
+    // And the counters stopped moving at the first refusal, not a write per
+    // request (the first burst of eight may race past the read that refuses).
+    let hits: Vec<i32> = rate_limit_counter::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.hits)
+        .collect();
+    assert!(hits.iter().all(|h| *h <= 5 + 8), "{hits:?}");
+}

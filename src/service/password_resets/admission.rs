@@ -12,7 +12,7 @@ use crate::{
         Error, Result, UserError,
         audit::{self, Action, Entry, Outcome},
         error::Errors,
-        rate_limits::{self, Limit, RateLimits},
+        rate_limits::{self, Hit, Limit, RateLimits},
     },
 };
 
@@ -70,7 +70,9 @@ fn validate(mut input: NewReset, role: Role) -> Result<ValidReset> {
 }
 
 /// Counts the attempt against each of `checks` (scope, subject, limit); the
-/// first exceeded limit refuses it, recorded in the audit trail.
+/// first exceeded limit refuses it. The first refusal of a subject in its
+/// window is recorded in the audit trail; later ones write nothing, so a
+/// flood of refused requests costs no writes.
 async fn within_limits(
     db: &DatabaseConnection,
     caller: &Caller,
@@ -79,18 +81,17 @@ async fn within_limits(
     now: DateTime<Utc>,
 ) -> Result<()> {
     for (scope, subject, limit) in checks {
-        if let Err(refused) = rate_limits::hit(db, scope, subject, *limit, now).await {
-            if matches!(refused, Error::TooManyRequests { .. }) {
-                let entry = Entry {
-                    action,
-                    outcome: Outcome::RateLimited,
-                    reason: Some("TOO_MANY_REQUESTS"),
-                    customer_id: None,
-                };
-                audit::record(db, caller, entry, now).await?;
-            }
-            return Err(refused);
+        let hit = rate_limits::hit(db, scope, subject, *limit, now).await?;
+        if let Hit::Refused { first: true, .. } = hit {
+            let entry = Entry {
+                action,
+                outcome: Outcome::RateLimited,
+                reason: Some("TOO_MANY_REQUESTS"),
+                customer_id: None,
+            };
+            audit::record(db, caller, entry, now).await?;
         }
+        hit.into_result()?;
     }
     Ok(())
 }
@@ -128,7 +129,9 @@ fn subjects(caller: &Caller) -> (String, String) {
 }
 
 /// What every create goes through first, the same for every email: the
-/// address and key limits, validation, then the email limit.
+/// address and key limits, validation, then the email limit. A request that
+/// any of them already refused in this window is refused after one read,
+/// before anything is counted or written.
 ///
 /// # Errors
 /// [`Error::TooManyRequests`] past a limit; [`Error::User`] for refused input.
@@ -140,15 +143,19 @@ pub(super) async fn admit_create(
     now: DateTime<Utc>,
 ) -> Result<ValidReset> {
     let (ip, key) = subjects(caller);
+    let email_key = Email::parse(&input.customer_email)
+        .map(|email| format!("{}:{}", caller.principal.mode, email.key()))
+        .unwrap_or_default();
     let by_client = [
         ("create:ip", ip.as_str(), limits.create_per_ip),
         ("create:key", key.as_str(), limits.create_per_key),
     ];
+    let by_email = [("create:email", email_key.as_str(), limits.create_per_email)];
+    let all = [by_client[0], by_client[1], by_email[0]];
+    refuse_if_already_over(db, &all, now).await?;
     within_limits(db, caller, Action::Create, &by_client, now).await?;
     let valid = validate(input, caller.principal.role);
     let input = record_refusal(db, caller, Action::Create, None, valid, now).await?;
-    let email_key = format!("{}:{}", caller.principal.mode, input.email.key());
-    let by_email = [("create:email", email_key.as_str(), limits.create_per_email)];
     within_limits(db, caller, Action::Create, &by_email, now).await?;
     Ok(input)
 }
@@ -168,5 +175,23 @@ pub(super) async fn admit_complete(
         ("complete:ip", ip.as_str(), limits.complete_per_ip),
         ("complete:key", key.as_str(), limits.complete_per_key),
     ];
+    refuse_if_already_over(db, &checks, now).await?;
     within_limits(db, caller, Action::Complete, &checks, now).await
+}
+
+/// Refuses, after one read and without writing, a request whose subject a
+/// limit already refused in this window.
+async fn refuse_if_already_over(
+    db: &DatabaseConnection,
+    checks: &[(&str, &str, Limit)],
+    now: DateTime<Utc>,
+) -> Result<()> {
+    match rate_limits::already_over(db, checks, now).await? {
+        Some(retry_after) => Hit::Refused {
+            retry_after,
+            first: false,
+        }
+        .into_result(),
+        None => Ok(()),
+    }
 }
