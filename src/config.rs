@@ -153,7 +153,8 @@ pub struct Config {
         global = true
     )]
     pub rate_limit_create_per_email: Limit,
-    /// Reset creates per API key, as COUNT/SECONDS.
+    /// Reset creates per integration key, as COUNT/SECONDS. Sales-channel keys
+    /// have no per-key limit: one public key is shared by every shopper.
     #[arg(
         long,
         env = "RATE_LIMIT_CREATE_PER_KEY",
@@ -161,7 +162,7 @@ pub struct Config {
         global = true
     )]
     pub rate_limit_create_per_key: Limit,
-    /// Reset creates per client IP, as COUNT/SECONDS.
+    /// Reset creates per client address prefix (see RATE_LIMIT_IPV6_PREFIX), as COUNT/SECONDS.
     #[arg(
         long,
         env = "RATE_LIMIT_CREATE_PER_IP",
@@ -169,7 +170,7 @@ pub struct Config {
         global = true
     )]
     pub rate_limit_create_per_ip: Limit,
-    /// Reset completes per client IP (against token guessing), as COUNT/SECONDS.
+    /// Reset completes per client address prefix (against token guessing), as COUNT/SECONDS.
     #[arg(
         long,
         env = "RATE_LIMIT_COMPLETE_PER_IP",
@@ -177,7 +178,7 @@ pub struct Config {
         global = true
     )]
     pub rate_limit_complete_per_ip: Limit,
-    /// Reset completes per API key, as COUNT/SECONDS.
+    /// Reset completes per integration key, as COUNT/SECONDS (sales-channel keys have none).
     #[arg(
         long,
         env = "RATE_LIMIT_COMPLETE_PER_KEY",
@@ -185,6 +186,20 @@ pub struct Config {
         global = true
     )]
     pub rate_limit_complete_per_key: Limit,
+    /// The IPv6 prefix length per-address limits count by (one client usually holds a /64).
+    #[arg(long, env = "RATE_LIMIT_IPV6_PREFIX", default_value_t = 64,
+          value_parser = clap::value_parser!(u8).range(16..=128), global = true)]
+    pub rate_limit_ipv6_prefix: u8,
+    /// The IPv4 prefix length per-address limits count by.
+    #[arg(long, env = "RATE_LIMIT_IPV4_PREFIX", default_value_t = 32,
+          value_parser = clap::value_parser!(u8).range(8..=32), global = true)]
+    pub rate_limit_ipv4_prefix: u8,
+    /// The most storefront reset requests queued at once. When full, the newest
+    /// request of the busiest address prefix makes room for a quieter one, and
+    /// the busiest prefix's new requests are refused.
+    #[arg(long, env = "STOREFRONT_QUEUE_MAX", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u32).range(10..=10_000_000), global = true)]
+    pub storefront_queue_max: u32,
     /// Proxies whose `X-Forwarded-For` is believed, comma-separated IPs or CIDRs
     /// (such as `10.0.0.0/8`); none by default, so the socket address is the client.
     #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_net, global = true)]
@@ -272,6 +287,9 @@ impl Config {
             create_per_ip: self.rate_limit_create_per_ip,
             complete_per_ip: self.rate_limit_complete_per_ip,
             complete_per_key: self.rate_limit_complete_per_key,
+            ipv6_prefix: self.rate_limit_ipv6_prefix,
+            ipv4_prefix: self.rate_limit_ipv4_prefix,
+            storefront_queue_max: self.storefront_queue_max,
         }
     }
 

@@ -61,6 +61,7 @@ pub fn state(
             create_per_ip: lots,
             complete_per_ip: lots,
             complete_per_key: lots,
+            ..RateLimits::default()
         },
         audit_retention: chrono::Duration::days(90),
     }

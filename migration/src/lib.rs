@@ -11,6 +11,7 @@ mod m20261127_000003_create_customer_password_resets;
 mod m20261127_000004_create_persisted_queries;
 mod m20261127_000005_create_webhooks;
 mod m20261127_000006_abuse_resistance;
+mod m20261129_000007_fair_storefront_queue;
 
 /// Every migration of the schema, oldest first.
 pub struct Migrator;
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000004_create_persisted_queries::Migration),
             Box::new(m20261127_000005_create_webhooks::Migration),
             Box::new(m20261127_000006_abuse_resistance::Migration),
+            Box::new(m20261129_000007_fair_storefront_queue::Migration),
         ]
     }
 }

@@ -26,6 +26,10 @@ pub struct Model {
     pub client_ip: Option<String>,
     /// The customer's public id, when known.
     pub customer_id: Option<String>,
+    /// For a storefront request: the digest of its mode and email, shared by
+    /// the requests folded into one queued request, so all of them are
+    /// resolved when it is processed.
+    pub request_key: Option<String>,
     /// When it happened.
     pub created_at: DateTimeUtc,
 }

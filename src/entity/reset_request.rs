@@ -3,7 +3,8 @@
 use sea_orm::entity::prelude::*;
 
 /// A storefront's reset request, answered at once and processed by the
-/// dispatcher, so the answer is the same work whether or not the email has an account.
+/// background jobs, so the answer is the same work whether or not the email
+/// has an account. One per email and mode: a second request folds into it.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "reset_requests")]
 pub struct Model {
@@ -14,11 +15,19 @@ pub struct Model {
     pub mode: String,
     /// The email as given (already validated).
     pub email: String,
-    /// The merchant's reference.
+    /// The email folded to lower case: one queued request per email and mode.
+    pub email_key: String,
+    /// The client's address prefix (an IPv6 /64, an IPv4 /32 by default).
+    pub client_prefix: String,
+    /// The request's place among its prefix's queued requests when it was
+    /// queued (1 for the first): requests are processed by place, then age,
+    /// so one busy prefix cannot keep others waiting.
+    pub position: i32,
+    /// Unused since storefronts may not set it (always `None`).
     pub reference: Option<String>,
-    /// Where the reference comes from.
+    /// Unused since storefronts may not set it (always `None`).
     pub reference_origin: Option<String>,
-    /// A JSON object.
+    /// Unused since storefronts may not set it (always `{}`).
     pub metadata: Json,
     /// The audit event recording the request (internal key).
     pub audit_event_id: i64,

@@ -122,6 +122,37 @@ pub async fn record<C: ConnectionTrait>(
     entry: Entry<'_>,
     now: DateTime<Utc>,
 ) -> Result<audit::Model> {
+    insert(db, caller, entry, None, now).await
+}
+
+/// Records a storefront request accepted into the queue under `request_key`
+/// (shared by every request folded into one queued request), to be resolved
+/// by [`resolve`] when it is processed.
+///
+/// # Errors
+/// [`super::Error::Database`] if the insert fails.
+pub async fn record_queued<C: ConnectionTrait>(
+    db: &C,
+    caller: &Caller,
+    request_key: &str,
+    now: DateTime<Utc>,
+) -> Result<audit::Model> {
+    let entry = Entry {
+        action: Action::Create,
+        outcome: Outcome::Accepted,
+        reason: None,
+        customer_id: None,
+    };
+    insert(db, caller, entry, Some(request_key), now).await
+}
+
+async fn insert<C: ConnectionTrait>(
+    db: &C,
+    caller: &Caller,
+    entry: Entry<'_>,
+    request_key: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<audit::Model> {
     Ok(audit::ActiveModel {
         public_id: Set(PublicId::generate("aud").into_string()),
         mode: Set(caller.principal.mode.as_str().to_owned()),
@@ -131,6 +162,7 @@ pub async fn record<C: ConnectionTrait>(
         key_id: Set(caller.principal.key_id.as_str().to_owned()),
         client_ip: Set(caller.client_ip.map(|ip| ip.to_string())),
         customer_id: Set(entry.customer_id.map(str::to_owned)),
+        request_key: Set(request_key.map(str::to_owned)),
         created_at: Set(now),
         ..Default::default()
     }
@@ -138,27 +170,36 @@ pub async fn record<C: ConnectionTrait>(
     .await?)
 }
 
-/// Sets the outcome and customer of an entry recorded earlier (a queued
-/// storefront request, once processed).
+/// Sets the outcome, reason and customer of the still-accepted entries of a
+/// queued storefront request: the one with id `id` and every request folded
+/// into it (`request_key`), once it is processed or dropped.
 ///
 /// # Errors
 /// [`super::Error::Database`] if the update fails.
 pub async fn resolve<C: ConnectionTrait>(
     db: &C,
     id: i64,
+    request_key: &str,
     outcome: Outcome,
+    reason: Option<&str>,
     customer_id: Option<&str>,
 ) -> Result<()> {
+    use sea_orm::sea_query::Expr;
+    let queued = Condition::any()
+        .add(audit::Column::Id.eq(id))
+        .add(audit::Column::RequestKey.eq(request_key));
     audit::Entity::update_many()
+        .col_expr(audit::Column::Outcome, Expr::value(outcome.as_str()))
         .col_expr(
-            audit::Column::Outcome,
-            sea_orm::sea_query::Expr::value(outcome.as_str()),
+            audit::Column::Reason,
+            Expr::value(reason.map(str::to_owned)),
         )
         .col_expr(
             audit::Column::CustomerId,
-            sea_orm::sea_query::Expr::value(customer_id.map(str::to_owned)),
+            Expr::value(customer_id.map(str::to_owned)),
         )
-        .filter(audit::Column::Id.eq(id))
+        .filter(queued)
+        .filter(audit::Column::Outcome.eq(Outcome::Accepted.as_str()))
         .exec(db)
         .await?;
     Ok(())

@@ -27,14 +27,15 @@ pub(crate) trait Leased: EntityTrait {
 }
 
 /// Leases up to `batch` rows matching `due` that no live lease holds at
-/// `now`, first in `order`, until `until`; returns them in that order.
+/// `now`, first by the columns of `order` (ascending), until `until`;
+/// returns them in that order.
 ///
 /// # Errors
 /// [`super::Error::Database`] if a statement fails.
 pub(crate) async fn claim<E: Leased>(
     db: &DatabaseConnection,
     due: Condition,
-    order: E::Column,
+    order: &[E::Column],
     batch: u64,
     now: DateTime<Utc>,
     until: DateTime<Utc>,
@@ -42,12 +43,14 @@ pub(crate) async fn claim<E: Leased>(
     let free = Condition::any()
         .add(E::locked_until_column().is_null())
         .add(E::locked_until_column().lte(now));
-    let mut picked = E::find()
+    let picked = E::find()
         .select_only()
         .column(E::id_column())
         .filter(due.clone())
-        .filter(free.clone())
-        .order_by_asc(order)
+        .filter(free.clone());
+    let mut picked = order
+        .iter()
+        .fold(picked, |query, column| query.order_by_asc(*column))
         .limit(batch)
         .into_query();
     if db.get_database_backend() == DbBackend::Postgres {
@@ -64,9 +67,10 @@ pub(crate) async fn claim<E: Leased>(
         .filter(free)
         .exec(db)
         .await?;
-    Ok(E::find()
-        .filter(E::locked_by_column().eq(lease))
-        .order_by_asc(order)
+    let claimed = E::find().filter(E::locked_by_column().eq(lease));
+    Ok(order
+        .iter()
+        .fold(claimed, |query, column| query.order_by_asc(*column))
         .all(db)
         .await?)
 }

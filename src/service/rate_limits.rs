@@ -54,14 +54,25 @@ impl std::str::FromStr for Limit {
 pub struct RateLimits {
     /// Creates per customer email (counted whether or not the email has an account).
     pub create_per_email: Limit,
-    /// Creates per API key.
+    /// Creates per integration key. A sales-channel key has no such limit: it
+    /// is public, and a limit on it would be a store-wide off switch in any
+    /// one client's hands.
     pub create_per_key: Limit,
-    /// Creates per client IP.
+    /// Creates per client address prefix (see `ipv6_prefix`, `ipv4_prefix`).
     pub create_per_ip: Limit,
-    /// Completes per client IP (against token guessing).
+    /// Completes per client address prefix (against token guessing).
     pub complete_per_ip: Limit,
-    /// Completes per API key.
+    /// Completes per integration key (a sales-channel key has none, as for creates).
     pub complete_per_key: Limit,
+    /// The IPv6 prefix length the per-address limits count by: one client
+    /// usually holds a whole /64.
+    pub ipv6_prefix: u8,
+    /// The IPv4 prefix length the per-address limits count by.
+    pub ipv4_prefix: u8,
+    /// The most storefront requests queued at once; when full, the newest
+    /// request of the busiest address prefix makes room, or the request is
+    /// refused if its own prefix is the busiest.
+    pub storefront_queue_max: u32,
 }
 
 impl Default for RateLimits {
@@ -72,7 +83,35 @@ impl Default for RateLimits {
             create_per_ip: Limit::per(50, 3_600),
             complete_per_ip: Limit::per(30, 900),
             complete_per_key: Limit::per(10_000, 3_600),
+            ipv6_prefix: 64,
+            ipv4_prefix: 32,
+            storefront_queue_max: 10_000,
         }
+    }
+}
+
+impl RateLimits {
+    /// The address prefix `ip` counts under (`2001:db8::/64`, `203.0.113.7/32`);
+    /// empty when the address is unknown.
+    pub fn prefix(&self, ip: Option<std::net::IpAddr>) -> String {
+        let Some(ip) = ip.map(normalize_ip) else {
+            return String::new();
+        };
+        let len = match ip {
+            std::net::IpAddr::V4(_) => Ord::min(self.ipv4_prefix, 32),
+            std::net::IpAddr::V6(_) => Ord::min(self.ipv6_prefix, 128),
+        };
+        ipnet::IpNet::new(ip, len)
+            .map(|net| net.trunc().to_string())
+            .unwrap_or_else(|_| ip.to_string())
+    }
+}
+
+/// An IPv4 address written as IPv6 (`::ffff:203.0.113.7`) is the IPv4 address.
+fn normalize_ip(ip: std::net::IpAddr) -> std::net::IpAddr {
+    match ip {
+        std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, std::net::IpAddr::V4),
+        v4 => v4,
     }
 }
 
@@ -256,6 +295,24 @@ mod tests {
         for bad in ["5", "0/10", "5/0", "x/10", "5/99999999"] {
             assert!(bad.parse::<Limit>().is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn addresses_count_by_prefix() {
+        let limits = RateLimits::default();
+        let ip = |s: &str| Some(s.parse().unwrap());
+        assert_eq!(limits.prefix(ip("2001:db8::1")), "2001:db8::/64");
+        assert_eq!(
+            limits.prefix(ip("2001:db8::1")),
+            limits.prefix(ip("2001:db8::ffff:1"))
+        );
+        assert_ne!(
+            limits.prefix(ip("2001:db8::1")),
+            limits.prefix(ip("2001:db8:0:1::1"))
+        );
+        assert_eq!(limits.prefix(ip("203.0.113.7")), "203.0.113.7/32");
+        assert_eq!(limits.prefix(ip("::ffff:203.0.113.7")), "203.0.113.7/32");
+        assert_eq!(limits.prefix(None), "");
     }
 
     #[test]

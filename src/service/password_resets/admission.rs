@@ -119,13 +119,10 @@ pub(super) async fn record_refusal<T>(
     result
 }
 
-/// The caller's address and key, as rate-limit subjects.
-fn subjects(caller: &Caller) -> (String, String) {
-    let ip = caller
-        .client_ip
-        .map(|ip| ip.to_string())
-        .unwrap_or_default();
-    (ip, caller.principal.key_id.as_str().to_owned())
+/// The caller's address prefix and key, as rate-limit subjects.
+fn subjects(caller: &Caller, limits: &RateLimits) -> (String, String) {
+    let prefix = limits.prefix(caller.client_ip);
+    (prefix, caller.principal.key_id.as_str().to_owned())
 }
 
 /// What every create goes through first, the same for every email: the
@@ -142,16 +139,18 @@ pub(super) async fn admit_create(
     input: NewReset,
     now: DateTime<Utc>,
 ) -> Result<ValidReset> {
-    let (ip, key) = subjects(caller);
+    let (ip, key) = subjects(caller, limits);
     let email_key = Email::parse(&input.customer_email)
         .map(|email| format!("{}:{}", caller.principal.mode, email.key()))
         .unwrap_or_default();
-    let by_client = [
-        ("create:ip", ip.as_str(), limits.create_per_ip),
-        ("create:key", key.as_str(), limits.create_per_key),
-    ];
+    let mut by_client = vec![("create:ip", ip.as_str(), limits.create_per_ip)];
+    // A sales-channel key is public: a limit on it would let one client turn
+    // every shopper away.
+    if caller.principal.role == Role::Integration {
+        by_client.push(("create:key", key.as_str(), limits.create_per_key));
+    }
     let by_email = [("create:email", email_key.as_str(), limits.create_per_email)];
-    let all = [by_client[0], by_client[1], by_email[0]];
+    let all: Vec<_> = by_client.iter().chain(&by_email).copied().collect();
     refuse_if_already_over(db, &all, now).await?;
     within_limits(db, caller, Action::Create, &by_client, now).await?;
     let valid = validate(input, caller.principal.role);
@@ -170,11 +169,12 @@ pub(super) async fn admit_complete(
     limits: &RateLimits,
     now: DateTime<Utc>,
 ) -> Result<()> {
-    let (ip, key) = subjects(caller);
-    let checks = [
-        ("complete:ip", ip.as_str(), limits.complete_per_ip),
-        ("complete:key", key.as_str(), limits.complete_per_key),
-    ];
+    let (ip, key) = subjects(caller, limits);
+    let mut checks = vec![("complete:ip", ip.as_str(), limits.complete_per_ip)];
+    // As for creates: no count of its own for a public key.
+    if caller.principal.role == Role::Integration {
+        checks.push(("complete:key", key.as_str(), limits.complete_per_key));
+    }
     refuse_if_already_over(db, &checks, now).await?;
     within_limits(db, caller, Action::Complete, &checks, now).await
 }

@@ -1,10 +1,19 @@
 //! Storefront requests: queued and answered at once, so that neither the
 //! answer nor its timing tells a public caller whether an email has an
 //! account; the background job then turns each into a reset (or nothing).
+//!
+//! The queue is bounded and fair. One request per email and mode is queued:
+//! a second folds into the first. Each request keeps its place among its
+//! address prefix's queued requests, and requests are processed by that
+//! place first (every prefix's first request, then every prefix's second…),
+//! so a busy prefix cannot keep a quiet one waiting. When the queue is full,
+//! the newest request of the busiest prefix makes room for a request from a
+//! quieter one; a request from the busiest prefix itself is refused.
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
-    ActiveModelTrait, Condition, DatabaseConnection, EntityTrait, Set, TransactionTrait,
+    ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, Set, TransactionTrait,
 };
 
 use super::{
@@ -13,29 +22,37 @@ use super::{
     create::create_in,
 };
 use crate::{
-    domain::{Caller, Email, Mode},
+    domain::{Caller, Email, Mode, digest},
     entity::reset_request,
     service::{
         Error, Result,
-        audit::{self, Action, Entry, Outcome},
+        audit::{self, Outcome},
         customers, lease,
         rate_limits::RateLimits,
     },
 };
 
-/// Requests one round of the job takes.
+/// Requests one claim of the job takes.
 const BATCH: u64 = 50;
+/// Claims one run of the job makes at most before it lets the other jobs run.
+const BATCHES_PER_RUN: usize = 20;
 /// How long a claimed request keeps other processes away.
 const LEASE: Duration = Duration::seconds(60);
+
+/// The key that folds requests for one email in one mode, and links their
+/// audit entries.
+fn request_key(mode: Mode, email: &Email) -> String {
+    digest(&format!("{mode}:{}", email.key()))
+}
 
 /// Queues a storefront's reset request. Known and unknown emails take
 /// exactly the same path here — the same rate-limit bookkeeping, the same
 /// statements, the same writes.
 ///
 /// # Errors
-/// [`Error::TooManyRequests`] past a rate limit; [`Error::User`] with
-/// `INVALID_EMAIL`, `REFERENCE_TOO_LONG`, `METADATA_NOT_OBJECT` or
-/// `METADATA_TOO_LARGE`; [`Error::Database`] otherwise.
+/// [`Error::TooManyRequests`] past a rate limit, or when the queue is full
+/// and the caller's prefix is the busiest; [`Error::User`] with
+/// `INVALID_EMAIL` or `FIELD_NOT_ALLOWED`; [`Error::Database`] otherwise.
 pub(super) async fn request(
     db: &DatabaseConnection,
     caller: &Caller,
@@ -45,30 +62,72 @@ pub(super) async fn request(
 ) -> Result<()> {
     let mode = caller.principal.mode;
     let input = admit_create(db, caller, limits, input, now).await?;
+    let prefix = limits.prefix(caller.client_ip);
+    let key = request_key(mode, &input.email);
     let txn = db.begin().await?;
-    let entry = Entry {
-        action: Action::Create,
-        outcome: Outcome::Accepted,
-        reason: None,
-        customer_id: None,
-    };
-    let audit_entry = audit::record(&txn, caller, entry, now).await?;
-    reset_request::ActiveModel {
+    let from_prefix = reset_request::Entity::find()
+        .filter(reset_request::Column::ClientPrefix.eq(prefix.as_str()))
+        .count(&txn)
+        .await?;
+    let position = i32::try_from(from_prefix + 1).unwrap_or(i32::MAX);
+    let queued = reset_request::Entity::find().count(&txn).await?;
+    if queued >= u64::from(limits.storefront_queue_max) {
+        make_room(&txn, position).await?;
+    }
+    let audit_entry = audit::record_queued(&txn, caller, &key, now).await?;
+    let row = reset_request::ActiveModel {
         mode: Set(mode.as_str().to_owned()),
         email: Set(input.email.as_str().to_owned()),
-        reference: Set(input.reference),
-        reference_origin: Set(input.reference_origin),
-        metadata: Set(input.metadata),
+        email_key: Set(input.email.key()),
+        client_prefix: Set(prefix),
+        position: Set(position),
+        reference: Set(None),
+        reference_origin: Set(None),
+        metadata: Set(serde_json::json!({})),
         audit_event_id: Set(audit_entry.id),
         locked_until: Set(None),
         locked_by: Set(None),
         created_at: Set(now),
         ..Default::default()
-    }
-    .insert(&txn)
-    .await?;
+    };
+    // A request for an email already queued folds into it.
+    let fold = [reset_request::Column::Mode, reset_request::Column::EmailKey];
+    reset_request::Entity::insert(row)
+        .on_conflict_do_nothing_on(fold)
+        .exec(&txn)
+        .await?;
     txn.commit().await?;
     Ok(())
+}
+
+/// In a full queue, drops the newest request of the busiest prefix, if that
+/// prefix is busier than the newcomer's would be at `position`; otherwise
+/// refuses the newcomer.
+async fn make_room(txn: &DatabaseTransaction, position: i32) -> Result<()> {
+    let busiest = reset_request::Entity::find()
+        .filter(reset_request::Column::LockedBy.is_null())
+        .order_by_desc(reset_request::Column::Position)
+        .order_by_desc(reset_request::Column::Id)
+        .one(txn)
+        .await?;
+    match busiest {
+        Some(victim) if victim.position > position => {
+            let mode: Mode = victim.mode.parse().map_err(Error::Internal)?;
+            let email = Email::parse(&victim.email).map_err(|e| Error::Internal(e.to_string()))?;
+            let key = request_key(mode, &email);
+            let reason = Some("QUEUE_FULL");
+            let (id, outcome) = (victim.audit_event_id, Outcome::RateLimited);
+            audit::resolve(txn, id, &key, outcome, reason, None).await?;
+            reset_request::Entity::delete_by_id(victim.id)
+                .exec(txn)
+                .await?;
+            Ok(())
+        }
+        _ => Err(Error::TooManyRequests {
+            retry_after: 1,
+            message: "too many reset requests are waiting; try again in a second".into(),
+        }),
+    }
 }
 
 impl lease::Leased for reset_request::Entity {
@@ -83,12 +142,14 @@ impl lease::Leased for reset_request::Entity {
     }
 }
 
-/// Processes queued storefront requests, oldest first: for each, in one
-/// transaction, creates the reset (when the email has a customer; with its
-/// webhook event and a token valid for `ttl`), completes its audit entry and
-/// removes the request. Requests are leased, so several processes share the
-/// queue without processing one twice. Returns how many requests were
-/// processed (not how many became resets: only the audit trail tells that).
+/// Processes queued storefront requests, by place within their prefix, then
+/// age: for each, in one transaction, creates the reset (when the email has a
+/// customer; with its webhook event and a token valid for `ttl`), resolves
+/// the audit entries of every request folded into it, and removes it.
+/// Requests are leased, so several processes share the queue without
+/// processing one twice. Takes batches until the queue is empty (or a bound
+/// is reached). Returns how many requests were processed (not how many
+/// became resets: only the audit trail tells that).
 ///
 /// # Errors
 /// [`Error::Database`] if claiming or processing fails (the request stays queued).
@@ -97,44 +158,58 @@ pub async fn process_requests(
     ttl: Duration,
     now: DateTime<Utc>,
 ) -> Result<usize> {
-    let claimed = lease::claim::<reset_request::Entity>(
-        db,
-        Condition::all(),
-        reset_request::Column::Id,
-        BATCH,
-        now,
-        now + LEASE,
-    )
-    .await?;
-    let processed = claimed.len();
-    for request in claimed {
-        let mode: Mode = request.mode.parse().map_err(Error::Internal)?;
-        let email = Email::parse(&request.email).map_err(|e| Error::Internal(e.to_string()))?;
-        let input = ValidReset {
-            email,
-            reference: request.reference,
-            reference_origin: request.reference_origin,
-            metadata: request.metadata,
-        };
-        let txn = db.begin().await?;
-        match customers::find_by_email(&txn, mode, &input.email).await? {
-            Some(customer) => {
-                create_in(&txn, mode, &customer, &input, ttl, now).await?;
-                let outcome = Outcome::Created;
-                audit::resolve(
-                    &txn,
-                    request.audit_event_id,
-                    outcome,
-                    Some(&customer.public_id),
-                )
-                .await?;
-            }
-            None => audit::resolve(&txn, request.audit_event_id, Outcome::NoCustomer, None).await?,
+    let order = [reset_request::Column::Position, reset_request::Column::Id];
+    let mut processed = 0;
+    for _ in 0..BATCHES_PER_RUN {
+        let claimed = lease::claim::<reset_request::Entity>(
+            db,
+            Condition::all(),
+            &order,
+            BATCH,
+            now,
+            now + LEASE,
+        )
+        .await?;
+        if claimed.is_empty() {
+            break;
         }
-        reset_request::Entity::delete_by_id(request.id)
-            .exec(&txn)
-            .await?;
-        txn.commit().await?;
+        processed += claimed.len();
+        for request in claimed {
+            process(db, request, ttl, now).await?;
+        }
     }
     Ok(processed)
+}
+
+/// Turns one queued request into a reset (or nothing), in one transaction.
+async fn process(
+    db: &DatabaseConnection,
+    request: reset_request::Model,
+    ttl: Duration,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    let mode: Mode = request.mode.parse().map_err(Error::Internal)?;
+    let email = Email::parse(&request.email).map_err(|e| Error::Internal(e.to_string()))?;
+    let key = request_key(mode, &email);
+    let input = ValidReset {
+        email,
+        reference: None,
+        reference_origin: None,
+        metadata: serde_json::json!({}),
+    };
+    let txn = db.begin().await?;
+    let id = request.audit_event_id;
+    match customers::find_by_email(&txn, mode, &input.email).await? {
+        Some(customer) => {
+            create_in(&txn, mode, &customer, &input, ttl, now).await?;
+            let customer_id = Some(customer.public_id.as_str());
+            audit::resolve(&txn, id, &key, Outcome::Created, None, customer_id).await?;
+        }
+        None => audit::resolve(&txn, id, &key, Outcome::NoCustomer, None, None).await?,
+    }
+    reset_request::Entity::delete_by_id(request.id)
+        .exec(&txn)
+        .await?;
+    txn.commit().await?;
+    Ok(())
 }

@@ -140,8 +140,8 @@ impl Deliverer {
             .add(delivery::Column::Status.eq(DeliveryStatus::Pending.as_str()))
             .add(delivery::Column::NextAttemptAt.lte(now))
             .add(delivery::Column::WebhookId.not_in_subquery(open_circuits));
-        let order = delivery::Column::NextAttemptAt;
-        lease::claim::<delivery::Entity>(&self.db, due, order, BATCH, now, now + LEASE).await
+        let order = [delivery::Column::NextAttemptAt];
+        lease::claim::<delivery::Entity>(&self.db, due, &order, BATCH, now, now + LEASE).await
     }
 
     /// Makes one attempt at `delivery` and records it.

@@ -46,8 +46,8 @@ async fn creates_per_email_are_limited_known_or_not_and_recover_after_the_window
         )
         .await;
     assert_eq!(
-        count["data"]["customerPasswordResets"]["totalCount"], 5,
-        "at most five tokens were sent"
+        count["data"]["customerPasswordResets"]["totalCount"], 1,
+        "five requests queued for one email fold into one reset: one token sent"
     );
 
     app.clock.advance(Duration::hours(1));
@@ -60,35 +60,41 @@ async fn creates_per_email_are_limited_known_or_not_and_recover_after_the_window
 }
 
 #[tokio::test]
-async fn creates_per_key_and_per_ip_and_completes_per_ip_and_key_are_limited() {
+async fn creates_per_integration_key_and_per_address_and_completes_per_address_are_limited() {
     let mut options = Options::default();
     limits(&mut options).create_per_key = Limit::per(3, 60);
     limits(&mut options).complete_per_ip = Limit::per(4, 60);
     let app = TestApp::spawn_with(options).await;
-    for i in 0..3 {
-        assert_eq!(
-            app.try_create_reset(&app.sales_channel, &format!("k{i}@example.com"))
-                .await
-                .0,
-            200
-        );
+    for key in [&app.integration, &app.sales_channel] {
+        for i in 0..3 {
+            let email = format!("k{i}@example.com");
+            let (status, _, _) = app.try_create_reset(key, &email).await;
+            assert_eq!(status, 200);
+        }
     }
     assert_eq!(
-        app.try_create_reset(&app.sales_channel, "k9@example.com")
+        app.try_create_reset(&app.integration, "k9@example.com")
             .await
             .0,
         429
     );
     assert_eq!(
-        app.try_create_reset(&app.integration, "k9@example.com")
+        app.try_create_reset(&app.live_integration, "k9@example.com")
             .await
             .0,
         200,
         "another key has its own count"
     );
+    assert_eq!(
+        app.try_create_reset(&app.sales_channel, "k9@example.com")
+            .await
+            .0,
+        200,
+        "a public key has no count of its own: it would lock every shopper out"
+    );
     app.clock.advance(Duration::seconds(60));
     let again = app
-        .try_create_reset(&app.sales_channel, "k9@example.com")
+        .try_create_reset(&app.integration, "k9@example.com")
         .await;
     assert_eq!(again.0, 200, "the key's window passed");
 
@@ -154,7 +160,7 @@ async fn creates_per_key_and_per_ip_and_completes_per_ip_and_key_are_limited() {
 }
 
 #[tokio::test]
-async fn completes_per_key_are_limited_and_recover() {
+async fn completes_per_integration_key_are_limited_and_recover() {
     let mut options = Options::default();
     limits(&mut options).complete_per_key = Limit::per(2, 60);
     let app = TestApp::spawn_with(options).await;
@@ -163,16 +169,21 @@ async fn completes_per_key_are_limited_and_recover() {
         let app = &app;
         async move { app.post(Some(&key), &body).await.status().as_u16() }
     };
-    assert_eq!(complete(app.sales_channel.clone()).await, 200);
-    assert_eq!(complete(app.sales_channel.clone()).await, 200);
-    assert_eq!(complete(app.sales_channel.clone()).await, 429);
+    assert_eq!(complete(app.integration.clone()).await, 200);
+    assert_eq!(complete(app.integration.clone()).await, 200);
+    assert_eq!(complete(app.integration.clone()).await, 429);
     assert_eq!(
-        complete(app.integration.clone()).await,
+        complete(app.live_integration.clone()).await,
         200,
         "another key has its own count"
     );
+    assert_eq!(
+        complete(app.sales_channel.clone()).await,
+        200,
+        "a public key has no count of its own"
+    );
     app.clock.advance(Duration::seconds(60));
-    assert_eq!(complete(app.sales_channel.clone()).await, 200);
+    assert_eq!(complete(app.integration.clone()).await, 200);
 }
 
 #[tokio::test]
