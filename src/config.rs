@@ -145,6 +145,11 @@ pub struct Config {
     #[arg(long, env = "HASH_QUEUE_TIMEOUT_MS", default_value_t = 5_000,
           value_parser = clap::value_parser!(u32).range(1..=60_000), global = true)]
     pub hash_queue_timeout_ms: u32,
+    /// How many requests may wait for a hashing slot at once; more are refused
+    /// at once with TOO_MANY_REQUESTS.
+    #[arg(long, env = "HASH_QUEUE_MAX", default_value_t = 100,
+          value_parser = clap::value_parser!(u32).range(1..=100_000), global = true)]
+    pub hash_queue_max: u32,
     /// Reset creates per customer email (known or not), as COUNT/SECONDS.
     #[arg(
         long,
@@ -312,9 +317,10 @@ impl Config {
         let max_wait = Duration::from_millis(u64::from(self.hash_queue_timeout_ms));
         PasswordHasher::new(params, concurrency, max_wait, metrics)
             .map(|h| {
-                h.with_policy(PasswordPolicy {
-                    min_chars: usize::from(self.password_min_length),
-                })
+                h.with_max_waiting(self.hash_queue_max as usize)
+                    .with_policy(PasswordPolicy {
+                        min_chars: usize::from(self.password_min_length),
+                    })
             })
             .map_err(|e| match e {
                 crate::service::Error::Internal(message) => message,

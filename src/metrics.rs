@@ -80,6 +80,7 @@ pub struct Metrics {
     resets_completed: Counter,
     resets_rejected: Family<ReasonLabels, Counter>,
     hash_duration: Histogram,
+    hashes_computed: Counter,
     hash_queue: Gauge<i64, AtomicI64>,
     pool: Family<PoolLabels, Gauge<i64, AtomicI64>>,
     webhook_attempts: Family<OutcomeLabels, Counter>,
@@ -151,6 +152,12 @@ impl Metrics {
             "Time to hash one password with Argon2id",
             hash_duration.clone(),
         );
+        let hashes_computed = Counter::default();
+        registry.register(
+            "password_hashes",
+            "Argon2id hashes computed by the hashing threads",
+            hashes_computed.clone(),
+        );
         let hash_queue = Gauge::<i64, AtomicI64>::default();
         registry.register(
             "password_hash_queue_depth",
@@ -180,6 +187,7 @@ impl Metrics {
             resets_completed,
             resets_rejected,
             hash_duration,
+            hashes_computed,
             hash_queue,
             pool,
             operations: Mutex::new(HashSet::new()),
@@ -243,7 +251,12 @@ impl Metrics {
             .inc();
     }
 
-    /// Records one password hash.
+    /// Records one Argon2id computation by a hashing thread.
+    pub fn hash_computed(&self) {
+        self.hashes_computed.inc();
+    }
+
+    /// Records one password hash, as long as its request waited for it.
     pub fn hash_done(&self, elapsed: Duration) {
         self.hash_duration.observe(elapsed.as_secs_f64());
     }

@@ -1,12 +1,18 @@
 //! Password hashing: Argon2id at or above the OWASP minimum, on dedicated
 //! low-priority threads (never on an async worker), with a bound on how many
-//! hashes run at once (each takes its memory
-//! cost and a core for tens of milliseconds; unbounded, a burst would exhaust
-//! both and stall every other request). Excess requests wait a bounded time,
-//! then are refused with `TOO_MANY_REQUESTS`.
+//! hashes run at once (each takes its memory cost and a core for tens of
+//! milliseconds; unbounded, a burst would exhaust both and stall every other
+//! request). A hash holds its slot until its thread has finished it, even if
+//! the request that asked for it is gone, so the bound holds under
+//! cancellation; a job whose request is gone before a thread takes it is
+//! dropped unhashed. Excess requests wait in a bounded line for a bounded
+//! time, then are refused with `TOO_MANY_REQUESTS`.
 
 use std::{
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
     time::Duration,
 };
 
@@ -14,7 +20,7 @@ use argon2::{
     ARGON2ID_IDENT, Algorithm, Argon2, Block, Params, PasswordHash, PasswordVerifier, Version,
     password_hash::{Output, ParamsString, SaltString, rand_core::OsRng},
 };
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::{Error, Result};
 use crate::{
@@ -70,6 +76,9 @@ pub struct PasswordHasher {
     config: Argon2Params,
     permits: Arc<Semaphore>,
     max_wait: Duration,
+    /// Requests waiting for a slot, and how many may.
+    waiting: Arc<AtomicUsize>,
+    max_waiting: usize,
     metrics: Arc<Metrics>,
     policy: PasswordPolicy,
     /// The hashing threads: one per slot, at the lowest CPU priority, each
@@ -83,9 +92,13 @@ impl std::fmt::Debug for PasswordHasher {
             .field("params", &self.config)
             .field("available_permits", &self.permits.available_permits())
             .field("max_wait", &self.max_wait)
+            .field("max_waiting", &self.max_waiting)
             .finish()
     }
 }
+
+/// How many requests may wait for a hashing slot unless configured otherwise.
+pub const DEFAULT_MAX_WAITING: usize = 100;
 
 /// Cores on this machine: how many hashes may run at once by default.
 pub fn cores() -> usize {
@@ -107,14 +120,26 @@ impl PasswordHasher {
         max_wait: Duration,
         metrics: Arc<Metrics>,
     ) -> Result<Self> {
+        let pool = HashPool::start(concurrency.max(1), params.build()?, metrics.clone())?;
         Ok(Self {
             config: params,
             permits: Arc::new(Semaphore::new(concurrency.max(1))),
             max_wait,
+            waiting: Arc::new(AtomicUsize::new(0)),
+            max_waiting: DEFAULT_MAX_WAITING,
             metrics,
             policy: PasswordPolicy::default(),
-            pool: Arc::new(HashPool::start(concurrency.max(1), params.build()?)?),
+            pool: Arc::new(pool),
         })
+    }
+
+    /// The same hasher, letting at most `max_waiting` requests wait for a slot
+    /// (more are refused at once).
+    pub fn with_max_waiting(self, max_waiting: usize) -> Self {
+        Self {
+            max_waiting,
+            ..self
+        }
     }
 
     /// The same hasher, enforcing `policy` on new passwords.
@@ -140,30 +165,36 @@ impl PasswordHasher {
     }
 
     /// Hashes `password` into a PHC string (`$argon2id$v=19$m=…,t=…,p=…$…`)
-    /// with a fresh random salt, on one of the hashing threads.
+    /// with a fresh random salt, on one of the hashing threads. Dropping the
+    /// future while it waits for a slot leaves the line at once; a job already
+    /// handed to a thread keeps its slot until the thread is done with it.
     ///
     /// # Errors
-    /// [`Error::TooManyRequests`] when no core frees up in time (nothing was
-    /// hashed); [`Error::Internal`] if a hashing thread fails. No message holds the password.
+    /// [`Error::TooManyRequests`] when the line of waiting requests is full,
+    /// or no slot frees up in time (nothing was hashed); [`Error::Internal`]
+    /// if a hashing thread fails. No message holds the password.
     pub async fn hash(&self, password: Password) -> Result<String> {
+        let busy = || Error::TooManyRequests {
+            retry_after: 1,
+            message: "the server is busy setting other passwords; try again in a second".into(),
+        };
         let permit = {
-            let _waiting = Waiting::new(&self.metrics);
+            let _waiting =
+                Waiting::enter(&self.waiting, self.max_waiting, &self.metrics).ok_or_else(busy)?;
             tokio::time::timeout(self.max_wait, self.permits.clone().acquire_owned()).await
         };
         let permit = match permit {
             Ok(Ok(permit)) => permit,
             Ok(Err(_)) => return Err(Error::Internal("password hasher closed".into())),
-            Err(_) => {
-                return Err(Error::TooManyRequests {
-                    retry_after: 1,
-                    message: "the server is busy setting other passwords; try again in a second"
-                        .into(),
-                });
-            }
+            Err(_) => return Err(busy()),
         };
         let started = std::time::Instant::now();
         let (reply, answer) = tokio::sync::oneshot::channel();
-        let job = Job { password, reply };
+        let job = Job {
+            password,
+            reply,
+            permit,
+        };
         self.pool
             .jobs
             .lock()
@@ -173,7 +204,6 @@ impl PasswordHasher {
         let digest = answer
             .await
             .map_err(|_| Error::Internal("a hashing thread failed".into()))?;
-        drop(permit);
         digest.inspect(|_| self.metrics.hash_done(started.elapsed()))
     }
 
@@ -204,10 +234,12 @@ impl PasswordHasher {
     }
 }
 
-/// One password to hash, and where the PHC string goes.
+/// One password to hash, where the PHC string goes, and the slot it holds
+/// until its thread is done with it.
 struct Job {
     password: Password,
     reply: tokio::sync::oneshot::Sender<Result<String>>,
+    permit: OwnedSemaphorePermit,
 }
 
 /// Dedicated hashing threads. They run at the lowest CPU priority (niceness
@@ -219,11 +251,11 @@ struct HashPool {
 }
 
 impl HashPool {
-    fn start(threads: usize, params: Params) -> Result<Self> {
+    fn start(threads: usize, params: Params, metrics: Arc<Metrics>) -> Result<Self> {
         let (jobs, queue) = std::sync::mpsc::channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
         for n in 0..threads {
-            let (queue, params) = (queue.clone(), params.clone());
+            let (queue, params, metrics) = (queue.clone(), params.clone(), metrics.clone());
             std::thread::Builder::new()
                 .name(format!("argon2-{n}"))
                 .spawn(move || {
@@ -236,13 +268,25 @@ impl HashPool {
                     let mut blocks: Vec<Block> = Vec::new();
                     loop {
                         let job = queue.lock().unwrap_or_else(|e| e.into_inner()).recv();
-                        let Ok(Job { password, reply }) = job else {
+                        let Ok(Job {
+                            password,
+                            reply,
+                            permit,
+                        }) = job
+                        else {
                             return;
                         };
+                        // Nobody waits for it any more: not worth a core.
+                        if reply.is_closed() {
+                            continue;
+                        }
                         if blocks.is_empty() {
                             blocks = vec![Block::default(); params.block_count()];
                         }
-                        let _ = reply.send(phc_hash(&params, password.expose(), &mut blocks));
+                        let digest = phc_hash(&params, password.expose(), &mut blocks);
+                        metrics.hash_computed();
+                        let _ = reply.send(digest);
+                        drop(permit);
                     }
                 })
                 .map_err(|e| Error::Internal(format!("cannot start a hashing thread: {e}")))?;
@@ -273,19 +317,29 @@ fn phc_hash(params: &Params, password: &[u8], blocks: &mut [Block]) -> Result<St
     Ok(hash.to_string())
 }
 
-/// Counts a hash in the queue gauge while it waits, even if the request is dropped.
-struct Waiting<'a>(&'a Metrics);
+/// A place in the line of requests waiting for a slot, left when dropped
+/// (even if the request is), and counted in the queue gauge meanwhile.
+struct Waiting<'a> {
+    line: &'a AtomicUsize,
+    metrics: &'a Metrics,
+}
 
 impl<'a> Waiting<'a> {
-    fn new(metrics: &'a Metrics) -> Self {
+    /// A place in `line`, if fewer than `max` wait in it.
+    fn enter(line: &'a AtomicUsize, max: usize, metrics: &'a Metrics) -> Option<Self> {
+        line.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
+            (n < max).then_some(n + 1)
+        })
+        .ok()?;
         metrics.hash_queued();
-        Self(metrics)
+        Some(Self { line, metrics })
     }
 }
 
 impl Drop for Waiting<'_> {
     fn drop(&mut self) {
-        self.0.hash_dequeued();
+        self.line.fetch_sub(1, Ordering::AcqRel);
+        self.metrics.hash_dequeued();
     }
 }
 

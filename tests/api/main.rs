@@ -8,6 +8,7 @@ mod cli;
 mod complete;
 mod customers;
 mod flow;
+mod hashing;
 mod helpers;
 mod http;
 mod limits;

@@ -170,11 +170,11 @@ impl ResetMutation {
         let result = password_resets::complete(
             &state.db,
             &state.hasher,
+            state.clock.as_ref(),
             &caller,
             &state.rate_limits,
             token,
             password,
-            now,
         )
         .await;
         let (reset, user_errors) = payload(result)?;

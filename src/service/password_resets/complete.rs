@@ -18,7 +18,7 @@ use crate::{
     domain::{Caller, Email, ErrorCode, Mode, Password, RawPassword, ResetToken, Topic},
     entity::{customer, customer_password_reset as reset},
     service::{
-        Error, Result, UserError,
+        Clock, Error, Result, UserError,
         audit::{self, Action, Entry, Outcome},
         customers,
         error::Errors,
@@ -32,8 +32,10 @@ use crate::{
 /// password to `password`.
 ///
 /// The new password is hashed first (Argon2id, on a hashing thread), outside
-/// any transaction. A refused password changes nothing: the token stays usable.
-/// Refusals are audited.
+/// any transaction; the time is read from `clock` again after the hash, so a
+/// token that expired while its request waited for a hashing slot is judged
+/// expired when the reset is claimed. A refused password changes nothing: the
+/// token stays usable. Refusals are audited.
 ///
 /// # Errors
 /// [`Error::TooManyRequests`] past a rate limit or when the hashing queue is
@@ -45,12 +47,13 @@ use crate::{
 pub async fn complete(
     db: &DatabaseConnection,
     hasher: &PasswordHasher,
+    clock: &dyn Clock,
     caller: &Caller,
     limits: &RateLimits,
     token: ResetToken,
     password: RawPassword,
-    now: DateTime<Utc>,
 ) -> Result<reset::Model> {
+    let now = clock.now();
     admit_complete(db, caller, limits, now).await?;
     // The reset and its customer in one statement.
     let found = reset::Entity::find()
@@ -66,7 +69,7 @@ pub async fn complete(
     let result = async {
         let (found, customer, password) = check(found, password, hasher, now)?;
         let digest = hasher.hash(password).await?;
-        finish(db, caller, &token, found, customer, digest, now).await
+        finish(db, caller, &token, found, customer, digest, clock.now()).await
     }
     .await;
     let customer_id = customer_id.as_deref();

@@ -58,6 +58,7 @@ pub struct Options {
     pub argon2: Argon2Params,
     pub hash_concurrency: usize,
     pub hash_wait: std::time::Duration,
+    pub hash_queue_max: usize,
     pub password_policy: PasswordPolicy,
 }
 
@@ -79,6 +80,7 @@ impl Default for Options {
             argon2: Argon2Params::default(),
             hash_concurrency: 2,
             hash_wait: std::time::Duration::from_secs(30),
+            hash_queue_max: 100,
             password_policy: PasswordPolicy::default(),
         }
     }
@@ -219,6 +221,7 @@ impl TestApp {
             metrics.clone(),
         )
         .unwrap()
+        .with_max_waiting(options.hash_queue_max)
         .with_policy(options.password_policy);
         let state = AppState {
             db: db.clone(),
