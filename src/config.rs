@@ -14,6 +14,7 @@ use crate::{
     http::HttpSettings,
     service::{
         password::{self, Argon2Params, PasswordHasher},
+        persisted_queries::StoreBounds,
         rate_limits::{Limit, RateLimits},
         webhooks::WebhookSettings,
     },
@@ -108,6 +109,14 @@ pub struct Config {
     #[arg(long, env = "CORS_MAX_AGE_SECONDS", default_value_t = 3_600,
           value_parser = clap::value_parser!(u32).range(0..=86_400), global = true)]
     pub cors_max_age_seconds: u32,
+    /// How many persisted queries are kept; the least recently used go first.
+    #[arg(long, env = "PERSISTED_QUERIES_MAX", default_value_t = 1_000,
+          value_parser = clap::value_parser!(u32).range(0..=1_000_000), global = true)]
+    pub persisted_queries_max: u32,
+    /// How many bytes of persisted queries are kept; the least recently used go first.
+    #[arg(long, env = "PERSISTED_QUERIES_MAX_BYTES", default_value_t = 4_194_304,
+          value_parser = clap::value_parser!(u64).range(0..=1_073_741_824), global = true)]
+    pub persisted_queries_max_bytes: u64,
     /// Where GraphiQL loads its scripts and styles from; by default the server
     /// serves them itself, so GraphiQL works offline.
     #[arg(long, env = "GRAPHIQL_ASSETS_URL", value_parser = parse_base_url, global = true)]
@@ -355,6 +364,10 @@ impl Config {
             cors_max_age: Duration::from_secs(u64::from(self.cors_max_age_seconds)),
             graphiql_assets_url: self.graphiql_assets_url.clone(),
             trusted_proxies: self.trusted_proxies.clone(),
+            persisted_queries: StoreBounds {
+                max_count: u64::from(self.persisted_queries_max),
+                max_bytes: self.persisted_queries_max_bytes,
+            },
         }
     }
 }

@@ -13,6 +13,10 @@ pub struct Model {
     pub query: String,
     /// When it was first registered.
     pub created_at: DateTimeUtc,
+    /// The document's size in bytes.
+    pub bytes: i32,
+    /// When it was last used (to the minute): the least recently used go first.
+    pub last_used_at: Option<DateTimeUtc>,
 }
 
 /// `persisted_queries` has no relations.

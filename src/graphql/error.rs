@@ -99,6 +99,8 @@ pub enum ErrorCode {
     BadRequest,
     /// The body is larger than the body limit.
     PayloadTooLarge,
+    /// A GET query string is larger than the body limit.
+    UriTooLong,
     /// The body is not `application/json`.
     UnsupportedMediaType,
     /// `Accept` admits neither GraphQL response type.
@@ -133,6 +135,7 @@ impl ErrorCode {
             ErrorCode::Timeout => "TIMEOUT",
             ErrorCode::BadRequest => "BAD_REQUEST",
             ErrorCode::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
+            ErrorCode::UriTooLong => "URI_TOO_LONG",
             ErrorCode::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
             ErrorCode::NotAcceptable => "NOT_ACCEPTABLE",
             ErrorCode::MethodNotAllowed => "METHOD_NOT_ALLOWED",

@@ -36,6 +36,7 @@ use tracing::Instrument;
 use crate::{
     domain::ClientIp,
     graphql::{AppSchema, GraphqlSettings},
+    service::persisted_queries::StoreBounds,
     state::AppState,
 };
 
@@ -63,6 +64,8 @@ pub struct HttpSettings {
     pub graphiql_assets_url: Option<String>,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// How many persisted queries, and how many bytes of them, are kept.
+    pub persisted_queries: StoreBounds,
 }
 
 impl Default for HttpSettings {
@@ -77,6 +80,7 @@ impl Default for HttpSettings {
             cors_max_age: Duration::from_secs(3_600),
             graphiql_assets_url: None,
             trusted_proxies: Vec::new(),
+            persisted_queries: StoreBounds::default(),
         }
     }
 }

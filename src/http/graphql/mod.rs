@@ -10,7 +10,8 @@
 //!   `data`: 400 for unparseable JSON or documents, 422 for validation and
 //!   variable errors; field errors keep 200. With `application/json`, any
 //!   well-formed GraphQL request gets 200.
-//! - Bodies are capped while they are read (413), batches by count (`wire`).
+//! - Bodies are capped while they are read (413), GET query strings at the
+//!   same size (414), batches by count (`wire`).
 //! - Automatic Persisted Queries, stored in the database (`persisted`).
 //! - Execution is cut off after the request timeout (503).
 
@@ -79,6 +80,13 @@ pub(super) async fn get(
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> Response {
+    let limit = endpoint.settings.body_limit;
+    if query.as_ref().is_some_and(|q| q.len() > limit) {
+        let media = negotiate(&headers).unwrap_or(MediaType::Json);
+        let message = format!("the query string is larger than {limit} bytes");
+        return Refusal::http(StatusCode::URI_TOO_LONG, ErrorCode::UriTooLong, message)
+            .respond(media);
+    }
     let wire = match query.as_deref().map(wire::read_query_string).transpose() {
         Ok(wire) => wire.unwrap_or_default(),
         Err(refusal) => return refusal.respond(negotiate(&headers).unwrap_or(MediaType::Json)),
@@ -148,12 +156,21 @@ impl Endpoint {
                     body: refusal.body(),
                     retry_after: None,
                 },
-                Ok(mut request) => {
+                Ok((mut request, to_register)) => {
                     let operation = request
                         .operation_name
                         .clone()
                         .or_else(|| document::single_operation_name(&mut request));
-                    self.execute(media, request, operation).await
+                    let answer = self.execute(media, request, operation).await;
+                    // Registered only once it parsed and validated.
+                    if let Some(query) = to_register
+                        && matches!(answer.outcome, Outcome::Ok | Outcome::FieldError)
+                    {
+                        let (db, bounds) = (&self.app.db, self.settings.persisted_queries);
+                        let now = self.app.clock.now();
+                        persisted::register_after_run(db, &auth, &query, bounds, now).await;
+                    }
+                    answer
                 }
             };
             let operation = answer.operation.as_deref();
@@ -212,12 +229,13 @@ impl Endpoint {
         via_get: bool,
         auth: &Auth,
         ip: ClientIp,
-    ) -> Result<Request, Refusal> {
+    ) -> Result<(Request, Option<String>), Refusal> {
         let now = self.app.clock.now();
-        let query =
+        let document =
             persisted::resolve_query(&self.app.db, wire.query, wire.extensions.as_ref(), now)
                 .await?;
-        let mut request = Request::new(query);
+        let to_register = document.to_register.then(|| document.query.clone());
+        let mut request = Request::new(document.query);
         if let Some(name) = wire.operation_name {
             request = request.operation_name(name);
         }
@@ -259,7 +277,8 @@ impl Endpoint {
                 format!("the query uses {aliases} aliases; at most {max_aliases} are allowed"),
             ));
         }
-        Ok(graphql::prepare(request, &self.app, auth.clone(), ip))
+        let request = graphql::prepare(request, &self.app, auth.clone(), ip);
+        Ok((request, to_register))
     }
 }
 

@@ -1,6 +1,8 @@
 //! Automatic Persisted Queries (`extensions.persistedQuery`): a client sends
 //! the SHA-256 of a document instead of the document, and the document once
-//! with it to register it.
+//! with it to register it. A document is registered only after it ran (so it
+//! parsed and validated) for an authenticated caller: an anonymous request
+//! writes nothing.
 
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
@@ -8,24 +10,39 @@ use sea_orm::DatabaseConnection;
 use serde_json::{Map, Value};
 
 use super::refusal::Refusal;
-use crate::{graphql::ErrorCode, service::persisted_queries};
+use crate::{
+    domain::Auth,
+    graphql::ErrorCode,
+    service::persisted_queries::{self, StoreBounds},
+};
 
-/// The document to run: sent in full, or looked up by its persisted hash
-/// (and registered when sent with it).
+/// The document a request runs.
+pub(super) struct Document {
+    /// The GraphQL text.
+    pub query: String,
+    /// Whether it came with its hash, to be registered once it has run.
+    pub to_register: bool,
+}
+
+/// The document to run: sent in full, or looked up by its persisted hash.
 pub(super) async fn resolve_query(
     db: &DatabaseConnection,
     query: Option<String>,
     extensions: Option<&Map<String, Value>>,
     now: DateTime<Utc>,
-) -> Result<String, Refusal> {
+) -> Result<Document, Refusal> {
     let persisted = extensions.and_then(|e| e.get("persistedQuery"));
     let Some(persisted) = persisted else {
-        return query.filter(|q| !q.trim().is_empty()).ok_or_else(|| {
+        let query = query.filter(|q| !q.trim().is_empty()).ok_or_else(|| {
             Refusal::http(
                 StatusCode::BAD_REQUEST,
                 ErrorCode::BadRequest,
                 "the request has no `query`",
             )
+        })?;
+        return Ok(Document {
+            query,
+            to_register: false,
         });
     };
     let bad = |m: &str| Refusal::http(StatusCode::BAD_REQUEST, ErrorCode::PersistedQueryInvalid, m);
@@ -52,14 +69,18 @@ pub(super) async fn resolve_query(
                     "`persistedQuery.sha256Hash` is not the SHA-256 of `query`",
                 ));
             }
-            persisted_queries::register(db, &query, now)
-                .await
-                .map_err(unavailable)?;
-            Ok(query)
+            Ok(Document {
+                query,
+                to_register: true,
+            })
         }
-        None => persisted_queries::find(db, hash)
+        None => persisted_queries::find(db, hash, now)
             .await
             .map_err(unavailable)?
+            .map(|query| Document {
+                query,
+                to_register: false,
+            })
             .ok_or_else(|| {
                 // Apollo clients recognise this message and resend with the query.
                 Refusal::graphql(
@@ -68,5 +89,22 @@ pub(super) async fn resolve_query(
                     "PersistedQueryNotFound",
                 )
             }),
+    }
+}
+
+/// Registers `query` now that it ran without a request error, if `auth` is a
+/// valid key; a failure is logged, not the caller's concern.
+pub(super) async fn register_after_run(
+    db: &DatabaseConnection,
+    auth: &Auth,
+    query: &str,
+    bounds: StoreBounds,
+    now: DateTime<Utc>,
+) {
+    if !matches!(auth, Auth::Key(_)) {
+        return;
+    }
+    if let Err(e) = persisted_queries::register(db, query, bounds, now).await {
+        tracing::error!(error = %e, "registering a persisted query failed");
     }
 }

@@ -3,6 +3,7 @@
 
 mod bodies;
 mod negotiation;
+mod persisted;
 
 use serde_json::Value;
 

@@ -1,0 +1,142 @@
+//! Persisted queries as an attacker would try them: nothing is stored for an
+//! anonymous caller or for a document that does not parse and validate; the
+//! store is bounded, least recently used first; GET query strings obey the
+//! body's size limit.
+
+use pwreset::{HttpSettings, entity::persisted_query, service::persisted_queries::StoreBounds};
+use sea_orm::{EntityTrait, PaginatorTrait};
+use serde_json::{Value, json};
+
+use super::send;
+use crate::helpers::{Options, TestApp};
+
+fn sha256_hex(text: &str) -> String {
+    pwreset::domain::digest(text)
+}
+
+/// POSTs `query` with its hash, as `key` (or anonymously); the HTTP status.
+async fn register(app: &TestApp, key: Option<&str>, query: &str) -> u16 {
+    let extensions = json!({ "persistedQuery": { "version": 1, "sha256Hash": sha256_hex(query) } });
+    let body = json!({ "query": query, "extensions": extensions });
+    app.post(key, &body).await.status().as_u16()
+}
+
+/// Runs the document registered for `query`'s hash; the response body.
+async fn by_hash(app: &TestApp, query: &str) -> Value {
+    let extensions = json!({ "persistedQuery": { "version": 1, "sha256Hash": sha256_hex(query) } });
+    let response = app
+        .post(Some(&app.integration), &json!({ "extensions": extensions }))
+        .await;
+    response.json().await.unwrap()
+}
+
+async fn stored(app: &TestApp) -> Vec<String> {
+    persisted_query::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|q| q.query)
+        .collect()
+}
+
+#[tokio::test]
+async fn only_an_authenticated_caller_registers_and_only_a_valid_document() {
+    let app = TestApp::spawn().await;
+    let junk = format!("# {}", "x".repeat(2048));
+    register(&app, None, &junk).await;
+    register(&app, None, "{ customers { totalCount } }").await;
+    register(&app, Some(&app.integration), "{ customers { totalCount ").await;
+    register(&app, Some(&app.integration), "{ customerz { totalCount } }").await;
+    register(
+        &app,
+        Some("pwr_test_int_unknown"),
+        "{ customers { totalCount } }",
+    )
+    .await;
+    assert_eq!(stored(&app).await, Vec::<String>::new(), "nothing stored");
+
+    let good = "{ customers { totalCount } }";
+    assert_eq!(register(&app, Some(&app.sales_channel), good).await, 200);
+    assert_eq!(
+        stored(&app).await,
+        [good],
+        "a valid document from a valid key"
+    );
+}
+
+#[tokio::test]
+async fn the_store_is_bounded_and_forgets_the_least_recently_used_first() {
+    let app = TestApp::spawn_with(Options::with_http(HttpSettings {
+        persisted_queries: StoreBounds {
+            max_count: 3,
+            max_bytes: 1_000,
+        },
+        ..HttpSettings::default()
+    }))
+    .await;
+    let query = |n: usize| format!("query Q{n} {{ customers {{ totalCount }} }}");
+    for n in 1..=3 {
+        register(&app, Some(&app.integration), &query(n)).await;
+        app.clock.advance(chrono::Duration::minutes(2));
+    }
+    // The oldest is used again, so the second becomes the least recent.
+    assert_eq!(
+        by_hash(&app, &query(1)).await["data"]["customers"]["totalCount"],
+        0
+    );
+    app.clock.advance(chrono::Duration::minutes(2));
+    register(&app, Some(&app.integration), &query(4)).await;
+    let mut kept = stored(&app).await;
+    kept.sort();
+    assert_eq!(kept, [query(1), query(3), query(4)]);
+    assert_eq!(
+        by_hash(&app, &query(2)).await["errors"][0]["message"],
+        "PersistedQueryNotFound"
+    );
+
+    // Bytes count too: one large document pushes the others out.
+    app.clock.advance(chrono::Duration::minutes(2));
+    let large = format!(
+        "query Large {{ customers {{ totalCount }} }} # {}",
+        "x".repeat(926)
+    );
+    assert!((963..1_000).contains(&large.len()), "{}", large.len());
+    register(&app, Some(&app.integration), &large).await;
+    assert_eq!(stored(&app).await, [large]);
+    let count = persisted_query::Entity::find()
+        .count(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(count, 1);
+}
+
+#[tokio::test]
+async fn a_get_query_string_obeys_the_body_limit() {
+    let app = TestApp::spawn_with(Options::with_http(HttpSettings {
+        body_limit: 1_024,
+        ..HttpSettings::default()
+    }))
+    .await;
+    let long = format!("{{ __typename }} # {}", "x".repeat(2_000));
+    let answer = send(
+        reqwest::Client::new()
+            .get(app.url())
+            .bearer_auth(&app.integration)
+            .query(&[("query", long)]),
+    )
+    .await;
+    assert_eq!(answer.status, 414);
+    assert_eq!(
+        answer.body["errors"][0]["extensions"]["code"],
+        "URI_TOO_LONG"
+    );
+    let short = send(
+        reqwest::Client::new()
+            .get(app.url())
+            .bearer_auth(&app.integration)
+            .query(&[("query", "{ __typename }")]),
+    )
+    .await;
+    assert_eq!(short.status, 200);
+}
