@@ -125,7 +125,12 @@ pub struct Config {
     /// addresses. For local development and tests only: it opens the server to SSRF.
     #[arg(long, env = "WEBHOOK_ALLOW_PRIVATE_TARGETS", default_value_t = false, action = ArgAction::Set, global = true)]
     pub webhook_allow_private_targets: bool,
-    /// How often the webhook dispatcher looks for due deliveries, in milliseconds.
+    /// A proxy every webhook call goes through (`http://proxy:3128`). Without it
+    /// no proxy is used, whatever HTTP_PROXY or HTTPS_PROXY say: a proxy resolves
+    /// the target itself, so it must then refuse private addresses itself.
+    #[arg(long, env = "WEBHOOK_PROXY", value_parser = parse_base_url, global = true)]
+    pub webhook_proxy: Option<String>,
+    /// How often the background jobs look for work (queued storefront requests, due deliveries), in milliseconds.
     #[arg(long, env = "WEBHOOK_POLL_INTERVAL_MS", default_value_t = 1_000,
           value_parser = clap::value_parser!(u32).range(10..=3_600_000), global = true)]
     pub webhook_poll_interval_ms: u32,
@@ -341,6 +346,7 @@ impl Config {
     pub fn webhook_settings(&self) -> WebhookSettings {
         WebhookSettings {
             allow_private_targets: self.webhook_allow_private_targets,
+            proxy: self.webhook_proxy.clone(),
             poll_interval: Some(Duration::from_millis(u64::from(
                 self.webhook_poll_interval_ms,
             ))),

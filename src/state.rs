@@ -52,6 +52,7 @@ impl AppState {
             reset_ttl: self.reset_token_ttl,
             audit_retention: self.audit_retention,
             allow_private_targets: self.webhooks.allow_private_targets,
+            proxy: self.webhooks.proxy.clone(),
         };
         Worker::new(
             self.db.clone(),

@@ -22,6 +22,7 @@ pub(crate) async fn serve(url: String) {
         reader,
         WebhookSettings {
             allow_private_targets: true,
+            proxy: None,
             poll_interval: Some(Duration::from_millis(200)),
         },
     );

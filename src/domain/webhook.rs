@@ -1,6 +1,10 @@
 //! Webhook topics, delivery statuses and callback URLs.
 
-use std::{fmt, net::IpAddr, str::FromStr};
+use std::{
+    fmt,
+    net::{IpAddr, Ipv4Addr, Ipv6Addr},
+    str::FromStr,
+};
 
 use reqwest::Url;
 
@@ -158,35 +162,80 @@ impl CallbackUrl {
     }
 }
 
-/// Whether `ip` is an ordinary public unicast address: not loopback, private,
-/// link-local, shared (CGNAT), unspecified, multicast, broadcast or reserved.
-/// Webhooks refuse other targets unless told otherwise (SSRF).
+/// Whether `ip` is globally reachable unicast: the one rule that decides
+/// which addresses webhooks may call (SSRF), when a callback is saved and
+/// again at every call. Everything in IANA's IPv4 and IPv6 Special-Purpose
+/// Address Registries that is not globally reachable is refused: private,
+/// loopback, link-local, shared (CGNAT), benchmarking, documentation,
+/// reserved, multicast and broadcast addresses, and the IPv6 ranges that
+/// embed or translate an IPv4 address (NAT64, IPv4-mapped, IPv4-compatible,
+/// Teredo) unless the embedded address is itself public (6to4, IPv4-mapped).
 pub fn is_public_ip(ip: IpAddr) -> bool {
     match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
-            !(v4.is_loopback()
-                || v4.is_private()
-                || v4.is_link_local()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || v4.is_multicast()
-                || v4.is_documentation()
-                || a == 0
-                || a >= 240
-                || (a == 100 && (64..128).contains(&b)))
-        }
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => is_public_ip(IpAddr::V4(v4)),
-            None => {
-                !(v6.is_loopback()
-                    || v6.is_unspecified()
-                    || v6.is_multicast()
-                    || v6.is_unique_local()
-                    || v6.is_unicast_link_local())
-            }
-        },
+        IpAddr::V4(v4) => is_public_v4(v4),
+        IpAddr::V6(v6) => is_public_v6(v6),
     }
+}
+
+fn in_v4(ip: Ipv4Addr, net: [u8; 4], len: u32) -> bool {
+    let mask = u32::MAX.checked_shl(32 - len).unwrap_or(0);
+    u32::from(ip) & mask == u32::from(Ipv4Addr::from(net)) & mask
+}
+
+fn is_public_v4(ip: Ipv4Addr) -> bool {
+    const NOT_GLOBAL: [([u8; 4], u32); 16] = [
+        ([0, 0, 0, 0], 8),       // "this network"
+        ([10, 0, 0, 0], 8),      // private
+        ([100, 64, 0, 0], 10),   // shared address space (CGNAT)
+        ([127, 0, 0, 0], 8),     // loopback
+        ([169, 254, 0, 0], 16),  // link-local (cloud metadata)
+        ([172, 16, 0, 0], 12),   // private
+        ([192, 0, 0, 0], 24),    // IETF protocol assignments
+        ([192, 0, 2, 0], 24),    // documentation
+        ([192, 31, 196, 0], 24), // AS112
+        ([192, 52, 193, 0], 24), // AMT
+        ([192, 88, 99, 0], 24),  // deprecated 6to4 relay anycast
+        ([192, 168, 0, 0], 16),  // private
+        ([198, 18, 0, 0], 15),   // benchmarking
+        ([198, 51, 100, 0], 24), // documentation
+        ([203, 0, 113, 0], 24),  // documentation
+        ([224, 0, 0, 0], 3),     // multicast, reserved, broadcast (224/4, 240/4)
+    ];
+    !NOT_GLOBAL.iter().any(|(net, len)| in_v4(ip, *net, *len))
+}
+
+fn in_v6(ip: Ipv6Addr, net: [u16; 8], len: u32) -> bool {
+    let mask = u128::MAX.checked_shl(128 - len).unwrap_or(0);
+    u128::from(ip) & mask == u128::from(Ipv6Addr::from(net)) & mask
+}
+
+fn is_public_v6(ip: Ipv6Addr) -> bool {
+    // IPv4-mapped (::ffff:0:0/96): the IPv4 address decides.
+    if let Some(v4) = ip.to_ipv4_mapped() {
+        return is_public_v4(v4);
+    }
+    // 6to4 (2002::/16) embeds an IPv4 address in bits 16..48: it decides.
+    if in_v6(ip, [0x2002, 0, 0, 0, 0, 0, 0, 0], 16) {
+        let [_, hi, lo, ..] = ip.segments();
+        let embedded = Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo));
+        return is_public_v4(embedded);
+    }
+    const NOT_GLOBAL: [([u16; 8], u32); 13] = [
+        ([0, 0, 0, 0, 0, 0, 0, 0], 96), // unspecified, loopback, IPv4-compatible
+        ([0x64, 0xff9b, 0, 0, 0, 0, 0, 0], 96), // NAT64
+        ([0x64, 0xff9b, 1, 0, 0, 0, 0, 0], 48), // local-use NAT64
+        ([0x100, 0, 0, 0, 0, 0, 0, 0], 64), // discard-only
+        ([0x2001, 0, 0, 0, 0, 0, 0, 0], 23), // IETF protocol assignments, Teredo, benchmarking
+        ([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0], 32), // documentation
+        ([0x3fff, 0, 0, 0, 0, 0, 0, 0], 20), // documentation
+        ([0x5f00, 0, 0, 0, 0, 0, 0, 0], 16), // segment routing SIDs
+        ([0xfc00, 0, 0, 0, 0, 0, 0, 0], 7), // unique local
+        ([0xfe80, 0, 0, 0, 0, 0, 0, 0], 10), // link-local
+        ([0xfec0, 0, 0, 0, 0, 0, 0, 0], 10), // site-local (deprecated)
+        ([0xff00, 0, 0, 0, 0, 0, 0, 0], 8), // multicast
+        ([0, 0, 0, 0, 0, 0xffff, 0, 0], 96), // IPv4-mapped (handled above)
+    ];
+    !NOT_GLOBAL.iter().any(|(net, len)| in_v6(ip, *net, *len))
 }
 
 #[cfg(test)]
@@ -217,7 +266,7 @@ mod tests {
     }
 
     #[test]
-    fn private_and_special_addresses_are_not_public() {
+    fn only_globally_reachable_unicast_addresses_are_public() {
         for ip in [
             "127.0.0.1",
             "10.1.2.3",
@@ -226,15 +275,47 @@ mod tests {
             "169.254.169.254",
             "0.0.0.0",
             "100.64.0.1",
+            "198.18.0.1",
+            "198.19.255.255",
+            "192.0.0.1",
+            "192.0.2.1",
+            "203.0.113.9",
+            "224.0.0.1",
+            "240.0.0.1",
+            "255.255.255.255",
+            "::",
             "::1",
             "fe80::1",
             "fd00::1",
+            "fec0::1",
+            "ff02::1",
             "::ffff:127.0.0.1",
-            "224.0.0.1",
+            "::ffff:169.254.169.254",
+            "::7f00:1",
+            "::a9fe:a9fe",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b::5db8:d822",
+            "64:ff9b:1::a9fe:a9fe",
+            "2002:7f00:1::",
+            "2002:a9fe:a9fe::1",
+            "2001::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "2001:db8::1",
+            "2001:2::1",
+            "100::1",
         ] {
             assert!(!is_public_ip(ip.parse().unwrap()), "{ip}");
         }
-        for ip in ["93.184.216.34", "2606:2800:220:1:248:1893:25c8:1946"] {
+        for ip in [
+            "93.184.216.34",
+            "1.1.1.1",
+            "198.20.0.1",
+            "100.128.0.1",
+            "2606:2800:220:1:248:1893:25c8:1946",
+            "2a00:1450:4001:82a::200e",
+            "::ffff:93.184.216.34",
+            "2002:5db8:d822::1",
+        ] {
             assert!(is_public_ip(ip.parse().unwrap()), "{ip}");
         }
     }

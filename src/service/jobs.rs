@@ -18,7 +18,7 @@ use crate::metrics::Metrics;
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
 
 /// What the jobs need to know of the server's settings.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct JobSettings {
     /// How long a reset made from a queued request stays valid.
     pub reset_ttl: chrono::Duration,
@@ -26,6 +26,8 @@ pub struct JobSettings {
     pub audit_retention: chrono::Duration,
     /// Whether webhooks may call private addresses.
     pub allow_private_targets: bool,
+    /// The proxy webhook calls go through, if any.
+    pub proxy: Option<String>,
 }
 
 /// Runs the background jobs. Clone it freely.
@@ -62,6 +64,7 @@ impl Worker {
             clock.clone(),
             metrics.clone(),
             settings.allow_private_targets,
+            settings.proxy.as_deref(),
         )?;
         Ok(Self {
             db,

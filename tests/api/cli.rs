@@ -18,14 +18,18 @@ fn pwreset(db: &TestDb, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-/// Starts `pwreset serve` on a free port; returns the child and the stdout lines up
-/// to and including the last line of the start-up banner.
-async fn start_server(db: &TestDb) -> (Child, BufReader<std::process::ChildStdout>, String) {
+/// Starts `pwreset serve` on a free port, with `env` besides; returns the
+/// child, its stdout after the first line, and the GraphQL URL.
+async fn start_server(
+    db: &TestDb,
+    env: &[(&str, &str)],
+) -> (Child, BufReader<std::process::ChildStdout>, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_pwreset"))
         .env("DATABASE_URL", &db.url)
         .env("LISTEN_ADDR", "127.0.0.1:0")
         .env("METRICS_ADDR", "127.0.0.1:0")
         .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -49,7 +53,7 @@ async fn start_server(db: &TestDb) -> (Child, BufReader<std::process::ChildStdou
 #[tokio::test]
 async fn a_fresh_server_prints_its_url_and_two_test_keys_that_work() {
     let db = TestDb::sqlite_file();
-    let (mut child, mut stdout, url) = start_server(&db).await;
+    let (mut child, mut stdout, url) = start_server(&db, &[]).await;
     assert!(
         url.starts_with("http://127.0.0.1:") && url.ends_with("/graphql"),
         "{url}"
@@ -112,7 +116,7 @@ async fn a_fresh_server_prints_its_url_and_two_test_keys_that_work() {
     drop(stdout);
 
     // A second start on the same database creates and prints no keys.
-    let (mut child, mut stdout, url) = start_server(&db).await;
+    let (mut child, mut stdout, url) = start_server(&db, &[]).await;
     let answered = reqwest::Client::new()
         .post(&url)
         .json(&json!({ "query": "{ __typename }" }))
@@ -351,4 +355,84 @@ async fn json_logs_carry_the_request_id_and_operation_but_no_secrets() {
     ] {
         assert!(!logs.contains(secret), "a secret reached the logs");
     }
+}
+
+#[tokio::test]
+async fn a_proxy_in_the_environment_is_not_used_for_webhooks() {
+    let db = TestDb::sqlite_file();
+    let output = pwreset(
+        &db,
+        &[
+            "api-key",
+            "create",
+            "--role",
+            "integration",
+            "--mode",
+            "test",
+        ],
+    );
+    let key = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+    // A "proxy" that only counts who connects to it.
+    let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let proxy_url = format!("http://{}", proxy.local_addr().unwrap());
+    let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = connections.clone();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = proxy.accept().await {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(socket);
+        }
+    });
+    let receiver = crate::receiver::Receiver::start().await;
+    let mut env = vec![
+        ("WEBHOOK_ALLOW_PRIVATE_TARGETS", "true"),
+        ("WEBHOOK_POLL_INTERVAL_MS", "20"),
+        ("NO_PROXY", ""),
+        ("no_proxy", ""),
+    ];
+    for var in [
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "ALL_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "all_proxy",
+    ] {
+        env.push((var, proxy_url.as_str()));
+    }
+    let (mut child, _stdout, url) = start_server(&db, &env).await;
+    let call = async |query: &str, variables: serde_json::Value| {
+        let request = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .unwrap()
+            .post(&url);
+        let body = json!({ "query": query, "variables": variables });
+        let response = request.bearer_auth(&key).json(&body).send().await.unwrap();
+        response.json::<serde_json::Value>().await.unwrap()
+    };
+    let created = call(
+        "mutation($url: String!) { createWebhook(input: { topic: \"customers.create\", callbackUrl: $url }) { userErrors { code } } }",
+        json!({ "url": receiver.url }),
+    )
+    .await;
+    assert_eq!(created["data"]["createWebhook"]["userErrors"], json!([]));
+    call(
+        r#"mutation { createCustomer(input: { email: "ada@example.com" }) { customer { id } } }"#,
+        json!({}),
+    )
+    .await;
+    // Wait (bounded) for the server's own background jobs to deliver.
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    while receiver.calls().is_empty() {
+        assert!(tokio::time::Instant::now() < deadline, "never delivered");
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(
+        connections.load(std::sync::atomic::Ordering::SeqCst),
+        0,
+        "the proxy was never asked"
+    );
 }

@@ -73,21 +73,33 @@ impl std::fmt::Debug for Deliverer {
 }
 
 impl Deliverer {
-    /// A deliverer over `db`. `allow_private` lets it call private addresses.
+    /// A deliverer over `db`. `allow_private` lets it call private addresses;
+    /// `proxy`, when given, is the one proxy calls go through (the
+    /// environment's `HTTP(S)_PROXY` is never used).
     ///
     /// # Errors
-    /// [`Error::Internal`] if the HTTP client cannot be built.
+    /// [`Error::Internal`] if the HTTP client cannot be built or the proxy
+    /// URL is not one.
     pub fn new(
         db: DatabaseConnection,
         clock: Arc<dyn Clock>,
         metrics: Arc<Metrics>,
         allow_private: bool,
+        proxy: Option<&str>,
     ) -> Result<Self> {
-        let client = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .timeout(CALL_TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
             .dns_resolver(target::GuardedResolver::new(allow_private))
-            .user_agent(concat!("pwreset-webhooks/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!("pwreset-webhooks/", env!("CARGO_PKG_VERSION")));
+        let builder = match proxy {
+            Some(url) => builder.proxy(
+                reqwest::Proxy::all(url)
+                    .map_err(|e| Error::Internal(format!("WEBHOOK_PROXY: {e}")))?,
+            ),
+            None => builder.no_proxy(),
+        };
+        let client = builder
             .build()
             .map_err(|e| Error::Internal(format!("webhook client: {e}")))?;
         Ok(Self {
@@ -297,7 +309,9 @@ impl Deliverer {
 }
 
 fn describe(error: &reqwest::Error) -> String {
-    if error.is_timeout() {
+    if target::refused_by_resolver(error) {
+        "the callback host resolves only to private addresses; refused".into()
+    } else if error.is_timeout() {
         format!("no answer within {} s", CALL_TIMEOUT.as_secs())
     } else if error.is_connect() {
         "could not connect to the receiver".into()

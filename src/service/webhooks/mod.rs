@@ -32,4 +32,8 @@ pub struct WebhookSettings {
     pub allow_private_targets: bool,
     /// How often the background jobs look for work; `None` runs none.
     pub poll_interval: Option<std::time::Duration>,
+    /// A proxy every webhook call goes through; `None`: none, whatever the
+    /// environment's `HTTP(S)_PROXY` says (a proxy resolves the target itself,
+    /// out of reach of the guard against private addresses).
+    pub proxy: Option<String>,
 }

@@ -17,12 +17,26 @@ use crate::{
     },
 };
 
-fn not_allowed() -> UserError {
-    UserError::new(
-        &["input", "callbackUrl"],
-        ErrorCode::CallbackUrlNotAllowed,
-        "points at a private, loopback or link-local address",
-    )
+/// Why `url` may not be a callback of `mode` on this server, if it may not:
+/// live-mode callbacks must be `https` (unless private targets are allowed,
+/// for local development), and no callback may reach a non-public address.
+async fn refusal(url: &CallbackUrl, mode: Mode, settings: &WebhookSettings) -> Option<UserError> {
+    let refused = |message: &str| {
+        UserError::new(
+            &["input", "callbackUrl"],
+            ErrorCode::CallbackUrlNotAllowed,
+            message,
+        )
+    };
+    if mode == Mode::Live && url.url().scheme() != "https" && !settings.allow_private_targets {
+        return Some(refused("must be an https URL in live mode"));
+    }
+    if !target::may_save(url.url(), settings.allow_private_targets).await {
+        return Some(refused(
+            "points at an address that is not public (private, loopback, link-local, reserved…)",
+        ));
+    }
+    None
 }
 
 /// A new webhook, as a client sent it.
@@ -55,9 +69,9 @@ pub async fn create(
         CallbackUrl::parse(&input.callback_url),
     );
     if let Some(url) = &url
-        && !target::may_save(url.url(), settings.allow_private_targets).await
+        && let Some(refused) = refusal(url, mode, settings).await
     {
-        errors.push(not_allowed());
+        errors.push(refused);
     }
     errors.finish()?;
     let (Some(topic), Some(url)) = (topic, url) else {
@@ -138,9 +152,9 @@ pub async fn update(
         .callback_url
         .and_then(|u| errors.check(&["input", "callbackUrl"], CallbackUrl::parse(&u)));
     if let Some(url) = &url
-        && !target::may_save(url.url(), settings.allow_private_targets).await
+        && let Some(refused) = refusal(url, mode, settings).await
     {
-        errors.push(not_allowed());
+        errors.push(refused);
     }
     errors.finish()?;
     let model = get(db, mode, id).await?.ok_or_else(not_found)?;

@@ -59,6 +59,30 @@ pub(super) fn may_call(url: &Url, allow_private: bool) -> bool {
     literal_ip(url).is_none_or(|ip| permitted(ip, allow_private))
 }
 
+/// The resolver's refusal: every address of the host is private.
+#[derive(Debug)]
+pub(super) struct OnlyPrivate;
+
+impl std::fmt::Display for OnlyPrivate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the callback host resolves only to private addresses")
+    }
+}
+
+impl std::error::Error for OnlyPrivate {}
+
+/// Whether `error` (or one of its causes) is the resolver's refusal.
+pub(super) fn refused_by_resolver(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(e) = cause {
+        if e.is::<OnlyPrivate>() {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
+}
+
 /// Resolves callback hosts for the HTTP client, keeping only [`permitted`]
 /// addresses.
 pub(super) struct GuardedResolver {
@@ -81,7 +105,7 @@ impl Resolve for GuardedResolver {
                 .filter(|a| permitted(a.ip(), allow_private))
                 .collect();
             if allowed.is_empty() {
-                return Err("the callback host resolves only to private addresses".into());
+                return Err(Box::new(OnlyPrivate) as Box<dyn std::error::Error + Send + Sync>);
             }
             Ok(Box::new(allowed.into_iter()) as Addrs)
         })

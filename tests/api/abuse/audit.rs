@@ -59,6 +59,7 @@ async fn every_create_and_complete_attempt_is_audited_without_secrets() {
     let app = TestApp::spawn_with(Options {
         webhooks: WebhookSettings {
             allow_private_targets: true,
+            proxy: None,
             poll_interval: None,
         },
         ..Options::default()

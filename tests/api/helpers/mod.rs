@@ -69,6 +69,7 @@ impl Default for Options {
             // Tests run the jobs with `TestApp::run_jobs`, exactly when they choose.
             webhooks: WebhookSettings {
                 allow_private_targets: true,
+                proxy: None,
                 poll_interval: None,
             },
             // Every test client is 127.0.0.1: the per-IP create limit would

@@ -2,6 +2,7 @@
 
 mod delivery;
 mod events;
+mod targets;
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 use hmac::{Hmac, Mac};
