@@ -16,6 +16,7 @@ use crate::{
         password::{self, Argon2Params, PasswordHasher},
         persisted_queries::StoreBounds,
         rate_limits::{Limit, RateLimits},
+        sealing::{self, SealingKey, TokenSealer},
         webhooks::WebhookSettings,
     },
 };
@@ -121,6 +122,15 @@ pub struct Config {
     /// serves them itself, so GraphiQL works offline.
     #[arg(long, env = "GRAPHIQL_ASSETS_URL", value_parser = parse_base_url, global = true)]
     pub graphiql_assets_url: Option<String>,
+    /// The key that seals reset tokens at rest while they wait on a webhook
+    /// delivery: base64 of 32 random bytes (`head -c 32 /dev/urandom | base64`).
+    /// Required on PostgreSQL; on SQLite, when unset, a key file is created
+    /// beside the database file (`FILE.key`, mode 0600).
+    #[arg(long, env = "TOKEN_ENCRYPTION_KEY", hide_env_values = true, value_parser = parse_key, global = true)]
+    pub token_encryption_key: Option<SealingKey>,
+    /// The previous key, still accepted to open tokens sealed before a rotation.
+    #[arg(long, env = "TOKEN_ENCRYPTION_KEY_OLD", hide_env_values = true, value_parser = parse_key, global = true)]
+    pub token_encryption_key_old: Option<SealingKey>,
     /// Let webhook callback URLs point at private, loopback and link-local
     /// addresses. For local development and tests only: it opens the server to SSRF.
     #[arg(long, env = "WEBHOOK_ALLOW_PRIVATE_TARGETS", default_value_t = false, action = ArgAction::Set, global = true)]
@@ -284,6 +294,11 @@ fn parse_origin(raw: &str) -> Result<String, String> {
     Ok(origin.to_owned())
 }
 
+fn parse_key(raw: &str) -> Result<SealingKey, String> {
+    SealingKey::from_base64(raw)
+        .map_err(|why| format!("the key {why} (make one with: head -c 32 /dev/urandom | base64)"))
+}
+
 fn parse_base_url(raw: &str) -> Result<String, String> {
     let url = raw.trim().trim_end_matches('/');
     if !(url.starts_with("https://") || url.starts_with("http://") || url.starts_with('/')) {
@@ -298,6 +313,56 @@ fn parse_base_url(raw: &str) -> Result<String, String> {
 }
 
 impl Config {
+    /// What seals reset tokens at rest, and a line for the start-up log
+    /// saying where its key came from.
+    ///
+    /// # Errors
+    /// A message when no key is set on PostgreSQL, or the key file cannot be
+    /// read or created.
+    pub fn token_sealer(&self) -> Result<(TokenSealer, String), String> {
+        let old = self.token_encryption_key_old.as_ref();
+        if let Some(key) = &self.token_encryption_key {
+            let note = "reset tokens are sealed with TOKEN_ENCRYPTION_KEY".to_owned();
+            return Ok((TokenSealer::new(key, old), note));
+        }
+        let url = &self.database_url;
+        if !url.starts_with("sqlite:") {
+            return Err(
+                "TOKEN_ENCRYPTION_KEY must be set with this database: every process \
+                 needs the same key to open the tokens it seals, and it must not live in the \
+                 database. Make one with: head -c 32 /dev/urandom | base64"
+                    .into(),
+            );
+        }
+        let path = url
+            .trim_start_matches("sqlite://")
+            .trim_start_matches("sqlite:")
+            .split('?')
+            .next()
+            .unwrap_or_default();
+        if path.is_empty() || path.contains(":memory:") || url.contains("mode=memory") {
+            let note =
+                "reset tokens are sealed with a key that lives as long as this in-memory database"
+                    .to_owned();
+            return Ok((TokenSealer::ephemeral(), note));
+        }
+        let key_path = std::path::PathBuf::from(format!("{path}.key"));
+        let (key, created) = sealing::key_file(&key_path)
+            .map_err(|e| format!("cannot use the token key file {}: {e}", key_path.display()))?;
+        let note = if created {
+            format!(
+                "created the token encryption key file {} (mode 0600): back it up apart from the database, or set TOKEN_ENCRYPTION_KEY",
+                key_path.display()
+            )
+        } else {
+            format!(
+                "reset tokens are sealed with the key in {}",
+                key_path.display()
+            )
+        };
+        Ok((TokenSealer::new(&key, old), note))
+    }
+
     /// The rate limits.
     pub fn rate_limits(&self) -> RateLimits {
         RateLimits {

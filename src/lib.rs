@@ -2,7 +2,8 @@
 //!
 //! Storefronts start and complete resets with a public sales-channel key;
 //! back-office integrations manage resets and customers. Tokens are random,
-//! single-use, expiring and stored only as digests; passwords are Argon2id.
+//! single-use, expiring and stored only as digests (the copy a webhook delivery
+//! needs is sealed under a key outside the database); passwords are Argon2id.
 //!
 //! # Layout
 //! Imports point down only: [`http`] → [`graphql`] → [`service`] → {[`entity`], [`domain`]}.

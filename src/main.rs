@@ -10,7 +10,7 @@ use pwreset::{
     domain::ApiKeySecret,
     graphql,
     metrics::Metrics,
-    service::{Clock, SystemClock, api_keys},
+    service::{Clock, SystemClock, api_keys, webhooks},
 };
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
@@ -107,7 +107,11 @@ async fn api_key(config: &Config, command: ApiKeyCommand) -> Result<(), BoxError
 }
 
 async fn serve(config: &Config) -> Result<(), BoxError> {
+    // Before touching the database: PostgreSQL without a key is refused.
+    let (sealer, sealing_note) = config.token_sealer()?;
     let db = open(config).await?;
+    let resealed = webhooks::seal_clear_secrets(&db, &sealer).await?;
+    tracing::info!(tokens_sealed_now = resealed, "{sealing_note}");
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let seeded = api_keys::seed_if_empty(&db, clock.now()).await?;
     let reader = pwreset::connect_reader(&config.database_url, &db)
@@ -120,6 +124,7 @@ async fn serve(config: &Config) -> Result<(), BoxError> {
         clock,
         hasher: config.password_hasher(metrics.clone())?,
         reset_token_ttl: Duration::seconds(i64::from(config.reset_token_ttl_seconds)),
+        sealer,
         metrics,
         webhooks: config.webhook_settings(),
         rate_limits: config.rate_limits(),

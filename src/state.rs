@@ -11,7 +11,9 @@ use crate::{
         self, Clock,
         jobs::{JobSettings, Worker},
         password::PasswordHasher,
+        password_resets::TokenPolicy,
         rate_limits::RateLimits,
+        sealing::TokenSealer,
         webhooks::WebhookSettings,
     },
 };
@@ -32,6 +34,8 @@ pub struct AppState {
     pub hasher: PasswordHasher,
     /// How long a new reset token stays valid.
     pub reset_token_ttl: Duration,
+    /// Seals reset tokens at rest while they wait on a webhook delivery.
+    pub sealer: TokenSealer,
     /// Prometheus metrics.
     pub metrics: Arc<Metrics>,
     /// Webhook targets and dispatching.
@@ -43,6 +47,14 @@ pub struct AppState {
 }
 
 impl AppState {
+    /// How this server makes reset tokens.
+    pub fn tokens(&self) -> TokenPolicy<'_> {
+        TokenPolicy {
+            ttl: self.reset_token_ttl,
+            sealer: &self.sealer,
+        }
+    }
+
     /// The background jobs over this state's database, with its settings.
     ///
     /// # Errors
@@ -53,6 +65,7 @@ impl AppState {
             audit_retention: self.audit_retention,
             allow_private_targets: self.webhooks.allow_private_targets,
             proxy: self.webhooks.proxy.clone(),
+            sealer: self.sealer.clone(),
         };
         Worker::new(
             self.db.clone(),

@@ -53,6 +53,7 @@ pub fn state(
         clock: Arc::new(SystemClock),
         hasher: PasswordHasher::owasp_minimum(metrics.clone()),
         reset_token_ttl: chrono::Duration::hours(6),
+        sealer: pwreset::service::sealing::TokenSealer::ephemeral(),
         metrics,
         webhooks,
         rate_limits: RateLimits {

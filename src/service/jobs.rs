@@ -9,7 +9,10 @@ use std::{sync::Arc, time::Duration};
 use sea_orm::DatabaseConnection;
 
 use super::{
-    Clock, Result, audit, password_resets, rate_limits,
+    Clock, Result, audit,
+    password_resets::{self, TokenPolicy},
+    rate_limits,
+    sealing::TokenSealer,
     webhooks::{self, Deliverer},
 };
 use crate::metrics::Metrics;
@@ -28,6 +31,8 @@ pub struct JobSettings {
     pub allow_private_targets: bool,
     /// The proxy webhook calls go through, if any.
     pub proxy: Option<String>,
+    /// Seals reset tokens at rest, and opens them to deliver them.
+    pub sealer: TokenSealer,
 }
 
 /// Runs the background jobs. Clone it freely.
@@ -65,6 +70,7 @@ impl Worker {
             metrics.clone(),
             settings.allow_private_targets,
             settings.proxy.as_deref(),
+            settings.sealer.clone(),
         )?;
         Ok(Self {
             db,
@@ -105,8 +111,11 @@ impl Worker {
     /// [`super::Error::Database`] if a job cannot claim or record its work.
     pub async fn run_once(&self) -> Result<usize> {
         let now = self.clock.now();
-        let processed =
-            password_resets::process_requests(&self.db, self.settings.reset_ttl, now).await?;
+        let tokens = TokenPolicy {
+            ttl: self.settings.reset_ttl,
+            sealer: &self.settings.sealer,
+        };
+        let processed = password_resets::process_requests(&self.db, tokens, now).await?;
         // How many were processed, never how many became resets: that would
         // tell which emails have accounts.
         self.metrics.storefront_requests_processed(processed);

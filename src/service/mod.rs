@@ -16,6 +16,7 @@ pub mod password;
 pub mod password_resets;
 pub mod persisted_queries;
 pub mod rate_limits;
+pub mod sealing;
 pub mod webhooks;
 
 pub use clock::{Clock, ManualClock, SystemClock};

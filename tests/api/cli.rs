@@ -217,6 +217,7 @@ fn bad_configuration_is_refused_at_start_with_a_message_naming_it() {
         ("CORS_ALLOWED_ORIGINS", "shop.example.com", "https://"),
         ("LISTEN_ADDR", "nowhere", "listen-addr"),
         ("INTROSPECTION", "maybe", "introspection"),
+        ("TOKEN_ENCRYPTION_KEY", "not-a-key", "token-encryption-key"),
     ] {
         let output = Command::new(env!("CARGO_BIN_EXE_pwreset"))
             .env("DATABASE_URL", &db.url)
@@ -237,7 +238,7 @@ fn bad_configuration_is_refused_at_start_with_a_message_naming_it() {
     for var in help
         .split("[env: ")
         .skip(1)
-        .filter_map(|s| s.split('=').next())
+        .filter_map(|s| s.split(['=', ']']).next())
     {
         assert!(
             readme.contains(&format!("`{var}`")),
@@ -434,5 +435,40 @@ async fn a_proxy_in_the_environment_is_not_used_for_webhooks() {
         connections.load(std::sync::atomic::Ordering::SeqCst),
         0,
         "the proxy was never asked"
+    );
+}
+
+#[tokio::test]
+async fn without_a_key_sqlite_gets_a_private_key_file_and_postgresql_is_refused() {
+    let db = TestDb::sqlite_file();
+    let (mut child, _stdout, _url) = start_server(&db, &[]).await;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let path = db
+        .url
+        .trim_start_matches("sqlite://")
+        .split('?')
+        .next()
+        .unwrap();
+    let key_file = format!("{path}.key");
+    let metadata = std::fs::metadata(&key_file).expect("a key file beside the database");
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(metadata.permissions().mode() & 0o777, 0o600);
+    let key = std::fs::read_to_string(&key_file).unwrap();
+    assert!(pwreset::service::sealing::SealingKey::from_base64(&key).is_ok());
+
+    // PostgreSQL: refused before connecting, with how to make a key.
+    let output = Command::new(env!("CARGO_BIN_EXE_pwreset"))
+        .env("DATABASE_URL", "postgres://postgres@127.0.0.1:1/nowhere")
+        .env_remove("TOKEN_ENCRYPTION_KEY")
+        .env("LISTEN_ADDR", "127.0.0.1:0")
+        .env("METRICS_ADDR", "")
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("TOKEN_ENCRYPTION_KEY") && stderr.contains("/dev/urandom"),
+        "{stderr}"
     );
 }

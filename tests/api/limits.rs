@@ -198,7 +198,7 @@ async fn seed_reset(app: &TestApp) -> (String, String) {
         &caller,
         &limits,
         new,
-        chrono::Duration::hours(6),
+        app.state.tokens(),
         start_time(),
     );
     match created.await.unwrap() {

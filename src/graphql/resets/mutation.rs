@@ -127,9 +127,8 @@ impl ResetMutation {
             metadata: input.metadata.map(|m| m.0),
         };
         let caller = access::caller(ctx, principal);
-        let ttl = state.reset_token_ttl;
-        let result =
-            password_resets::start(&state.db, &caller, &state.rate_limits, new, ttl, now).await;
+        let (limits, tokens) = (&state.rate_limits, state.tokens());
+        let result = password_resets::start(&state.db, &caller, limits, new, tokens, now).await;
         let (started, user_errors) = payload(result)?;
         record_rejections(state, &user_errors);
         let reset = match started {

@@ -1,14 +1,14 @@
 //! Creating a reset: a fresh single-use token that supersedes the customer's
 //! older pending resets, with its webhook event, in one transaction.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
     Set, TransactionTrait, sea_query::Expr,
 };
 
 use super::{
-    NewReset, ResetStatus, Started,
+    NewReset, ResetStatus, Started, TokenPolicy,
     admission::{ValidReset, admit_create},
     document, status_condition,
 };
@@ -32,7 +32,7 @@ pub(super) async fn create(
     caller: &Caller,
     limits: &RateLimits,
     input: NewReset,
-    ttl: Duration,
+    tokens: TokenPolicy<'_>,
     now: DateTime<Utc>,
 ) -> Result<Started> {
     let mode = caller.principal.mode;
@@ -44,7 +44,7 @@ pub(super) async fn create(
         None => (Outcome::NoCustomer, None),
     };
     let created = match &customer {
-        Some(customer) => Some(create_in(&txn, mode, customer, &input, ttl, now).await?),
+        Some(customer) => Some(create_in(&txn, mode, customer, &input, tokens, now).await?),
         None => None,
     };
     let entry = Entry {
@@ -72,7 +72,7 @@ pub(super) async fn create_in<C: ConnectionTrait>(
     mode: Mode,
     customer: &customer::Model,
     input: &ValidReset,
-    ttl: Duration,
+    tokens: TokenPolicy<'_>,
     now: DateTime<Utc>,
 ) -> Result<Started> {
     let token = ResetToken::generate();
@@ -89,7 +89,7 @@ pub(super) async fn create_in<C: ConnectionTrait>(
         customer_id: Set(customer.id),
         customer_email: Set(customer.email.clone()),
         token_digest: Set(token.digest()),
-        expires_at: Set(now + ttl),
+        expires_at: Set(now + tokens.ttl),
         reset_password_at: Set(None),
         invalidated_at: Set(None),
         reference: Set(input.reference.clone()),
@@ -105,6 +105,7 @@ pub(super) async fn create_in<C: ConnectionTrait>(
     let sealed = SealedAttribute {
         value: token.expose(),
         expires_at: model.expires_at,
+        sealer: tokens.sealer,
     };
     webhooks::record_event(
         txn,

@@ -30,8 +30,18 @@ pub use queue::process_requests;
 use crate::{
     domain::{Caller, ResetToken, Role},
     entity::customer_password_reset as reset,
-    service::{Result, rate_limits::RateLimits},
+    service::{Result, rate_limits::RateLimits, sealing::TokenSealer},
 };
+
+/// How new reset tokens are made: how long they work, and what seals them
+/// while they wait on a webhook delivery.
+#[derive(Debug, Clone, Copy)]
+pub struct TokenPolicy<'a> {
+    /// How long a new token works.
+    pub ttl: Duration,
+    /// Seals the token on its deliveries.
+    pub sealer: &'a TokenSealer,
+}
 
 /// A new reset, as a client sent it.
 #[derive(Debug, Default)]
@@ -80,11 +90,11 @@ pub async fn start(
     caller: &Caller,
     limits: &RateLimits,
     input: NewReset,
-    ttl: Duration,
+    tokens: TokenPolicy<'_>,
     now: DateTime<Utc>,
 ) -> Result<Started> {
     match caller.principal.role {
-        Role::Integration => create::create(db, caller, limits, input, ttl, now).await,
+        Role::Integration => create::create(db, caller, limits, input, tokens, now).await,
         Role::SalesChannel => {
             queue::request(db, caller, limits, input, now).await?;
             Ok(Started::Queued)

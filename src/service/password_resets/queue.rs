@@ -17,7 +17,7 @@ use sea_orm::{
 };
 
 use super::{
-    NewReset,
+    NewReset, TokenPolicy,
     admission::{ValidReset, admit_create},
     create::create_in,
 };
@@ -144,7 +144,7 @@ impl lease::Leased for reset_request::Entity {
 
 /// Processes queued storefront requests, by place within their prefix, then
 /// age: for each, in one transaction, creates the reset (when the email has a
-/// customer; with its webhook event and a token valid for `ttl`), resolves
+/// customer; with its webhook event and a token made by `tokens`), resolves
 /// the audit entries of every request folded into it, and removes it.
 /// Requests are leased, so several processes share the queue without
 /// processing one twice. Takes batches until the queue is empty (or a bound
@@ -155,7 +155,7 @@ impl lease::Leased for reset_request::Entity {
 /// [`Error::Database`] if claiming or processing fails (the request stays queued).
 pub async fn process_requests(
     db: &DatabaseConnection,
-    ttl: Duration,
+    tokens: TokenPolicy<'_>,
     now: DateTime<Utc>,
 ) -> Result<usize> {
     let order = [reset_request::Column::Position, reset_request::Column::Id];
@@ -175,7 +175,7 @@ pub async fn process_requests(
         }
         processed += claimed.len();
         for request in claimed {
-            process(db, request, ttl, now).await?;
+            process(db, request, tokens, now).await?;
         }
     }
     Ok(processed)
@@ -185,7 +185,7 @@ pub async fn process_requests(
 async fn process(
     db: &DatabaseConnection,
     request: reset_request::Model,
-    ttl: Duration,
+    tokens: TokenPolicy<'_>,
     now: DateTime<Utc>,
 ) -> Result<()> {
     let mode: Mode = request.mode.parse().map_err(Error::Internal)?;
@@ -201,7 +201,7 @@ async fn process(
     let id = request.audit_event_id;
     match customers::find_by_email(&txn, mode, &input.email).await? {
         Some(customer) => {
-            create_in(&txn, mode, &customer, &input, ttl, now).await?;
+            create_in(&txn, mode, &customer, &input, tokens, now).await?;
             let customer_id = Some(customer.public_id.as_str());
             audit::resolve(&txn, id, &key, Outcome::Created, None, customer_id).await?;
         }

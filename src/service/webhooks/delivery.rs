@@ -19,7 +19,7 @@ use crate::{
     domain::{DeliveryStatus, Topic},
     entity::{webhook, webhook_attempt, webhook_delivery as delivery, webhook_event as event},
     metrics::Metrics,
-    service::{Clock, Error, Result, lease},
+    service::{Clock, Error, Result, lease, sealing::TokenSealer},
 };
 
 /// Attempts before a delivery is given up.
@@ -62,6 +62,7 @@ pub struct Deliverer {
     metrics: Arc<Metrics>,
     client: reqwest::Client,
     allow_private: bool,
+    sealer: TokenSealer,
 }
 
 impl std::fmt::Debug for Deliverer {
@@ -75,7 +76,8 @@ impl std::fmt::Debug for Deliverer {
 impl Deliverer {
     /// A deliverer over `db`. `allow_private` lets it call private addresses;
     /// `proxy`, when given, is the one proxy calls go through (the
-    /// environment's `HTTP(S)_PROXY` is never used).
+    /// environment's `HTTP(S)_PROXY` is never used); `sealer` opens the
+    /// sealed tokens.
     ///
     /// # Errors
     /// [`Error::Internal`] if the HTTP client cannot be built or the proxy
@@ -86,6 +88,7 @@ impl Deliverer {
         metrics: Arc<Metrics>,
         allow_private: bool,
         proxy: Option<&str>,
+        sealer: TokenSealer,
     ) -> Result<Self> {
         let builder = reqwest::Client::builder()
             .timeout(CALL_TIMEOUT)
@@ -108,6 +111,7 @@ impl Deliverer {
             metrics,
             client,
             allow_private,
+            sealer,
         })
     }
 
@@ -168,10 +172,13 @@ impl Deliverer {
         ) else {
             return Ok(()); // deleted meanwhile; the cascade removes the delivery
         };
-        let body = body(&event, &hook, delivery.token.as_deref());
         let attempted_at = self.clock.now();
         let started = std::time::Instant::now();
-        let outcome = self.call(&hook, &event, &body, attempted_at).await;
+        let outcome = match self.body(&event, &hook, &delivery) {
+            Ok(body) => self.call(&hook, &event, &body, attempted_at).await,
+            Err(Error::Internal(why)) => Err(why),
+            Err(e) => Err(e.to_string()),
+        };
         let latency_ms = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
         let (status_code, error) = match &outcome {
             Ok(status) if (200..300).contains(status) => (Some(i32::from(*status)), None),
@@ -320,8 +327,27 @@ fn describe(error: &reqwest::Error) -> String {
     }
 }
 
-/// The body sent to one webhook: the event's document, the customer only when
-/// the webhook asks for it, and the secret in the topic's sealed attribute.
+impl Deliverer {
+    /// The body sent to one webhook: the event's document, the customer only
+    /// when the webhook asks for it, and the delivery's secret, opened, in the
+    /// topic's sealed attribute.
+    fn body(
+        &self,
+        event: &event::Model,
+        hook: &webhook::Model,
+        delivery: &delivery::Model,
+    ) -> Result<Vec<u8>> {
+        let secret = delivery
+            .token
+            .as_deref()
+            .map(|sealed| self.sealer.open(sealed, &delivery.public_id))
+            .transpose()?;
+        Ok(body(event, hook, secret.as_deref()))
+    }
+}
+
+/// The document sent to one webhook, with `secret` in the topic's sealed
+/// attribute.
 fn body(event: &event::Model, hook: &webhook::Model, secret: Option<&str>) -> Vec<u8> {
     let mut document = event.payload.clone();
     let sealed = event

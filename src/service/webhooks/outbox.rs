@@ -2,7 +2,8 @@
 //! change it reports, with one delivery per subscribed webhook, so the two
 //! commit or roll back together. A topic's secret (see
 //! [`Topic::sealed_attribute`]) is kept on the deliveries, never in the
-//! event, until delivered or expired.
+//! event, sealed (see [`crate::service::sealing`]) with the delivery's id as
+//! associated data, until delivered or expired; it is never written in clear.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
@@ -13,17 +14,19 @@ use sea_orm::{
 use crate::{
     domain::{DELIVERY_ID_PREFIX, DeliveryStatus, EVENT_ID_PREFIX, Mode, PublicId, Topic},
     entity::{webhook, webhook_delivery as delivery, webhook_event as event},
-    service::Result,
+    service::{Result, sealing::TokenSealer},
 };
 
 /// The secret an event's deliveries carry in the topic's sealed attribute,
-/// and when it stops being worth delivering.
+/// when it stops being worth delivering, and what seals it at rest.
 #[derive(Debug)]
 pub struct SealedAttribute<'a> {
     /// The secret.
     pub value: &'a str,
     /// When it expires: the delivery gives up then and forgets it.
     pub expires_at: DateTime<Utc>,
+    /// Seals it on each delivery row.
+    pub sealer: &'a TokenSealer,
 }
 
 /// The webhooks of `mode` subscribed to any of `topics`, in one query, read
@@ -70,23 +73,31 @@ pub async fn record_event<C: ConnectionTrait>(
     }
     .insert(txn)
     .await?;
-    let rows = hooks.iter().map(|hook| delivery::ActiveModel {
-        public_id: Set(PublicId::generate(DELIVERY_ID_PREFIX).into_string()),
-        event_id: Set(event.id),
-        webhook_id: Set(hook.id),
-        status: Set(DeliveryStatus::Pending.as_str().to_owned()),
-        attempt_count: Set(0),
-        next_attempt_at: Set(now),
-        locked_until: Set(None),
-        locked_by: Set(None),
-        token: Set(sealed.as_ref().map(|s| s.value.to_owned())),
-        token_expires_at: Set(sealed.as_ref().map(|s| s.expires_at)),
-        delivered_at: Set(None),
-        last_error: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    });
+    let mut rows = Vec::with_capacity(hooks.len());
+    for hook in hooks {
+        let public_id = PublicId::generate(DELIVERY_ID_PREFIX).into_string();
+        let token = match &sealed {
+            Some(s) => Some(s.sealer.seal(s.value, &public_id)?),
+            None => None,
+        };
+        rows.push(delivery::ActiveModel {
+            public_id: Set(public_id),
+            event_id: Set(event.id),
+            webhook_id: Set(hook.id),
+            status: Set(DeliveryStatus::Pending.as_str().to_owned()),
+            attempt_count: Set(0),
+            next_attempt_at: Set(now),
+            locked_until: Set(None),
+            locked_by: Set(None),
+            token: Set(token),
+            token_expires_at: Set(sealed.as_ref().map(|s| s.expires_at)),
+            delivered_at: Set(None),
+            last_error: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+            ..Default::default()
+        });
+    }
     delivery::Entity::insert_many(rows).exec(txn).await?;
     Ok(())
 }
@@ -109,4 +120,29 @@ pub async fn expire_secrets(db: &DatabaseConnection, now: DateTime<Utc>) -> Resu
         .exec(db)
         .await?
         .rows_affected)
+}
+
+/// Seals the secrets an older version stored in clear on pending deliveries;
+/// returns how many. Run at start-up, before anything is delivered.
+///
+/// # Errors
+/// [`crate::service::Error::Database`] if a statement fails.
+pub async fn seal_clear_secrets(db: &DatabaseConnection, sealer: &TokenSealer) -> Result<usize> {
+    let clear: Vec<delivery::Model> = delivery::Entity::find()
+        .filter(delivery::Column::Token.is_not_null())
+        .filter(delivery::Column::Token.not_like("v1.%"))
+        .all(db)
+        .await?;
+    for row in &clear {
+        let Some(token) = row.token.as_deref() else {
+            continue;
+        };
+        let sealed = sealer.seal(token, &row.public_id)?;
+        delivery::Entity::update_many()
+            .col_expr(delivery::Column::Token, Expr::value(sealed))
+            .filter(delivery::Column::Id.eq(row.id))
+            .exec(db)
+            .await?;
+    }
+    Ok(clear.len())
 }

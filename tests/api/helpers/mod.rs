@@ -23,6 +23,7 @@ use pwreset::{
         jobs::Worker,
         password::Argon2Params,
         rate_limits::{Limit, RateLimits},
+        sealing::TokenSealer,
         webhooks::WebhookSettings,
     },
 };
@@ -59,6 +60,8 @@ pub struct Options {
     pub hash_concurrency: usize,
     pub hash_wait: std::time::Duration,
     pub hash_queue_max: usize,
+    /// Seals tokens at rest: one key per test, kept across restarts.
+    pub sealer: TokenSealer,
     pub password_policy: PasswordPolicy,
 }
 
@@ -82,6 +85,7 @@ impl Default for Options {
             hash_concurrency: 2,
             hash_wait: std::time::Duration::from_secs(30),
             hash_queue_max: 100,
+            sealer: TokenSealer::ephemeral(),
             password_policy: PasswordPolicy::default(),
         }
     }
@@ -230,6 +234,7 @@ impl TestApp {
             clock: clock.clone(),
             hasher: hasher.clone(),
             reset_token_ttl: chrono::Duration::hours(6),
+            sealer: options.sealer.clone(),
             metrics,
             webhooks: options.webhooks.clone(),
             rate_limits: options.rate_limits,

@@ -34,6 +34,59 @@ impl TestApp {
         response.json().await.unwrap()
     }
 
+    /// Every row of every table of the database, as text: to look for what
+    /// must never be stored.
+    pub async fn dump_database(&self) -> String {
+        use sea_orm::{ConnectionTrait, DbBackend, Statement};
+        let backend = self.db.get_database_backend();
+        let list = match backend {
+            DbBackend::Sqlite => "SELECT name AS t FROM sqlite_master WHERE type = 'table'",
+            _ => {
+                "SELECT table_name::text AS t FROM information_schema.tables WHERE table_schema = current_schema()"
+            }
+        };
+        let tables: Vec<String> = self
+            .db
+            .query_all_raw(Statement::from_string(backend, list))
+            .await
+            .unwrap()
+            .iter()
+            .map(|row| row.try_get::<String>("", "t").unwrap())
+            .collect();
+        let mut dump = String::new();
+        for table in tables {
+            let rows = match backend {
+                DbBackend::Sqlite => {
+                    let info = format!("SELECT name FROM pragma_table_info('{table}')");
+                    let columns: Vec<String> = self
+                        .db
+                        .query_all_raw(Statement::from_string(backend, info))
+                        .await
+                        .unwrap()
+                        .iter()
+                        .map(|row| row.try_get::<String>("", "name").unwrap())
+                        .map(|c| format!("quote(\"{c}\")"))
+                        .collect();
+                    format!(
+                        "SELECT {} AS r FROM \"{table}\"",
+                        columns.join(" || '|' || ")
+                    )
+                }
+                _ => format!("SELECT row_to_json(t)::text AS r FROM \"{table}\" t"),
+            };
+            for row in self
+                .db
+                .query_all_raw(Statement::from_string(backend, rows))
+                .await
+                .unwrap()
+            {
+                dump.push_str(&row.try_get::<String>("", "r").unwrap_or_default());
+                dump.push('\n');
+            }
+        }
+        dump
+    }
+
     /// The server's metrics, as the admin listener serves them.
     pub async fn metrics(&self) -> String {
         let url = format!("http://{}/metrics", self.admin_addr);

@@ -298,3 +298,71 @@ async fn an_undelivered_token_is_forgotten_when_it_expires() {
         "EXPIRED"
     );
 }
+
+#[tokio::test]
+async fn a_token_waiting_on_a_receiver_that_is_down_is_nowhere_in_the_database() {
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start().await;
+    receiver.answer_always(503); // the receiver is down
+    app.subscribe("customer_password_resets.create", &receiver.url, false)
+        .await;
+    app.create_customer("ada@example.com", None).await;
+    let (_, token) = app.create_reset("ada@example.com").await;
+    assert_eq!(app.run_jobs().await, 1);
+    assert_eq!(receiver.calls().len(), 1, "tried, and failed");
+    let dump = app.dump_database().await;
+    assert!(
+        dump.contains("ada@example.com"),
+        "the dump reads every table"
+    );
+    assert!(
+        !dump.contains(&token),
+        "no column of any table holds the token"
+    );
+
+    // Once the receiver is up, the retry still carries it.
+    receiver.answer_always(204);
+    app.clock.advance(Duration::hours(1));
+    assert_eq!(app.run_jobs().await, 1);
+    let calls = receiver.calls();
+    let delivered = calls.last().unwrap().json();
+    assert_eq!(
+        delivered["data"]["attributes"]["reset_password_token"],
+        token
+    );
+}
+
+#[tokio::test]
+async fn tokens_an_earlier_version_stored_in_clear_are_sealed() {
+    use pwreset::service::webhooks::seal_clear_secrets;
+    use sea_orm::{ActiveModelTrait, Set};
+    let app = TestApp::spawn().await;
+    let receiver = Receiver::start().await;
+    app.subscribe("customer_password_resets.create", &receiver.url, false)
+        .await;
+    app.create_customer("ada@example.com", None).await;
+    let (_, token) = app.create_reset("ada@example.com").await;
+    // As an older version left it: the token in clear on the delivery.
+    let row = webhook_delivery::Entity::find()
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut legacy: webhook_delivery::ActiveModel = row.into();
+    legacy.token = Set(Some(token.clone()));
+    legacy.update(&app.db).await.unwrap();
+    assert!(app.dump_database().await.contains(&token));
+
+    assert_eq!(
+        seal_clear_secrets(&app.db, &app.state.sealer)
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(!app.dump_database().await.contains(&token));
+    app.run_jobs().await;
+    assert_eq!(
+        receiver.calls()[0].json()["data"]["attributes"]["reset_password_token"],
+        token
+    );
+}
