@@ -11,7 +11,7 @@ use clap::{
 use crate::{
     domain::PasswordPolicy,
     graphql::GraphqlSettings,
-    http::HttpSettings,
+    http::{ConnectionLimits, HttpSettings},
     service::{
         password::{self, Argon2Params, PasswordHasher},
         persisted_queries::StoreBounds,
@@ -102,6 +102,19 @@ pub struct Config {
     #[arg(long, env = "REQUEST_TIMEOUT_MS", default_value_t = 10_000,
           value_parser = clap::value_parser!(u32).range(1..=600_000), global = true)]
     pub request_timeout_ms: u32,
+    /// How long a client may take to send a request's headers, in milliseconds;
+    /// also how long a keep-alive connection may sit idle. Then it is closed.
+    #[arg(long, env = "HEADER_READ_TIMEOUT_MS", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u32).range(100..=600_000), global = true)]
+    pub header_read_timeout_ms: u32,
+    /// How many connections may be open at once; more are answered 503 and closed.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 1_024,
+          value_parser = clap::value_parser!(u32).range(1..=1_000_000), global = true)]
+    pub max_connections: u32,
+    /// How long requests in flight may take to finish after SIGTERM, in milliseconds.
+    #[arg(long, env = "SHUTDOWN_DRAIN_TIMEOUT_MS", default_value_t = 30_000,
+          value_parser = clap::value_parser!(u32).range(0..=3_600_000), global = true)]
+    pub shutdown_drain_timeout_ms: u32,
     /// Browser origins allowed to call the API (CORS), comma-separated, such as
     /// `https://shop.example.com`; none by default.
     #[arg(long, env = "CORS_ALLOWED_ORIGINS", value_delimiter = ',', value_parser = parse_origin, global = true)]
@@ -435,6 +448,11 @@ impl Config {
             cors_max_age: Duration::from_secs(u64::from(self.cors_max_age_seconds)),
             graphiql_assets_url: self.graphiql_assets_url.clone(),
             trusted_proxies: self.trusted_proxies.clone(),
+            connections: ConnectionLimits {
+                header_read_timeout: Duration::from_millis(u64::from(self.header_read_timeout_ms)),
+                max_connections: self.max_connections as usize,
+                drain_timeout: Duration::from_millis(u64::from(self.shutdown_drain_timeout_ms)),
+            },
             persisted_queries: StoreBounds {
                 max_count: u64::from(self.persisted_queries_max),
                 max_bytes: self.persisted_queries_max_bytes,

@@ -45,8 +45,9 @@ pub fn app(state: AppState, settings: HttpSettings) -> axum::Router {
 }
 
 /// Serves the application on an already-bound `listener` until `shutdown`
-/// completes, then stops accepting connections, lets in-flight requests
-/// finish, and returns. Runs the background jobs alongside when
+/// completes; then `/readyz` answers 503 at once, no new connection is
+/// taken, and requests in flight get `settings.connections.drain_timeout` to
+/// finish before it returns. Runs the background jobs alongside when
 /// `state.webhooks.poll_interval` is set.
 ///
 /// # Errors
@@ -62,10 +63,13 @@ pub async fn serve(
         let worker = state.worker().map_err(std::io::Error::other)?;
         tokio::spawn(worker.run(interval, stopped));
     }
-    let app = app(state, settings).into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let result = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    let limits = settings.connections;
+    let lifecycle = state.lifecycle.clone();
+    let shutdown = async move {
+        shutdown.await;
+        lifecycle.start_draining();
+    };
+    let result = http::serve(listener, app(state, settings), limits, shutdown).await;
     let _ = stop.send(true);
     result
 }

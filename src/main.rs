@@ -129,6 +129,7 @@ async fn serve(config: &Config) -> Result<(), BoxError> {
         webhooks: config.webhook_settings(),
         rate_limits: config.rate_limits(),
         audit_retention: Duration::days(i64::from(config.audit_retention_days)),
+        lifecycle: Default::default(),
     };
     let listener = TcpListener::bind(config.listen_addr)
         .await
@@ -145,27 +146,22 @@ async fn serve(config: &Config) -> Result<(), BoxError> {
     let admin_addr = admin.as_ref().map(TcpListener::local_addr).transpose()?;
     print_banner(addr, admin_addr, &seeded);
     tracing::info!(%addr, "listening");
-    // One signal stops both listeners.
-    let (stop, stopped) = tokio::sync::watch::channel(false);
-    tokio::spawn(async move {
-        shutdown_signal().await;
-        let _ = stop.send(true);
-    });
-    let until_stopped = move || {
-        let mut stopped = stopped.clone();
-        async move {
-            let _ = stopped.wait_for(|stop| *stop).await;
-        }
-    };
+    // The admin listener outlives the drain: readiness says 503 while the
+    // requests in flight finish.
+    let (drained, admin_stop) = tokio::sync::oneshot::channel::<()>();
     if let Some(admin) = admin {
-        let server = pwreset::serve_admin(admin, state.clone(), until_stopped());
+        let server = pwreset::serve_admin(admin, state.clone(), async {
+            let _ = admin_stop.await;
+        });
         tokio::spawn(async move {
             if let Err(e) = server.await {
                 tracing::error!(error = %e, "the admin listener failed");
             }
         });
     }
-    pwreset::serve(listener, state, config.http_settings(), until_stopped()).await?;
+    let served = pwreset::serve(listener, state, config.http_settings(), shutdown_signal()).await;
+    let _ = drained.send(());
+    served?;
     tracing::info!("stopped: in-flight requests finished");
     Ok(())
 }

@@ -18,6 +18,22 @@ use crate::{
     },
 };
 
+/// Where the process is in its life: serving, or draining before it stops.
+#[derive(Debug, Clone, Default)]
+pub struct Lifecycle(Arc<std::sync::atomic::AtomicBool>);
+
+impl Lifecycle {
+    /// Shutdown began: readiness fails from now on.
+    pub fn start_draining(&self) {
+        self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Whether shutdown began.
+    pub fn is_draining(&self) -> bool {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
 /// The server's shared state. The server keeps nothing else: several processes
 /// on one database behave as one.
 #[derive(Clone)]
@@ -44,6 +60,8 @@ pub struct AppState {
     pub rate_limits: RateLimits,
     /// How long audit entries are kept.
     pub audit_retention: Duration,
+    /// Serving, or draining before a stop.
+    pub lifecycle: Lifecycle,
 }
 
 impl AppState {

@@ -65,6 +65,7 @@ pub fn state(
             ..RateLimits::default()
         },
         audit_retention: chrono::Duration::days(90),
+        lifecycle: Default::default(),
     }
 }
 

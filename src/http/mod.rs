@@ -14,6 +14,9 @@ mod auth;
 mod graphiql;
 mod graphql;
 mod ops;
+mod server;
+
+pub use server::{ConnectionLimits, serve};
 
 use std::{
     net::{IpAddr, SocketAddr},
@@ -66,6 +69,8 @@ pub struct HttpSettings {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// How many persisted queries, and how many bytes of them, are kept.
     pub persisted_queries: StoreBounds,
+    /// Header-read timeout, connection cap, drain time.
+    pub connections: ConnectionLimits,
 }
 
 impl Default for HttpSettings {
@@ -81,6 +86,7 @@ impl Default for HttpSettings {
             graphiql_assets_url: None,
             trusted_proxies: Vec::new(),
             persisted_queries: StoreBounds::default(),
+            connections: ConnectionLimits::default(),
         }
     }
 }

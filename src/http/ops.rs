@@ -39,8 +39,15 @@ async fn healthz() -> impl IntoResponse {
     Json(json!({ "status": "ok" }))
 }
 
-/// 200 when the database answers, 503 when it does not.
+/// 200 when the database answers, 503 when it does not or the server is
+/// shutting down (so a load balancer stops sending it requests).
 async fn readyz(State(app): State<AppState>) -> impl IntoResponse {
+    if app.lifecycle.is_draining() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "shutting down" })),
+        );
+    }
     match tokio::time::timeout(READY_TIMEOUT, app.db.ping()).await {
         Ok(Ok(())) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
         outcome => {

@@ -6,6 +6,7 @@ mod abuse;
 mod access;
 mod cli;
 mod complete;
+mod connections;
 mod customers;
 mod flow;
 mod hashing;

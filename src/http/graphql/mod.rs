@@ -97,8 +97,9 @@ pub(super) async fn get(
     let Some(media) = negotiate(&headers) else {
         return not_acceptable();
     };
+    let deadline = Instant::now() + endpoint.settings.request_timeout;
     endpoint
-        .run(media, &headers, ip, vec![wire], false, true)
+        .run(media, &headers, ip, vec![wire], false, true, deadline)
         .await
 }
 
@@ -113,18 +114,33 @@ pub(super) async fn post(
         return not_acceptable();
     };
     let settings = &endpoint.settings;
-    match wire::read_body(&headers, body, settings.body_limit, settings.max_batch).await {
-        Ok((requests, batch)) => {
+    // The body is read within the request's deadline, like its execution: a
+    // client that trickles it in cannot hold a worker longer.
+    let deadline = Instant::now() + settings.request_timeout;
+    let read = wire::read_body(&headers, body, settings.body_limit, settings.max_batch);
+    match tokio::time::timeout_at(deadline.into(), read).await {
+        Ok(Ok((requests, batch))) => {
             endpoint
-                .run(media, &headers, ip, requests, batch, false)
+                .run(media, &headers, ip, requests, batch, false, deadline)
                 .await
         }
-        Err(refusal) => refusal.respond(media),
+        Ok(Err(refusal)) => refusal.respond(media),
+        Err(_) => Refusal::http(
+            StatusCode::REQUEST_TIMEOUT,
+            ErrorCode::Timeout,
+            format!(
+                "the request body did not arrive within {} ms",
+                settings.request_timeout.as_millis()
+            ),
+        )
+        .respond(media),
     }
 }
 
 impl Endpoint {
-    /// Authenticates, prepares and executes `requests`, answering in `media`.
+    /// Authenticates, prepares and executes `requests`, answering in `media`;
+    /// execution stops at `deadline`.
+    #[allow(clippy::too_many_arguments)]
     async fn run(
         &self,
         media: MediaType,
@@ -133,6 +149,7 @@ impl Endpoint {
         requests: Vec<WireRequest>,
         batch: bool,
         via_get: bool,
+        deadline: Instant,
     ) -> Response {
         let auth = match auth::authenticate(&self.app, headers).await {
             Ok(auth) => auth,
@@ -161,7 +178,7 @@ impl Endpoint {
                         .operation_name
                         .clone()
                         .or_else(|| document::single_operation_name(&mut request));
-                    let answer = self.execute(media, request, operation).await;
+                    let answer = self.execute(media, request, operation, deadline).await;
                     // Registered only once it parsed and validated.
                     if let Some(query) = to_register
                         && matches!(answer.outcome, Outcome::Ok | Outcome::FieldError)
@@ -185,15 +202,16 @@ impl Endpoint {
         respond(media, answers, batch)
     }
 
-    /// Executes `request` within the request timeout.
+    /// Executes `request`, stopping it at `deadline`.
     async fn execute(
         &self,
         media: MediaType,
         request: Request,
         operation: Option<String>,
+        deadline: Instant,
     ) -> Answer {
         let timeout = self.settings.request_timeout;
-        match tokio::time::timeout(timeout, self.schema.execute(request)).await {
+        match tokio::time::timeout_at(deadline.into(), self.schema.execute(request)).await {
             Ok(response) => {
                 let retry_after = graphql::retry_after(&response);
                 let (outcome, status, body) = encode(media, response);

@@ -239,6 +239,7 @@ impl TestApp {
             webhooks: options.webhooks.clone(),
             rate_limits: options.rate_limits,
             audit_retention: chrono::Duration::days(90),
+            lifecycle: Default::default(),
         };
         let settings = options.http.clone();
         let served = state.clone();
@@ -254,8 +255,17 @@ impl TestApp {
                 let _ = stopped.wait_for(|stop| *stop).await;
             }
         };
-        tokio::spawn(pwreset::serve_admin(admin, state.clone(), until_stopped()));
-        let server = tokio::spawn(pwreset::serve(listener, served, settings, until_stopped()));
+        // The admin listener outlives the drain, as in the binary: readiness
+        // says 503 while requests in flight finish.
+        let (drained, admin_stop) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(pwreset::serve_admin(admin, state.clone(), async {
+            let _ = admin_stop.await;
+        }));
+        let server = tokio::spawn(async move {
+            let result = pwreset::serve(listener, served, settings, until_stopped()).await;
+            let _ = drained.send(());
+            result
+        });
         statements.store(0, Ordering::SeqCst);
         Self {
             addr,
