@@ -70,6 +70,7 @@ impl AppState {
         TokenPolicy {
             ttl: self.reset_token_ttl,
             sealer: &self.sealer,
+            clock: self.clock.as_ref(),
         }
     }
 

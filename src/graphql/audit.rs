@@ -41,8 +41,11 @@ pub enum AuditOutcome {
     Completed,
     /// The input was refused; `reason` says why.
     Rejected,
-    /// A rate limit refused it.
+    /// A rate limit refused it (or, with reason `QUEUE_FULL`, a full queue shed it).
     RateLimited,
+    /// A storefront request made before the customer's password last changed:
+    /// no reset was created for it (reason `PASSWORD_CHANGED`).
+    Superseded,
 }
 
 /// One attempt to create or complete a password reset. Never holds a token or password.

@@ -63,17 +63,21 @@ pub enum Outcome {
     Rejected,
     /// A rate limit refused it.
     RateLimited,
+    /// A queued storefront request made before the customer's password last
+    /// changed: no reset was created.
+    Superseded,
 }
 
 impl Outcome {
     /// Every outcome.
-    pub const ALL: [Outcome; 6] = [
+    pub const ALL: [Outcome; 7] = [
         Outcome::Accepted,
         Outcome::Created,
         Outcome::NoCustomer,
         Outcome::Completed,
         Outcome::Rejected,
         Outcome::RateLimited,
+        Outcome::Superseded,
     ];
 
     /// As stored.
@@ -85,6 +89,7 @@ impl Outcome {
             Outcome::Completed => "completed",
             Outcome::Rejected => "rejected",
             Outcome::RateLimited => "rate_limited",
+            Outcome::Superseded => "superseded",
         }
     }
 }

@@ -117,6 +117,25 @@ pub async fn create(
     }
 }
 
+/// Locks the customer `id` until the end of `txn`, so writes that change a
+/// customer's resets or password take turns, and returns the customer as it
+/// is now (`None` if deleted): `SELECT … FOR UPDATE` on PostgreSQL; on SQLite
+/// one connection writes at a time already.
+///
+/// # Errors
+/// [`Error::Database`] if the query fails.
+pub async fn lock<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    id: i64,
+) -> Result<Option<customer::Model>> {
+    use sea_orm::QuerySelect;
+    let mut query = customer::Entity::find_by_id(id);
+    if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        query = query.lock_exclusive();
+    }
+    Ok(query.one(txn).await?)
+}
+
 /// The customer of `mode` with this email (any letter case), if any.
 ///
 /// # Errors

@@ -114,6 +114,7 @@ impl Worker {
         let tokens = TokenPolicy {
             ttl: self.settings.reset_ttl,
             sealer: &self.settings.sealer,
+            clock: self.clock.as_ref(),
         };
         let processed = password_resets::process_requests(&self.db, tokens, now).await?;
         // How many were processed, never how many became resets: that would

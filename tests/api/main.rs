@@ -6,6 +6,7 @@ mod abuse;
 mod access;
 mod cli;
 mod complete;
+mod concurrency;
 mod connections;
 mod customers;
 mod flow;

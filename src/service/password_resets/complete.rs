@@ -12,7 +12,7 @@ use sea_orm::{
 use super::{
     ResetStatus,
     admission::{admit_complete, record_refusal},
-    document, status, status_condition,
+    close_open, document, status, status_condition,
 };
 use crate::{
     domain::{Caller, Email, ErrorCode, Mode, Password, RawPassword, ResetToken, Topic},
@@ -111,9 +111,9 @@ fn check(
     Ok((found, customer, password))
 }
 
-/// The transaction of a complete: claims `found` if still pending, stores
-/// `digest` on `customer`, voids the customer's other pending resets, records
-/// the events and the audit entry.
+/// The transaction of a complete: locks the customer, claims `found` if
+/// still pending, stores `digest` on `customer`, closes the customer's other
+/// open resets, records the events and the audit entry.
 async fn finish(
     db: &DatabaseConnection,
     caller: &Caller,
@@ -125,6 +125,8 @@ async fn finish(
 ) -> Result<reset::Model> {
     let mode = caller.principal.mode;
     let txn = db.begin().await?;
+    // Writes that change a customer's resets take turns, per customer.
+    customers::lock(&txn, found.customer_id).await?;
     let claimed = reset::Entity::update_many()
         .col_expr(reset::Column::ResetPasswordAt, Expr::value(now))
         .col_expr(reset::Column::UpdatedAt, Expr::value(now))
@@ -150,14 +152,7 @@ async fn finish(
         .filter(customer::Column::Id.eq(found.customer_id))
         .exec(&txn)
         .await?;
-    reset::Entity::update_many()
-        .col_expr(reset::Column::InvalidatedAt, Expr::value(now))
-        .col_expr(reset::Column::UpdatedAt, Expr::value(now))
-        .filter(reset::Column::CustomerId.eq(found.customer_id))
-        .filter(reset::Column::Id.ne(found.id))
-        .filter(status_condition(ResetStatus::Pending, now))
-        .exec(&txn)
-        .await?;
+    close_open(&txn, found.customer_id, Some(found.id), now).await?;
     let completed = reset::Model {
         reset_password_at: Some(now),
         updated_at: now,

@@ -2,15 +2,12 @@
 //! older pending resets, with its webhook event, in one transaction.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    Set, TransactionTrait, sea_query::Expr,
-};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, Set, TransactionTrait};
 
 use super::{
-    NewReset, ResetStatus, Started, TokenPolicy,
+    NewReset, Started, TokenPolicy,
     admission::{ValidReset, admit_create},
-    document, status_condition,
+    close_open, document,
 };
 use crate::{
     domain::{Caller, ErrorCode, Mode, PublicId, RESET_ID_PREFIX, ResetToken, Topic},
@@ -44,7 +41,7 @@ pub(super) async fn create(
         None => (Outcome::NoCustomer, None),
     };
     let created = match &customer {
-        Some(customer) => Some(create_in(&txn, mode, customer, &input, tokens, now).await?),
+        Some(customer) => Some(create_in(&txn, mode, customer, &input, tokens).await?),
         None => None,
     };
     let entry = Entry {
@@ -65,24 +62,22 @@ pub(super) async fn create(
     })
 }
 
-/// Creates the reset for `input`'s `customer` on `txn`, invalidating the
-/// customer's older pending resets and recording the webhook event.
+/// Creates the reset for `input`'s `customer` on `txn`, after locking the
+/// customer (so two writers of one customer's resets take turns), closing
+/// the customer's older open resets, and recording the webhook event.
 pub(super) async fn create_in<C: ConnectionTrait>(
     txn: &C,
     mode: Mode,
     customer: &customer::Model,
     input: &ValidReset,
     tokens: TokenPolicy<'_>,
-    now: DateTime<Utc>,
 ) -> Result<Started> {
     let token = ResetToken::generate();
-    reset::Entity::update_many()
-        .col_expr(reset::Column::InvalidatedAt, Expr::value(now))
-        .col_expr(reset::Column::UpdatedAt, Expr::value(now))
-        .filter(reset::Column::CustomerId.eq(customer.id))
-        .filter(status_condition(ResetStatus::Pending, now))
-        .exec(txn)
-        .await?;
+    // Writes that change a customer's resets take turns, per customer; the
+    // reset is dated once its turn comes.
+    customers::lock(txn, customer.id).await?;
+    let now = tokens.clock.now();
+    close_open(txn, customer.id, None, now).await?;
     let model = reset::ActiveModel {
         public_id: Set(PublicId::generate(RESET_ID_PREFIX).into_string()),
         mode: Set(mode.as_str().to_owned()),

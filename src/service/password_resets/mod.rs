@@ -20,7 +20,10 @@ mod manage;
 mod queue;
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::{ColumnTrait, Condition, DatabaseConnection};
+use sea_orm::{
+    ColumnTrait, Condition, DatabaseConnection,
+    sea_query::{Expr, ExprTrait},
+};
 
 pub use complete::complete;
 pub use list::{ResetFilter, ResetSort, list};
@@ -30,17 +33,28 @@ pub use queue::process_requests;
 use crate::{
     domain::{Caller, ResetToken, Role},
     entity::customer_password_reset as reset,
-    service::{Result, rate_limits::RateLimits, sealing::TokenSealer},
+    service::{Clock, Result, rate_limits::RateLimits, sealing::TokenSealer},
 };
 
-/// How new reset tokens are made: how long they work, and what seals them
-/// while they wait on a webhook delivery.
-#[derive(Debug, Clone, Copy)]
+/// How new reset tokens are made: how long they work, what seals them while
+/// they wait on a webhook delivery, and what dates them.
+#[derive(Clone, Copy)]
 pub struct TokenPolicy<'a> {
     /// How long a new token works.
     pub ttl: Duration,
     /// Seals the token on its deliveries.
     pub sealer: &'a TokenSealer,
+    /// Read when the reset is written, under its customer's lock, so a reset
+    /// is never dated before a password change that committed first.
+    pub clock: &'a dyn Clock,
+}
+
+impl std::fmt::Debug for TokenPolicy<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenPolicy")
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A new reset, as a client sent it.
@@ -128,33 +142,74 @@ impl ResetStatus {
 }
 
 /// The status of `model` at `now`.
+///
+/// A reset is *open* until it is completed or closed (`invalidated_at`); a
+/// customer has at most one open reset (a unique index holds it). Closing
+/// one that had already expired leaves it `Expired`: only a reset closed
+/// while its token still worked is `Invalidated`.
 pub fn status(model: &reset::Model, now: DateTime<Utc>) -> ResetStatus {
-    if model.reset_password_at.is_some() {
-        ResetStatus::Completed
-    } else if model.invalidated_at.is_some() {
-        ResetStatus::Invalidated
-    } else if model.expires_at <= now {
-        ResetStatus::Expired
-    } else {
-        ResetStatus::Pending
+    match (model.reset_password_at, model.invalidated_at) {
+        (Some(_), _) => ResetStatus::Completed,
+        (None, Some(closed)) if closed < model.expires_at => ResetStatus::Invalidated,
+        (None, Some(_)) => ResetStatus::Expired,
+        (None, None) if model.expires_at <= now => ResetStatus::Expired,
+        (None, None) => ResetStatus::Pending,
     }
 }
 
 /// The condition that selects resets in `status` at `now`; the SQL twin of [`status`].
 fn status_condition(status: ResetStatus, now: DateTime<Utc>) -> Condition {
     use reset::Column as C;
+    let closed_in_time = Expr::col(C::InvalidatedAt).lt(Expr::col(C::ExpiresAt));
+    let closed_late = Expr::col(C::InvalidatedAt).gte(Expr::col(C::ExpiresAt));
     match status {
         ResetStatus::Completed => Condition::all().add(C::ResetPasswordAt.is_not_null()),
         ResetStatus::Invalidated => Condition::all()
             .add(C::ResetPasswordAt.is_null())
-            .add(C::InvalidatedAt.is_not_null()),
-        ResetStatus::Expired => Condition::all()
-            .add(C::ResetPasswordAt.is_null())
-            .add(C::InvalidatedAt.is_null())
-            .add(C::ExpiresAt.lte(now)),
-        ResetStatus::Pending => Condition::all()
-            .add(C::ResetPasswordAt.is_null())
-            .add(C::InvalidatedAt.is_null())
-            .add(C::ExpiresAt.gt(now)),
+            .add(C::InvalidatedAt.is_not_null())
+            .add(closed_in_time),
+        ResetStatus::Expired => Condition::all().add(C::ResetPasswordAt.is_null()).add(
+            Condition::any()
+                .add(
+                    Condition::all()
+                        .add(C::InvalidatedAt.is_null())
+                        .add(C::ExpiresAt.lte(now)),
+                )
+                .add(
+                    Condition::all()
+                        .add(C::InvalidatedAt.is_not_null())
+                        .add(closed_late),
+                ),
+        ),
+        ResetStatus::Pending => open().add(C::ExpiresAt.gt(now)),
     }
+}
+
+/// Resets neither completed nor closed: at most one per customer.
+fn open() -> Condition {
+    use reset::Column as C;
+    Condition::all()
+        .add(C::ResetPasswordAt.is_null())
+        .add(C::InvalidatedAt.is_null())
+}
+
+/// Closes every open reset of `customer` but `except`, at `now` (a pending
+/// one becomes `Invalidated`, one already expired stays `Expired`), on `txn`.
+async fn close_open<C: sea_orm::ConnectionTrait>(
+    txn: &C,
+    customer: i64,
+    except: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    use sea_orm::{EntityTrait, QueryFilter};
+    let mut closing = reset::Entity::update_many()
+        .col_expr(reset::Column::InvalidatedAt, Expr::value(now))
+        .col_expr(reset::Column::UpdatedAt, Expr::value(now))
+        .filter(reset::Column::CustomerId.eq(customer))
+        .filter(open());
+    if let Some(id) = except {
+        closing = closing.filter(reset::Column::Id.ne(id));
+    }
+    closing.exec(txn).await?;
+    Ok(())
 }

@@ -175,7 +175,7 @@ pub async fn process_requests(
         }
         processed += claimed.len();
         for request in claimed {
-            process(db, request, tokens, now).await?;
+            process(db, request, tokens).await?;
         }
     }
     Ok(processed)
@@ -186,7 +186,6 @@ async fn process(
     db: &DatabaseConnection,
     request: reset_request::Model,
     tokens: TokenPolicy<'_>,
-    now: DateTime<Utc>,
 ) -> Result<()> {
     let mode: Mode = request.mode.parse().map_err(Error::Internal)?;
     let email = Email::parse(&request.email).map_err(|e| Error::Internal(e.to_string()))?;
@@ -199,9 +198,25 @@ async fn process(
     };
     let txn = db.begin().await?;
     let id = request.audit_event_id;
-    match customers::find_by_email(&txn, mode, &input.email).await? {
+    let customer = match customers::find_by_email(&txn, mode, &input.email).await? {
+        // Read again under the customer's lock: a password changed a moment ago counts.
+        Some(found) => customers::lock(&txn, found.id).await?.or(Some(found)),
+        None => None,
+    };
+    match customer {
+        // The password changed after the request was made: a reset now would
+        // mail a token right after the customer chose a new password.
+        Some(customer)
+            if customer
+                .password_changed_at
+                .is_some_and(|changed| changed > request.created_at) =>
+        {
+            let customer_id = Some(customer.public_id.as_str());
+            let (outcome, reason) = (Outcome::Superseded, Some("PASSWORD_CHANGED"));
+            audit::resolve(&txn, id, &key, outcome, reason, customer_id).await?;
+        }
         Some(customer) => {
-            create_in(&txn, mode, &customer, &input, tokens, now).await?;
+            create_in(&txn, mode, &customer, &input, tokens).await?;
             let customer_id = Some(customer.public_id.as_str());
             audit::resolve(&txn, id, &key, Outcome::Created, None, customer_id).await?;
         }
