@@ -250,6 +250,11 @@ pub struct Config {
     #[arg(long, env = "AUDIT_RETENTION_DAYS", default_value_t = 90,
           value_parser = clap::value_parser!(u16).range(1..=3650), global = true)]
     pub audit_retention_days: u16,
+    /// Start without touching the schema: no migrations run, and start-up
+    /// fails if the schema is behind (run `pwreset migrate` first).
+    #[arg(long, env = "NO_MIGRATE", default_value_t = false, action = ArgAction::Set,
+          num_args = 0..=1, default_missing_value = "true", global = true)]
+    pub no_migrate: bool,
     /// Log format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Human, global = true)]
     pub log_format: LogFormat,
@@ -483,6 +488,9 @@ pub enum Command {
     Serve,
     /// Print the GraphQL schema (SDL) to stdout; `schema.graphql` is this output.
     PrintSchema,
+    /// Bring the database schema up to date, then exit (replicas can then
+    /// start with `--no-migrate`).
+    Migrate,
     /// Manage API keys.
     #[command(subcommand)]
     ApiKey(ApiKeyCommand),

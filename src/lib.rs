@@ -139,10 +139,49 @@ pub async fn connect_reader(
     Database::connect(options).await
 }
 
-/// Brings the database schema up to date.
+/// The PostgreSQL advisory lock that one migrating process holds at a time.
+const MIGRATION_LOCK: i64 = 0x7077_7265_7365_7401; // "pwreset" + 1
+
+/// Brings the database schema up to date. On PostgreSQL the migrations run
+/// under an advisory lock, so replicas starting together take turns: the
+/// first migrates, the others then find nothing to do. (On SQLite the
+/// database file's own lock does the same.)
 ///
 /// # Errors
 /// A [`DbErr`] if a migration fails.
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    Migrator::up(db, None).await
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Migrator::up(db, None).await;
+    }
+    // A session lock, held on one connection of its own while the pool migrates.
+    let mut holder = db
+        .get_postgres_connection_pool()
+        .acquire()
+        .await
+        .map_err(|e| DbErr::Custom(format!("no connection for the migration lock: {e}")))?;
+    let lock = |sql| sea_orm::sqlx::query(sql).bind(MIGRATION_LOCK);
+    lock("SELECT pg_advisory_lock($1)")
+        .execute(&mut *holder)
+        .await
+        .map_err(|e| DbErr::Custom(format!("cannot take the migration lock: {e}")))?;
+    let migrated = Migrator::up(db, None).await;
+    let unlocked = lock("SELECT pg_advisory_unlock($1)")
+        .execute(&mut *holder)
+        .await;
+    migrated?;
+    unlocked.map_err(|e| DbErr::Custom(format!("cannot release the migration lock: {e}")))?;
+    Ok(())
+}
+
+/// The names of the migrations not yet applied to `db` (none when its schema
+/// is current), read without changing anything.
+///
+/// # Errors
+/// A [`DbErr`] if the database cannot be read.
+pub async fn pending_migrations(db: &DatabaseConnection) -> Result<Vec<String>, DbErr> {
+    Ok(Migrator::get_pending_migrations_read_only(db)
+        .await?
+        .iter()
+        .map(|m| m.name().to_owned())
+        .collect())
 }

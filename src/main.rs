@@ -50,6 +50,15 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
             Ok(())
         }
         Command::ApiKey(command) => api_key(&cli.config, command).await,
+        Command::Migrate => {
+            let config = Config {
+                no_migrate: false,
+                ..cli.config.clone()
+            };
+            open(&config).await?;
+            println!("the database schema is current");
+            Ok(())
+        }
         Command::Serve => serve(&cli.config).await,
     }
 }
@@ -58,9 +67,24 @@ async fn open(config: &Config) -> Result<sea_orm::DatabaseConnection, BoxError> 
     let db = pwreset::connect(&config.database_url)
         .await
         .map_err(|e| format!("cannot open the database at DATABASE_URL: {e}"))?;
-    pwreset::migrate(&db)
-        .await
-        .map_err(|e| format!("migrations failed: {e}"))?;
+    if config.no_migrate {
+        let pending = pwreset::pending_migrations(&db)
+            .await
+            .map_err(|e| format!("cannot read the schema's version: {e}"))?;
+        if !pending.is_empty() {
+            return Err(format!(
+                "the database schema is behind this server ({} migrations pending: {}); \
+                 run `pwreset migrate`, or start without --no-migrate",
+                pending.len(),
+                pending.join(", ")
+            )
+            .into());
+        }
+    } else {
+        pwreset::migrate(&db)
+            .await
+            .map_err(|e| format!("migrations failed: {e}"))?;
+    }
     Ok(db)
 }
 

@@ -472,3 +472,113 @@ async fn without_a_key_sqlite_gets_a_private_key_file_and_postgresql_is_refused(
         "{stderr}"
     );
 }
+
+#[test]
+fn migrate_brings_the_schema_up_to_date_and_no_migrate_refuses_a_schema_behind() {
+    let db = TestDb::sqlite_file();
+    let serve_without_migrating = || {
+        Command::new(env!("CARGO_BIN_EXE_pwreset"))
+            .env("DATABASE_URL", &db.url)
+            .env("LISTEN_ADDR", "127.0.0.1:0")
+            .env("METRICS_ADDR", "")
+            .arg("--no-migrate")
+            .output()
+            .unwrap()
+    };
+    let behind = serve_without_migrating();
+    assert!(!behind.status.success());
+    let stderr = String::from_utf8(behind.stderr).unwrap();
+    assert!(
+        stderr.contains("schema is behind") && stderr.contains("pwreset migrate"),
+        "{stderr}"
+    );
+    let migrated = pwreset(&db, &["migrate"]);
+    assert!(migrated.status.success());
+    assert!(
+        String::from_utf8(migrated.stdout)
+            .unwrap()
+            .contains("current")
+    );
+    // Again: nothing to do.
+    assert!(pwreset(&db, &["migrate"]).status.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_replicas_starting_together_on_a_fresh_database_all_become_ready() {
+    // A fresh PostgreSQL schema when the suite runs on PostgreSQL, else a fresh SQLite file.
+    let sqlite = TestDb::sqlite_file();
+    let (url, pg_schema) = match std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    {
+        Some(base) => {
+            let schema = format!("it_replicas_{}", std::process::id());
+            let admin = pwreset::connect(&base).await.unwrap();
+            use sea_orm::ConnectionTrait;
+            admin
+                .execute_unprepared(&format!(
+                    "DROP SCHEMA IF EXISTS \"{schema}\" CASCADE; CREATE SCHEMA \"{schema}\""
+                ))
+                .await
+                .unwrap();
+            let separator = if base.contains('?') { '&' } else { '?' };
+            (
+                format!("{base}{separator}options=-c%20search_path%3D{schema}"),
+                Some((admin, schema)),
+            )
+        }
+        None => (sqlite.url.clone(), None),
+    };
+    let key = pwreset::service::sealing::SealingKey::generate().to_base64();
+    let replicas: Vec<_> = (0..3)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_pwreset"))
+                .env("DATABASE_URL", &url)
+                .env("LISTEN_ADDR", "127.0.0.1:0")
+                .env("METRICS_ADDR", "")
+                .env("TOKEN_ENCRYPTION_KEY", &key)
+                .env("RUST_LOG", "warn")
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let mut urls = Vec::new();
+    let mut children = Vec::new();
+    for mut child in replicas {
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let line = tokio::task::spawn_blocking(move || {
+            let mut line = String::new();
+            stdout.read_line(&mut line).unwrap();
+            (line, stdout)
+        })
+        .await
+        .unwrap();
+        let (line, stdout) = line;
+        let graphql = line.trim().strip_prefix("GraphiQL: ").map(str::to_owned);
+        if graphql.is_none() {
+            let mut stderr = String::new();
+            let _ = std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr);
+            panic!("a replica did not start: {line:?} {stderr}");
+        }
+        urls.push(graphql.unwrap());
+        children.push((child, stdout));
+    }
+    for url in &urls {
+        let ready = reqwest::get(url.replace("/graphql", "/readyz"))
+            .await
+            .unwrap();
+        assert_eq!(ready.status(), 200, "{url}");
+    }
+    for (mut child, _) in children {
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    if let Some((admin, schema)) = pg_schema {
+        use sea_orm::ConnectionTrait;
+        let _ = admin
+            .execute_unprepared(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+            .await;
+    }
+}
