@@ -26,6 +26,25 @@ pub(crate) trait Leased: EntityTrait {
     fn locked_by_column() -> Self::Column;
 }
 
+/// Extends the lease named `lease` to `until`, on the rows it still holds:
+/// for work that outlasts a lease, so a lease can be short and a crashed
+/// worker's rows come free soon.
+///
+/// # Errors
+/// [`super::Error::Database`] if the update fails.
+pub(crate) async fn renew<E: Leased>(
+    db: &DatabaseConnection,
+    lease: &str,
+    until: DateTime<Utc>,
+) -> Result<()> {
+    E::update_many()
+        .col_expr(E::locked_until_column(), Expr::value(until))
+        .filter(E::locked_by_column().eq(lease))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
 /// Leases up to `batch` rows matching `due` that no live lease holds at
 /// `now`, first by the columns of `order` (ascending), until `until`;
 /// returns them in that order.

@@ -26,8 +26,12 @@ use crate::{
 pub const MAX_ATTEMPTS: i32 = 12;
 /// How long a receiver has to answer.
 const CALL_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long a claim keeps other processes away: well over one call.
-const LEASE: chrono::Duration = chrono::Duration::seconds(60);
+/// How long a claim keeps other processes away: one call and a margin. A
+/// batch that takes longer renews it every [`RENEW_EVERY`]; a crashed
+/// process's deliveries come free this long after its last renewal.
+const LEASE: chrono::Duration = chrono::Duration::seconds(10);
+/// How often a batch in progress renews its lease.
+const RENEW_EVERY: Duration = Duration::from_secs(3);
 /// Deliveries claimed per round.
 const BATCH: u64 = 20;
 
@@ -128,17 +132,36 @@ impl Deliverer {
                 return Ok(attempts);
             }
             attempts += claimed.len();
+            let lease = claimed[0].locked_by.clone().unwrap_or_default();
             let mut calls = tokio::task::JoinSet::new();
             for delivery in claimed {
                 let this = self.clone();
                 calls.spawn(async move { this.deliver(delivery).await });
             }
-            while let Some(done) = calls.join_next().await {
-                match done {
-                    Ok(Ok(())) => {}
-                    Ok(Err(e)) => tracing::error!(error = %e, "recording a webhook attempt failed"),
-                    Err(e) => tracing::error!(error = %e, "a webhook call panicked"),
+            let all_done = async {
+                while let Some(done) = calls.join_next().await {
+                    match done {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => {
+                            tracing::error!(error = %e, "recording a webhook attempt failed")
+                        }
+                        Err(e) => tracing::error!(error = %e, "a webhook call panicked"),
+                    }
                 }
+            };
+            let renewing = async {
+                loop {
+                    tokio::time::sleep(RENEW_EVERY).await;
+                    let until = self.clock.now() + LEASE;
+                    if let Err(e) = lease::renew::<delivery::Entity>(&self.db, &lease, until).await
+                    {
+                        tracing::warn!(error = %e, "renewing a delivery lease failed");
+                    }
+                }
+            };
+            tokio::select! {
+                () = all_done => {}
+                () = renewing => {}
             }
         }
     }

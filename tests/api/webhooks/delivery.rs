@@ -223,3 +223,35 @@ async fn the_server_delivers_on_its_own_when_its_dispatcher_runs() {
         "ada@example.com"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_crashed_processs_deliveries_are_taken_over_within_seconds() {
+    let app = TestApp::spawn().await;
+    // A receiver that takes the call and never answers.
+    let hang = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hang_url = format!("http://{}/hook", hang.local_addr().unwrap());
+    let (webhook, _) = app.subscribe("customers.create", &hang_url, false).await;
+    app.create_customer("ada@example.com", None).await;
+    let worker = app.worker();
+    let crashing = tokio::spawn(async move { worker.run_once().await });
+    let _in_flight = hang.accept().await.unwrap(); // the call is under way...
+    crashing.abort(); // ...when its process dies.
+    let _ = crashing.await;
+
+    // The receiver is fixed; another process finds the delivery leased.
+    let receiver = Receiver::start().await;
+    let moved = app
+        .gql(
+            Some(&app.integration),
+            "mutation($id: ID!, $url: String!) { updateWebhook(input: { id: $id, callbackUrl: $url }) { userErrors { code } } }",
+            json!({ "id": webhook, "url": receiver.url }),
+        )
+        .await;
+    assert_eq!(moved["data"]["updateWebhook"]["userErrors"], json!([]));
+    let other = app.other_process_worker().await;
+    assert_eq!(other.run_once().await.unwrap(), 0, "the lease still holds");
+    // Seconds later, not a minute, the dead process's lease has run out.
+    app.clock.advance(Duration::seconds(11));
+    assert_eq!(other.run_once().await.unwrap(), 1);
+    assert_eq!(receiver.calls().len(), 1);
+}
