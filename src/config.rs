@@ -52,6 +52,12 @@ pub struct Config {
         global = true
     )]
     pub listen_addr: SocketAddr,
+    /// How long a request waits for a database connection before it is
+    /// answered 503 with Retry-After, in milliseconds: when the database is
+    /// down, clients hear so at once.
+    #[arg(long, env = "DB_ACQUIRE_TIMEOUT_MS", default_value_t = 2_000,
+          value_parser = clap::value_parser!(u32).range(50..=60_000), global = true)]
+    pub db_acquire_timeout_ms: u32,
     /// Address of the admin listener: `/metrics` (and `/healthz`, `/readyz`),
     /// for operators only, never exposed with the API; empty turns it off.
     #[arg(
@@ -331,6 +337,11 @@ fn parse_base_url(raw: &str) -> Result<String, String> {
 }
 
 impl Config {
+    /// How long a request waits for a database connection.
+    pub fn db_acquire_timeout(&self) -> Duration {
+        Duration::from_millis(u64::from(self.db_acquire_timeout_ms))
+    }
+
     /// What seals reset tokens at rest, and a line for the start-up log
     /// saying where its key came from.
     ///
@@ -352,19 +363,13 @@ impl Config {
                     .into(),
             );
         }
-        let path = url
-            .trim_start_matches("sqlite://")
-            .trim_start_matches("sqlite:")
-            .split('?')
-            .next()
-            .unwrap_or_default();
-        if path.is_empty() || path.contains(":memory:") || url.contains("mode=memory") {
+        let Some(path) = crate::database::sqlite_file(url) else {
             let note =
                 "reset tokens are sealed with a key that lives as long as this in-memory database"
                     .to_owned();
             return Ok((TokenSealer::ephemeral(), note));
-        }
-        let key_path = std::path::PathBuf::from(format!("{path}.key"));
+        };
+        let key_path = std::path::PathBuf::from(format!("{}.key", path.display()));
         let (key, created) = sealing::key_file(&key_path)
             .map_err(|e| format!("cannot use the token key file {}: {e}", key_path.display()))?;
         let note = if created {

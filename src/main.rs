@@ -64,7 +64,7 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
 }
 
 async fn open(config: &Config) -> Result<sea_orm::DatabaseConnection, BoxError> {
-    let db = pwreset::connect(&config.database_url)
+    let db = pwreset::database::connect_with(&config.database_url, config.db_acquire_timeout())
         .await
         .map_err(|e| format!("cannot open the database at DATABASE_URL: {e}"))?;
     if config.no_migrate {
@@ -138,9 +138,13 @@ async fn serve(config: &Config) -> Result<(), BoxError> {
     tracing::info!(tokens_sealed_now = resealed, "{sealing_note}");
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let seeded = api_keys::seed_if_empty(&db, clock.now()).await?;
-    let reader = pwreset::connect_reader(&config.database_url, &db)
-        .await
-        .map_err(|e| format!("cannot open the database at DATABASE_URL for reading: {e}"))?;
+    let reader = pwreset::database::connect_reader_with(
+        &config.database_url,
+        &db,
+        config.db_acquire_timeout(),
+    )
+    .await
+    .map_err(|e| format!("cannot open the database at DATABASE_URL for reading: {e}"))?;
     let metrics = Arc::new(Metrics::new());
     let state = AppState {
         db,

@@ -160,6 +160,19 @@ pub(crate) fn error(code: ErrorCode, message: impl Into<String>) -> async_graphq
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct RetryAfter(u64);
 
+/// Marks a `SERVICE_UNAVAILABLE` error (the database cannot be reached) so
+/// the HTTP layer can answer 503 with `Retry-After`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Unavailable;
+
+/// Whether an error of `response` says the database cannot be reached.
+pub fn unavailable(response: &async_graphql::Response) -> bool {
+    response
+        .errors
+        .iter()
+        .any(|e| e.source::<Unavailable>().is_some())
+}
+
 /// The longest wait any `TOO_MANY_REQUESTS` error of `response` asks for, in
 /// seconds; `None` when no error is one.
 pub fn retry_after(response: &async_graphql::Response) -> Option<u64> {
@@ -190,6 +203,17 @@ pub(crate) fn to_graphql(err: service::Error) -> async_graphql::Error {
             let mut refused = error(ErrorCode::TooManyRequests, message)
                 .extend_with(|_, e| e.set("retryAfter", retry_after));
             refused.source = Some(Arc::new(RetryAfter(retry_after)));
+            refused
+        }
+        service::Error::Database(
+            cause @ (sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_)),
+        ) => {
+            tracing::error!(error = %cause, "the database cannot be reached");
+            let mut refused = error(
+                ErrorCode::ServiceUnavailable,
+                "the database cannot be reached right now; try again in a moment",
+            );
+            refused.source = Some(Arc::new(Unavailable));
             refused
         }
         service::Error::Database(cause) => internal(&cause),

@@ -27,7 +27,7 @@ use async_graphql::{
     EmptySubscription, MergedObject, NewType, Schema, SchemaBuilder, dataloader::DataLoader,
 };
 
-pub use error::{ErrorCode, retry_after};
+pub use error::{ErrorCode, retry_after, unavailable};
 
 use crate::{
     domain::{Auth, ClientIp, RawPassword, ResetToken},

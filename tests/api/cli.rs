@@ -582,3 +582,42 @@ async fn three_replicas_starting_together_on_a_fresh_database_all_become_ready()
             .await;
     }
 }
+
+#[tokio::test]
+async fn the_sqlite_files_are_private_and_an_exposed_one_is_reported() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &str| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
+    let db = TestDb::sqlite_file();
+    let (mut child, _stdout, _url) = start_server(&db, &[]).await;
+    let path = db
+        .url
+        .trim_start_matches("sqlite://")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    for file in [path.clone(), format!("{path}-wal"), format!("{path}-shm")] {
+        assert_eq!(mode(&file), 0o600, "{file}");
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    // A file others can read is used, with a warning that says what to do.
+    let exposed = TestDb::sqlite_file();
+    let path = exposed
+        .url
+        .trim_start_matches("sqlite://")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_owned();
+    std::fs::write(&path, b"").unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let output = pwreset(&exposed, &["api-key", "list"]);
+    assert!(output.status.success());
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.contains("readable by other users") && stderr.contains("chmod 600"),
+        "{stderr}"
+    );
+}

@@ -16,6 +16,7 @@ mod http;
 mod limits;
 mod listing;
 mod operations;
+mod outage;
 mod receiver;
 mod robustness;
 mod schema;

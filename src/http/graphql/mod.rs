@@ -64,6 +64,16 @@ struct Answer {
     retry_after: Option<u64>,
 }
 
+impl Answer {
+    /// The answer of a request that could not run: the database is down.
+    fn unavailable(self) -> Self {
+        Self {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            ..self
+        }
+    }
+}
+
 fn not_acceptable() -> Response {
     Refusal::http(
         StatusCode::NOT_ACCEPTABLE,
@@ -154,9 +164,10 @@ impl Endpoint {
         let auth = match auth::authenticate(&self.app, headers).await {
             Ok(auth) => auth,
             Err(status) => {
+                // `respond` adds `Retry-After: 1` to every 503.
                 let message = "the server cannot check API keys right now; try again";
-                return Refusal::http(status, ErrorCode::ServiceUnavailable, message)
-                    .respond(media);
+                let refusal = Refusal::http(status, ErrorCode::ServiceUnavailable, message);
+                return respond(media, vec![refusal.answer(media)], false);
             }
         };
         let mut answers = Vec::with_capacity(requests.len());
@@ -166,13 +177,7 @@ impl Endpoint {
                 Err(refusal) if !batch && refusal.is_method_not_allowed() => {
                     return refusal.respond(media);
                 }
-                Err(refusal) => Answer {
-                    operation: None,
-                    outcome: Outcome::RequestError,
-                    status: refusal.status(media),
-                    body: refusal.body(),
-                    retry_after: None,
-                },
+                Err(refusal) => refusal.answer(media),
                 Ok((mut request, to_register)) => {
                     let operation = request
                         .operation_name
@@ -214,14 +219,16 @@ impl Endpoint {
         match tokio::time::timeout_at(deadline.into(), self.schema.execute(request)).await {
             Ok(response) => {
                 let retry_after = graphql::retry_after(&response);
+                let down = graphql::unavailable(&response);
                 let (outcome, status, body) = encode(media, response);
-                Answer {
+                let answer = Answer {
                     operation,
                     outcome,
                     status,
                     body,
                     retry_after,
-                }
+                };
+                if down { answer.unavailable() } else { answer }
             }
             Err(_) => {
                 let message = format!(

@@ -66,6 +66,17 @@ impl Refusal {
         error_body(self.code, &self.message)
     }
 
+    /// This refusal as one operation's answer in `media`.
+    pub(super) fn answer(&self, media: MediaType) -> super::Answer {
+        super::Answer {
+            operation: None,
+            outcome: crate::metrics::Outcome::RequestError,
+            status: self.status(media),
+            body: self.body(),
+            retry_after: None,
+        }
+    }
+
     /// The whole response in `media` (405 comes with `Allow: POST`).
     pub(super) fn respond(self, media: MediaType) -> Response {
         let mut response = (self.status(media), self.body()).into_response();

@@ -90,6 +90,22 @@ impl TestDb {
         self.pg_schema.clone().or_else(|| self.connect_to.clone())
     }
 
+    /// A pool on this PostgreSQL database through `addr` (a proxy in front of
+    /// it), waiting at most `acquire_timeout` for a connection; `None` on SQLite.
+    pub async fn connect_through(
+        &self,
+        addr: std::net::SocketAddr,
+        acquire_timeout: std::time::Duration,
+    ) -> Option<DatabaseConnection> {
+        let (base, schema) = self.connect_target()?;
+        let url = base.replace("127.0.0.1:5432", &addr.to_string());
+        let mut options = pwreset::database::connect_options(&url, acquire_timeout);
+        options
+            .set_schema_search_path(format!("\"{schema}\""))
+            .max_connections(5);
+        Some(Database::connect(options).await.unwrap())
+    }
+
     /// Another pool on this database, as another process would have.
     pub async fn connect(&self) -> DatabaseConnection {
         match &self.connect_target() {
@@ -102,7 +118,7 @@ impl TestDb {
 impl Drop for TestDb {
     fn drop(&mut self) {
         if let Some(file) = &self.sqlite_file {
-            for suffix in ["", "-wal", "-shm", ".key"] {
+            for suffix in ["", "-wal", "-shm", ".key", ".lock"] {
                 let _ = std::fs::remove_file(format!("{}{suffix}", file.display()));
             }
         }

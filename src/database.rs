@@ -1,0 +1,227 @@
+//! Database connections: the pool options every connection uses, the pool
+//! for reads beside the one that writes, SQLite files readable by their owner
+//! only, and migrations (under a lock on PostgreSQL).
+
+use std::{
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
+
+/// How long a request waits for a pooled connection by default before it
+/// gives up with 503: a database that is down is said so at once, not after
+/// the request's whole time.
+pub const DEFAULT_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The pool options every connection of this server uses: no statement
+/// logging, a connection tested only after 30 s idle, and `acquire_timeout`
+/// to get one.
+pub fn connect_options(url: &str, acquire_timeout: Duration) -> ConnectOptions {
+    let mut options = ConnectOptions::new(url);
+    options
+        .sqlx_logging(false)
+        // A ping before every statement doubled the round trips of a busy
+        // server; only a connection idle long enough to have been dropped is
+        // tested.
+        .test_before_acquire_if_idle_for(Duration::from_secs(30))
+        .acquire_timeout(acquire_timeout);
+    options
+}
+
+/// Connects to `url` (`sqlite://…` or `postgres://…`), waiting at most
+/// [`DEFAULT_ACQUIRE_TIMEOUT`] for a pooled connection.
+///
+/// # Errors
+/// A [`DbErr`] if the database cannot be reached or opened.
+pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    connect_with(url, DEFAULT_ACQUIRE_TIMEOUT).await
+}
+
+/// Connects to `url`, waiting at most `acquire_timeout` for a pooled
+/// connection. A SQLite file is created readable by its owner only (it holds
+/// password digests, webhook secrets and emails), a warning is logged when an
+/// existing one is readable by others, and it is put in WAL mode so reads do
+/// not wait for writes.
+///
+/// # Errors
+/// A [`DbErr`] if the database cannot be reached or opened.
+pub async fn connect_with(
+    url: &str,
+    acquire_timeout: Duration,
+) -> Result<DatabaseConnection, DbErr> {
+    if let Some(path) = sqlite_file(url) {
+        private_file(&path)?;
+    }
+    let db = Database::connect(connect_options(url, acquire_timeout)).await?;
+    if db.get_database_backend() == DbBackend::Sqlite {
+        db.execute_unprepared("PRAGMA journal_mode = WAL").await?;
+    }
+    Ok(db)
+}
+
+/// The file of a SQLite URL, unless the database lives in memory.
+pub fn sqlite_file(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && !path.contains(":memory:") && !url.contains("mode=memory"))
+        .then(|| PathBuf::from(path))
+}
+
+/// Creates `path` readable and writable by its owner only (SQLite gives its
+/// `-wal` and `-shm` files the same mode); warns when an existing file is
+/// readable by others.
+fn private_file(path: &Path) -> Result<(), DbErr> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        match std::fs::metadata(path) {
+            Ok(metadata) if metadata.permissions().mode() & 0o077 != 0 => {
+                tracing::warn!(
+                    file = %path.display(),
+                    mode = format!("{:o}", metadata.permissions().mode() & 0o777),
+                    "the database file is readable by other users; it holds password digests, webhook secrets and emails: chmod 600 it"
+                );
+            }
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .mode(0o600)
+                    .open(path)
+                    .map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", path.display())))?;
+            }
+            Err(_) => {}
+        }
+    }
+    Ok(())
+}
+
+/// The pool for reads beside `writer` (from [`connect`] on the same `url`),
+/// waiting at most [`DEFAULT_ACQUIRE_TIMEOUT`] for a connection; see
+/// [`connect_reader_with`].
+///
+/// # Errors
+/// A [`DbErr`] if the database cannot be opened.
+pub async fn connect_reader(
+    url: &str,
+    writer: &DatabaseConnection,
+) -> Result<DatabaseConnection, DbErr> {
+    connect_reader_with(url, writer, DEFAULT_ACQUIRE_TIMEOUT).await
+}
+
+/// The pool for reads beside `writer` (from [`connect`] on the same `url`):
+/// on a SQLite file, one read-only connection per core (at least 2, at most
+/// 8), so that reads never queue
+/// behind a commit on the one writing connection (WAL lets them run side by
+/// side); on PostgreSQL or an in-memory SQLite database, `writer` itself.
+/// Call it after [`migrate`]: a read-only connection cannot create the file.
+///
+/// # Errors
+/// A [`DbErr`] if the database cannot be opened.
+pub async fn connect_reader_with(
+    url: &str,
+    writer: &DatabaseConnection,
+    acquire_timeout: Duration,
+) -> Result<DatabaseConnection, DbErr> {
+    if writer.get_database_backend() != DbBackend::Sqlite
+        || url.contains(":memory:")
+        || url.contains("mode=memory")
+    {
+        return Ok(writer.clone());
+    }
+    // More connections than cores would not read faster, but each would keep
+    // its own page cache.
+    let readers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(2, 8));
+    let mut options = connect_options(url, acquire_timeout);
+    options
+        .max_connections(readers as u32)
+        .map_sqlx_sqlite_opts(|o| o.read_only(true).create_if_missing(false));
+    Database::connect(options).await
+}
+
+/// The PostgreSQL advisory lock that one migrating process holds at a time.
+const MIGRATION_LOCK: i64 = 0x7077_7265_7365_7401; // "pwreset" + 1
+
+/// Brings the database schema up to date. Processes starting together take
+/// turns: on PostgreSQL the migrations run under an advisory lock, on a
+/// SQLite file under an exclusive lock on `FILE.lock` beside it; the first
+/// migrates, the others then find nothing to do.
+///
+/// # Errors
+/// A [`DbErr`] if a migration fails.
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
+    match db.get_database_backend() {
+        DbBackend::Postgres => migrate_locked_postgres(db).await,
+        DbBackend::Sqlite => {
+            let file = db
+                .get_sqlite_connection_pool()
+                .connect_options()
+                .get_filename()
+                .to_path_buf();
+            let in_memory =
+                file.as_os_str().is_empty() || file.to_string_lossy().contains(":memory:");
+            if in_memory {
+                return Migrator::up(db, None).await;
+            }
+            let _lock = lock_file(&file).await?;
+            Migrator::up(db, None).await
+        }
+        _ => Migrator::up(db, None).await,
+    }
+}
+
+/// An exclusive lock on `FILE.lock` beside the SQLite file `file`, held until
+/// dropped: one process migrates at a time.
+async fn lock_file(file: &Path) -> Result<std::fs::File, DbErr> {
+    let path = PathBuf::from(format!("{}.lock", file.display()));
+    let failed = |e: std::io::Error| DbErr::Custom(format!("cannot lock {}: {e}", path.display()));
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).truncate(false).write(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let lock = options.open(&path).map_err(failed)?;
+    tokio::task::spawn_blocking(move || lock.lock().map(|()| lock))
+        .await
+        .map_err(|e| DbErr::Custom(format!("the migration lock failed: {e}")))?
+        .map_err(failed)
+}
+
+/// Migrates a PostgreSQL database under a session advisory lock.
+async fn migrate_locked_postgres(db: &DatabaseConnection) -> Result<(), DbErr> {
+    // A session lock, held on one connection of its own while the pool migrates.
+    let mut holder = db
+        .get_postgres_connection_pool()
+        .acquire()
+        .await
+        .map_err(|e| DbErr::Custom(format!("no connection for the migration lock: {e}")))?;
+    let lock = |sql| sea_orm::sqlx::query(sql).bind(MIGRATION_LOCK);
+    lock("SELECT pg_advisory_lock($1)")
+        .execute(&mut *holder)
+        .await
+        .map_err(|e| DbErr::Custom(format!("cannot take the migration lock: {e}")))?;
+    let migrated = Migrator::up(db, None).await;
+    let unlocked = lock("SELECT pg_advisory_unlock($1)")
+        .execute(&mut *holder)
+        .await;
+    migrated?;
+    unlocked.map_err(|e| DbErr::Custom(format!("cannot release the migration lock: {e}")))?;
+    Ok(())
+}
+
+/// The names of the migrations not yet applied to `db` (none when its schema
+/// is current), read without changing anything.
+///
+/// # Errors
+/// A [`DbErr`] if the database cannot be read.
+pub async fn pending_migrations(db: &DatabaseConnection) -> Result<Vec<String>, DbErr> {
+    Ok(Migrator::get_pending_migrations_read_only(db)
+        .await?
+        .iter()
+        .map(|m| m.name().to_owned())
+        .collect())
+}

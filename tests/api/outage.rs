@@ -1,0 +1,109 @@
+//! When the database goes away: requests are answered 503 with
+//! `Retry-After` at once, not after a long wait, and service resumes as soon
+//! as it is back.
+
+use std::{
+    net::SocketAddr,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use serde_json::json;
+use tokio::{net::TcpListener, task::JoinSet};
+
+use crate::helpers::{Options, TestApp, TestDb, error_codes, start_time};
+
+/// A TCP proxy in front of PostgreSQL that the test can cut and restore.
+struct Proxy {
+    addr: SocketAddr,
+    up: Arc<AtomicBool>,
+    piped: Arc<tokio::sync::Mutex<JoinSet<()>>>,
+}
+
+impl Proxy {
+    async fn start(target: &'static str) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let up = Arc::new(AtomicBool::new(true));
+        let piped: Arc<tokio::sync::Mutex<JoinSet<()>>> = Arc::default();
+        let (up_now, pipes) = (up.clone(), piped.clone());
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                if !up_now.load(Ordering::SeqCst) {
+                    drop(client); // the database is "down": the door closes at once
+                    continue;
+                }
+                pipes.lock().await.spawn(async move {
+                    if let Ok(mut server) = tokio::net::TcpStream::connect(target).await {
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                    }
+                });
+            }
+        });
+        Self { addr, up, piped }
+    }
+
+    /// The database goes away: every connection drops, new ones are refused.
+    async fn cut(&self) {
+        self.up.store(false, Ordering::SeqCst);
+        self.piped.lock().await.abort_all();
+    }
+
+    fn restore(&self) {
+        self.up.store(true, Ordering::SeqCst);
+    }
+}
+
+async fn count(app: &TestApp) -> reqwest::Response {
+    let body = json!({ "query": "{ customers { totalCount } }" });
+    let request = app
+        .client
+        .post(app.url())
+        .bearer_auth(&app.integration)
+        .json(&body);
+    // A guard, not a measure: the old server hung here for the pool's whole wait.
+    tokio::time::timeout(Duration::from_secs(10), request.send())
+        .await
+        .expect("answered, not hung")
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn requests_fail_fast_while_the_database_is_away_and_recover_when_it_is_back() {
+    let (test_db, db) = TestDb::new().await;
+    let proxy = Proxy::start("127.0.0.1:5432").await;
+    let through = test_db
+        .connect_through(proxy.addr, Duration::from_millis(500))
+        .await;
+    let pg = through.is_some();
+    let clock = Arc::new(pwreset::service::ManualClock::new(start_time()));
+    let app = TestApp::start(test_db, through.unwrap_or(db), Options::default(), clock).await;
+    assert_eq!(count(&app).await.status(), 200);
+
+    if pg {
+        proxy.cut().await;
+    } else {
+        // SQLite cannot be stopped from outside: close the server's pools.
+        app.db.clone().close().await.unwrap();
+        app.state.reader.clone().close().await.unwrap();
+    }
+    let down = count(&app).await;
+    assert_eq!(down.status(), 503);
+    assert_eq!(down.headers()["retry-after"], "1");
+    let body: serde_json::Value = down.json().await.unwrap();
+    assert_eq!(error_codes(&body), ["SERVICE_UNAVAILABLE"]);
+    let text = body.to_string();
+    assert!(!text.contains("sqlx") && !text.contains("5432"), "{text}");
+
+    if pg {
+        proxy.restore();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while count(&app).await.status() != 200 {
+            assert!(tokio::time::Instant::now() < deadline, "never recovered");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
