@@ -2,6 +2,7 @@
 
 mod delivery;
 mod events;
+mod readme_receiver;
 mod targets;
 
 use base64::{Engine, engine::general_purpose::STANDARD};
