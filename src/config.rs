@@ -141,6 +141,9 @@ pub struct Config {
     /// serves them itself, so GraphiQL works offline.
     #[arg(long, env = "GRAPHIQL_ASSETS_URL", value_parser = parse_base_url, global = true)]
     pub graphiql_assets_url: Option<String>,
+    /// Whether GraphiQL is served (at `GET /graphql` from a browser).
+    #[arg(long, env = "GRAPHIQL", default_value_t = true, action = ArgAction::Set, global = true)]
+    pub graphiql: bool,
     /// The key that seals reset tokens at rest while they wait on a webhook
     /// delivery: base64 of 32 random bytes (`head -c 32 /dev/urandom | base64`).
     /// Required on PostgreSQL; on SQLite, when unset, a key file is created
@@ -457,6 +460,7 @@ impl Config {
             cors_origins: self.cors_allowed_origins.clone(),
             cors_max_age: Duration::from_secs(u64::from(self.cors_max_age_seconds)),
             graphiql_assets_url: self.graphiql_assets_url.clone(),
+            graphiql: self.graphiql,
             trusted_proxies: self.trusted_proxies.clone(),
             connections: ConnectionLimits {
                 header_read_timeout: Duration::from_millis(u64::from(self.header_read_timeout_ms)),

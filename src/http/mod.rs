@@ -65,6 +65,8 @@ pub struct HttpSettings {
     pub cors_max_age: Duration,
     /// Where GraphiQL's assets come from; `None`: served by this server.
     pub graphiql_assets_url: Option<String>,
+    /// Whether GraphiQL is served at all.
+    pub graphiql: bool,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// How many persisted queries, and how many bytes of them, are kept.
@@ -84,6 +86,7 @@ impl Default for HttpSettings {
             cors_origins: Vec::new(),
             cors_max_age: Duration::from_secs(3_600),
             graphiql_assets_url: None,
+            graphiql: true,
             trusted_proxies: Vec::new(),
             persisted_queries: StoreBounds::default(),
             connections: ConnectionLimits::default(),
@@ -102,7 +105,11 @@ pub fn router(schema: AppSchema, app: AppState, settings: HttpSettings) -> Route
     let mut router = Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
         .with_state(endpoint)
-        .merge(graphiql::routes())
+        .merge(if settings.graphiql {
+            graphiql::routes()
+        } else {
+            Router::new()
+        })
         .merge(ops::health_routes(app));
     if !settings.cors_origins.is_empty() {
         router = router.layer(cors(&settings));

@@ -101,8 +101,13 @@ pub(super) async fn get(
         Ok(wire) => wire.unwrap_or_default(),
         Err(refusal) => return refusal.respond(negotiate(&headers).unwrap_or(MediaType::Json)),
     };
-    if wire.query.is_none() && wire.extensions.is_none() && wants_html(&headers) {
-        return graphiql::page(endpoint.settings.graphiql_assets_url.as_deref()).into_response();
+    let settings = &endpoint.settings;
+    if settings.graphiql
+        && wire.query.is_none()
+        && wire.extensions.is_none()
+        && wants_html(&headers)
+    {
+        return graphiql::page(settings.graphiql_assets_url.as_deref());
     }
     let Some(media) = negotiate(&headers) else {
         return not_acceptable();

@@ -200,16 +200,26 @@ async fn graphiql_loads_everything_from_this_server() {
             .unwrap()
             .starts_with("text/html")
     );
+    let headers = page.headers().clone();
     let html = page.text().await.unwrap();
     assert!(
         !html.contains("https://") && !html.contains("http://"),
         "no external URL in the page"
     );
-    assert!(
-        html.contains("Authorization"),
-        "the headers editor offers an Authorization template"
-    );
+    // Code from this server only, no framing, no inline script.
+    let policy = headers["content-security-policy"].to_str().unwrap();
+    for rule in [
+        "default-src 'none'",
+        "script-src 'self'",
+        "connect-src 'self'",
+        "frame-ancestors 'none'",
+    ] {
+        assert!(policy.contains(rule), "{policy}");
+    }
+    assert_eq!(headers["x-frame-options"], "DENY");
+    assert!(!html.contains("<script>"), "no inline script");
     let mut assets = 0;
+    let mut code = String::new();
     for src in html
         .split(['"', '\''])
         .filter(|s| s.starts_with("/graphiql/"))
@@ -225,10 +235,19 @@ async fn graphiql_loads_everything_from_this_server() {
             content_type.starts_with("text/javascript") || content_type.starts_with("text/css"),
             "{src}"
         );
-        assert!(asset.bytes().await.unwrap().len() > 5_000, "{src}");
+        let text = asset.text().await.unwrap();
+        assert!(text.len() > 400, "{src}");
+        code.push_str(&text);
         assets += 1;
     }
-    assert_eq!(assets, 4, "styles, React, ReactDOM and GraphiQL");
+    assert_eq!(
+        assets, 5,
+        "styles, React, ReactDOM, GraphiQL and its start-up"
+    );
+    assert!(
+        code.contains("Authorization") && code.contains("shouldPersistHeaders: false"),
+        "the headers editor offers an Authorization template, kept out of storage"
+    );
     let missing = client
         .get(format!("http://{}/graphiql/3.9.0/nope.js", app.addr))
         .send()
@@ -251,4 +270,28 @@ async fn graphiql_loads_everything_from_this_server() {
         .await
         .unwrap();
     assert!(html.contains("https://assets.example.com/graphiql/graphiql.min.js"));
+}
+
+#[tokio::test]
+async fn graphiql_can_be_turned_off() {
+    let app = TestApp::spawn_with(Options::with_http(pwreset::HttpSettings {
+        graphiql: false,
+        ..Default::default()
+    }))
+    .await;
+    let page = reqwest::Client::new()
+        .get(app.url())
+        .header("accept", "text/html")
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(page.status(), 200);
+    assert!(!page.text().await.unwrap().contains("graphiql.min.js"));
+    let asset = reqwest::get(format!(
+        "http://{}/graphiql/3.9.0/graphiql.min.js",
+        app.addr
+    ))
+    .await
+    .unwrap();
+    assert_eq!(asset.status(), 404);
 }
