@@ -141,6 +141,15 @@ pub struct Config {
     /// serves them itself, so GraphiQL works offline.
     #[arg(long, env = "GRAPHIQL_ASSETS_URL", value_parser = parse_base_url, global = true)]
     pub graphiql_assets_url: Option<String>,
+    /// Operation names that label request metrics, comma-separated; any other
+    /// name is counted as `other`, unless its document is a persisted query.
+    #[arg(
+        long,
+        env = "METRICS_OPERATION_NAMES",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub metrics_operation_names: Vec<String>,
     /// Whether GraphiQL is served (at `GET /graphql` from a browser).
     #[arg(long, env = "GRAPHIQL", default_value_t = true, action = ArgAction::Set, global = true)]
     pub graphiql: bool,
@@ -461,6 +470,7 @@ impl Config {
             cors_max_age: Duration::from_secs(u64::from(self.cors_max_age_seconds)),
             graphiql_assets_url: self.graphiql_assets_url.clone(),
             graphiql: self.graphiql,
+            metrics_operations: self.metrics_operation_names.clone(),
             trusted_proxies: self.trusted_proxies.clone(),
             connections: ConnectionLimits {
                 header_read_timeout: Duration::from_millis(u64::from(self.header_read_timeout_ms)),

@@ -25,8 +25,9 @@ use prometheus_client::{
 };
 use sea_orm::DatabaseConnection;
 
-/// Distinct operation names kept as labels; later names count as `other`, so
-/// clients cannot grow the metrics without bound.
+/// Distinct operation names kept as labels, at most; later names count as
+/// `other`. Only names the server knows reach here (configured, or of
+/// persisted documents): the client chooses the rest.
 const MAX_OPERATION_LABELS: usize = 100;
 
 /// How a GraphQL HTTP request ended.

@@ -67,6 +67,9 @@ pub struct HttpSettings {
     pub graphiql_assets_url: Option<String>,
     /// Whether GraphiQL is served at all.
     pub graphiql: bool,
+    /// Operation names that label request metrics; any other name counts as
+    /// `other` (unless its document was persisted).
+    pub metrics_operations: Vec<String>,
     /// Proxies whose `X-Forwarded-For` is believed.
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// How many persisted queries, and how many bytes of them, are kept.
@@ -87,6 +90,7 @@ impl Default for HttpSettings {
             cors_max_age: Duration::from_secs(3_600),
             graphiql_assets_url: None,
             graphiql: true,
+            metrics_operations: Vec::new(),
             trusted_proxies: Vec::new(),
             persisted_queries: StoreBounds::default(),
             connections: ConnectionLimits::default(),

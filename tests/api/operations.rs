@@ -43,7 +43,11 @@ fn sample(metrics: &str, name_and_labels: &str) -> f64 {
 
 #[tokio::test]
 async fn metrics_move_with_requests_and_outcomes() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(Options::with_http(pwreset::HttpSettings {
+        metrics_operations: vec!["ListResets".into()],
+        ..Default::default()
+    }))
+    .await;
     let admin = reqwest::get(format!("http://{}/metrics", app.admin_addr))
         .await
         .unwrap();
@@ -84,7 +88,23 @@ async fn metrics_move_with_requests_and_outcomes() {
     )
     .await;
 
+    // A name the server does not know is not a label: clients choose names.
+    app.gql(
+        Some(&app.integration),
+        "query Junk7f3a { customerPasswordResets { totalCount } }",
+        json!({}),
+    )
+    .await;
+
     let after = app.metrics().await;
+    assert!(!after.contains("Junk7f3a"), "{after}");
+    assert_eq!(
+        sample(
+            &after,
+            r#"pwreset_graphql_requests_total{operation="other",outcome="Ok"}"#
+        ),
+        1.0
+    );
     assert_eq!(
         sample(&after, "pwreset_resets_created_total")
             - sample(&before, "pwreset_resets_created_total"),

@@ -62,6 +62,17 @@ struct Answer {
     body: String,
     /// Seconds to wait, when a rate limit refused it.
     retry_after: Option<u64>,
+    /// Whether the operation's name may label metrics (configured or persisted).
+    known_operation: bool,
+}
+
+/// A request ready to execute.
+struct Prepared {
+    request: Request,
+    /// The document to register once it has run (sent with its hash).
+    to_register: Option<String>,
+    /// Whether the document came from the persisted store.
+    from_store: bool,
 }
 
 impl Answer {
@@ -183,11 +194,21 @@ impl Endpoint {
                     return refusal.respond(media);
                 }
                 Err(refusal) => refusal.answer(media),
-                Ok((mut request, to_register)) => {
+                Ok(Prepared {
+                    mut request,
+                    to_register,
+                    from_store,
+                }) => {
                     let operation = request
                         .operation_name
                         .clone()
                         .or_else(|| document::single_operation_name(&mut request));
+                    // A name becomes a metrics label only when the server
+                    // knows it: clients choose names, and labels cost memory.
+                    let known = from_store
+                        || operation
+                            .as_ref()
+                            .is_some_and(|name| self.settings.metrics_operations.contains(name));
                     let answer = self.execute(media, request, operation, deadline).await;
                     // Registered only once it parsed and validated.
                     if let Some(query) = to_register
@@ -197,13 +218,21 @@ impl Endpoint {
                         let now = self.app.clock.now();
                         persisted::register_after_run(db, &auth, &query, bounds, now).await;
                     }
-                    answer
+                    Answer {
+                        known_operation: known,
+                        ..answer
+                    }
                 }
             };
             let operation = answer.operation.as_deref();
+            let label = if answer.known_operation {
+                operation
+            } else {
+                operation.map(|_| "other")
+            };
             self.app
                 .metrics
-                .record_request(operation, answer.outcome, started.elapsed());
+                .record_request(label, answer.outcome, started.elapsed());
             let span = tracing::Span::current();
             span.record("operation", operation.unwrap_or("anonymous"));
             span.record("outcome", format!("{:?}", answer.outcome));
@@ -232,6 +261,7 @@ impl Endpoint {
                     status,
                     body,
                     retry_after,
+                    known_operation: false,
                 };
                 if down { answer.unavailable() } else { answer }
             }
@@ -246,6 +276,7 @@ impl Endpoint {
                     status: StatusCode::SERVICE_UNAVAILABLE,
                     body: error_body(ErrorCode::Timeout, &message),
                     retry_after: None,
+                    known_operation: false,
                 }
             }
         }
@@ -259,12 +290,13 @@ impl Endpoint {
         via_get: bool,
         auth: &Auth,
         ip: ClientIp,
-    ) -> Result<(Request, Option<String>), Refusal> {
+    ) -> Result<Prepared, Refusal> {
         let now = self.app.clock.now();
         let document =
             persisted::resolve_query(&self.app.db, wire.query, wire.extensions.as_ref(), now)
                 .await?;
         let to_register = document.to_register.then(|| document.query.clone());
+        let from_store = document.from_store;
         let mut request = Request::new(document.query);
         if let Some(name) = wire.operation_name {
             request = request.operation_name(name);
@@ -308,7 +340,11 @@ impl Endpoint {
             ));
         }
         let request = graphql::prepare(request, &self.app, auth.clone(), ip);
-        Ok((request, to_register))
+        Ok(Prepared {
+            request,
+            to_register,
+            from_store,
+        })
     }
 }
 

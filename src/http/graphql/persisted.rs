@@ -22,6 +22,8 @@ pub(super) struct Document {
     pub query: String,
     /// Whether it came with its hash, to be registered once it has run.
     pub to_register: bool,
+    /// Whether it was found in the store by its hash.
+    pub from_store: bool,
 }
 
 /// The document to run: sent in full, or looked up by its persisted hash.
@@ -43,6 +45,7 @@ pub(super) async fn resolve_query(
         return Ok(Document {
             query,
             to_register: false,
+            from_store: false,
         });
     };
     let bad = |m: &str| Refusal::http(StatusCode::BAD_REQUEST, ErrorCode::PersistedQueryInvalid, m);
@@ -72,6 +75,7 @@ pub(super) async fn resolve_query(
             Ok(Document {
                 query,
                 to_register: true,
+                from_store: false,
             })
         }
         None => persisted_queries::find(db, hash, now)
@@ -80,6 +84,7 @@ pub(super) async fn resolve_query(
             .map(|query| Document {
                 query,
                 to_register: false,
+                from_store: true,
             })
             .ok_or_else(|| {
                 // Apollo clients recognise this message and resend with the query.

@@ -74,6 +74,7 @@ impl Refusal {
             status: self.status(media),
             body: self.body(),
             retry_after: None,
+            known_operation: false,
         }
     }
 

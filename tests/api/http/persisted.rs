@@ -140,3 +140,17 @@ async fn a_get_query_string_obeys_the_body_limit() {
     .await;
     assert_eq!(short.status, 200);
 }
+
+#[tokio::test]
+async fn a_persisted_querys_name_labels_metrics_and_an_unknown_name_does_not() {
+    let app = TestApp::spawn().await;
+    let query = "query CountCustomers { customers { totalCount } }";
+    register(&app, Some(&app.integration), query).await; // sent in full: not yet known
+    by_hash(&app, query).await; // from the store: known
+    let metrics = app.metrics().await;
+    let label = |name: &str| {
+        format!("pwreset_graphql_requests_total{{operation=\"{name}\",outcome=\"Ok\"}} 1")
+    };
+    assert!(metrics.contains(&label("CountCustomers")), "{metrics}");
+    assert!(metrics.contains(&label("other")), "{metrics}");
+}
