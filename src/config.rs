@@ -125,6 +125,17 @@ pub struct Config {
     /// `https://shop.example.com`; none by default.
     #[arg(long, env = "CORS_ALLOWED_ORIGINS", value_delimiter = ',', value_parser = parse_origin, global = true)]
     pub cors_allowed_origins: Vec<String>,
+    /// Request headers browsers may send (CORS), comma-separated; by default
+    /// authorization, content-type, accept, x-request-id,
+    /// apollographql-client-name, apollographql-client-version, traceparent,
+    /// tracestate, baggage and sentry-trace.
+    #[arg(
+        long,
+        env = "CORS_ALLOWED_HEADERS",
+        value_delimiter = ',',
+        global = true
+    )]
+    pub cors_allowed_headers: Vec<String>,
     /// How long browsers may cache a CORS preflight answer, in seconds.
     #[arg(long, env = "CORS_MAX_AGE_SECONDS", default_value_t = 3_600,
           value_parser = clap::value_parser!(u32).range(0..=86_400), global = true)]
@@ -468,6 +479,14 @@ impl Config {
             request_timeout: Duration::from_millis(u64::from(self.request_timeout_ms)),
             cors_origins: self.cors_allowed_origins.clone(),
             cors_max_age: Duration::from_secs(u64::from(self.cors_max_age_seconds)),
+            cors_headers: if self.cors_allowed_headers.is_empty() {
+                crate::http::DEFAULT_CORS_HEADERS
+                    .iter()
+                    .map(|h| (*h).to_owned())
+                    .collect()
+            } else {
+                self.cors_allowed_headers.clone()
+            },
             graphiql_assets_url: self.graphiql_assets_url.clone(),
             graphiql: self.graphiql,
             metrics_operations: self.metrics_operation_names.clone(),

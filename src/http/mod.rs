@@ -46,6 +46,21 @@ use crate::{
 /// The request id header, read and echoed.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// The request headers browsers may send by default: what GraphQL clients
+/// (Apollo, urql, Relay) and tracing (W3C Trace Context, Sentry) add.
+pub const DEFAULT_CORS_HEADERS: &[&str] = &[
+    "authorization",
+    "content-type",
+    "accept",
+    "x-request-id",
+    "apollographql-client-name",
+    "apollographql-client-version",
+    "traceparent",
+    "tracestate",
+    "baggage",
+    "sentry-trace",
+];
+
 /// What the HTTP endpoint enforces; see `pwreset --help` for each setting.
 #[derive(Debug, Clone)]
 pub struct HttpSettings {
@@ -63,6 +78,8 @@ pub struct HttpSettings {
     pub cors_origins: Vec<String>,
     /// How long browsers may cache a preflight.
     pub cors_max_age: Duration,
+    /// Request headers browsers may send (CORS); [`DEFAULT_CORS_HEADERS`] by default.
+    pub cors_headers: Vec<String>,
     /// Where GraphiQL's assets come from; `None`: served by this server.
     pub graphiql_assets_url: Option<String>,
     /// Whether GraphiQL is served at all.
@@ -88,6 +105,10 @@ impl Default for HttpSettings {
             request_timeout: Duration::from_secs(10),
             cors_origins: Vec::new(),
             cors_max_age: Duration::from_secs(3_600),
+            cors_headers: DEFAULT_CORS_HEADERS
+                .iter()
+                .map(|h| (*h).to_owned())
+                .collect(),
             graphiql_assets_url: None,
             graphiql: true,
             metrics_operations: Vec::new(),
@@ -161,16 +182,17 @@ fn cors(settings: &HttpSettings) -> CorsLayer {
         .iter()
         .filter_map(|o| HeaderValue::from_str(o).ok())
         .collect();
+    let headers: Vec<HeaderName> = settings
+        .cors_headers
+        .iter()
+        .filter_map(|h| HeaderName::from_bytes(h.trim().as_bytes()).ok())
+        .collect();
     CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins))
         .allow_methods([Method::GET, Method::POST])
-        .allow_headers([
-            header::AUTHORIZATION,
-            header::CONTENT_TYPE,
-            header::ACCEPT,
-            REQUEST_ID,
-        ])
-        .expose_headers([REQUEST_ID])
+        .allow_headers(headers)
+        // Scripts may read when to retry and which request to quote.
+        .expose_headers([REQUEST_ID, header::RETRY_AFTER])
         .max_age(settings.cors_max_age)
 }
 

@@ -214,6 +214,32 @@ async fn cors_allows_only_the_configured_origins_without_credentials() {
     );
     assert!(headers.get("access-control-allow-credentials").is_none());
 
+    // The headers real clients and tracers send.
+    for sent in [
+        "apollographql-client-name",
+        "apollographql-client-version",
+        "traceparent",
+        "baggage",
+        "sentry-trace",
+        "x-request-id",
+    ] {
+        let answer = client
+            .request(reqwest::Method::OPTIONS, app.url())
+            .header("origin", "https://shop.example.com")
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                format!("content-type, {sent}"),
+            )
+            .send()
+            .await
+            .unwrap();
+        let allowed = answer.headers()["access-control-allow-headers"]
+            .to_str()
+            .unwrap();
+        assert!(allowed.contains(sent), "{sent}: {allowed}");
+    }
+
     let refused = preflight("https://evil.example.com").await.unwrap();
     assert!(
         refused
@@ -232,6 +258,15 @@ async fn cors_allows_only_the_configured_origins_without_credentials() {
     assert_eq!(
         actual.headers()["access-control-allow-origin"],
         "https://shop.example.com"
+    );
+    // Scripts may read when to retry, and the request id to quote.
+    let exposed = actual.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        exposed.contains("retry-after") && exposed.contains("x-request-id"),
+        "{exposed}"
     );
 
     // No origins configured: no CORS headers at all.
