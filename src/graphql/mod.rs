@@ -20,17 +20,17 @@ mod error;
 mod loaders;
 mod mode;
 mod node;
+mod request;
 mod resets;
 mod webhooks;
 
-use async_graphql::{
-    EmptySubscription, MergedObject, NewType, Schema, SchemaBuilder, dataloader::DataLoader,
-};
+use async_graphql::{EmptySubscription, MergedObject, NewType, Schema, SchemaBuilder};
 
 pub use error::{ErrorCode, retry_after, unavailable};
+pub use request::{give_codes, prepare};
 
 use crate::{
-    domain::{Auth, ClientIp, RawPassword, ResetToken},
+    domain::{RawPassword, ResetToken},
     state::AppState,
 };
 
@@ -98,22 +98,6 @@ pub fn build_schema(state: AppState, settings: &GraphqlSettings) -> AppSchema {
         builder = builder.disable_suggestions();
     }
     builder.finish()
-}
-
-/// `request` with what its resolvers read: the caller's `auth` and address,
-/// and a fresh customer DataLoader over `state`'s read pool (nothing is cached
-/// across requests).
-pub fn prepare(
-    request: async_graphql::Request,
-    state: &AppState,
-    auth: Auth,
-    ip: ClientIp,
-) -> async_graphql::Request {
-    let loader = DataLoader::new(
-        loaders::CustomerLoader::new(state.reader.clone()),
-        tokio::spawn,
-    );
-    request.data(auth).data(ip).data(loader)
 }
 
 /// The schema in SDL: what `print-schema` prints and `schema.graphql` holds.

@@ -19,7 +19,7 @@ use crate::helpers::{Options, TestApp, error_codes, start_time};
 /// Asserts that `query` is refused as a request error whose message mentions `why`.
 async fn assert_refused(app: &TestApp, query: &str, why: &str) {
     let (status, body) = status_and_body(app, query).await;
-    assert_eq!(status, 422, "{body}");
+    assert_eq!(status, 400, "{body}");
     let message = body["errors"][0]["message"]
         .as_str()
         .unwrap()
@@ -27,10 +27,18 @@ async fn assert_refused(app: &TestApp, query: &str, why: &str) {
     assert!(message.contains(why), "{body}");
 }
 
+/// `query` as a client asking for `application/graphql-response+json`, which
+/// gets request errors as 4xx: the status and the body.
 async fn status_and_body(app: &TestApp, query: &str) -> (u16, Value) {
     let response = app
-        .post(Some(&app.integration), &json!({ "query": query }))
-        .await;
+        .client
+        .post(app.url())
+        .bearer_auth(&app.integration)
+        .header("accept", "application/graphql-response+json")
+        .json(&json!({ "query": query }))
+        .send()
+        .await
+        .unwrap();
     let status = response.status().as_u16();
     (status, response.json().await.unwrap())
 }

@@ -4,12 +4,13 @@
 //!   with `query`, `operationName`, `variables`, `extensions` in the query
 //!   string; a mutation over `GET` gets 405 with `Allow: POST`, unexecuted.
 //! - The response type follows `Accept` (`negotiate`):
-//!   `application/graphql-response+json` by default, `application/json` for
-//!   clients that ask only for it, 406 when neither is acceptable.
-//! - With `application/graphql-response+json`, request errors get a 4xx and no
-//!   `data`: 400 for unparseable JSON or documents, 422 for validation and
-//!   variable errors; field errors keep 200. With `application/json`, any
-//!   well-formed GraphQL request gets 200.
+//!   `application/graphql-response+json` when asked for, `application/json`
+//!   otherwise (a missing `Accept` and wildcards included), 406 when neither
+//!   is acceptable.
+//! - With `application/graphql-response+json`, request errors get 400 and no
+//!   `data` (unparseable JSON or documents, validation and variable errors);
+//!   field errors keep 200. With `application/json`, any well-formed GraphQL
+//!   request gets 200. Every error carries an `extensions.code`.
 //! - Bodies are capped while they are read (413), GET query strings at the
 //!   same size (414), batches by count (`wire`).
 //! - Automatic Persisted Queries, stored in the database (`persisted`).
@@ -250,8 +251,10 @@ impl Endpoint {
         deadline: Instant,
     ) -> Answer {
         let timeout = self.settings.request_timeout;
+        let query = request.query.clone();
         match tokio::time::timeout_at(deadline.into(), self.schema.execute(request)).await {
-            Ok(response) => {
+            Ok(mut response) => {
+                graphql::give_codes(&mut response, &query);
                 let retry_after = graphql::retry_after(&response);
                 let down = graphql::unavailable(&response);
                 let (outcome, status, body) = encode(media, response);
@@ -334,7 +337,7 @@ impl Endpoint {
         let max_aliases = self.settings.max_aliases;
         if aliases > max_aliases {
             return Err(Refusal::graphql(
-                StatusCode::UNPROCESSABLE_ENTITY,
+                StatusCode::BAD_REQUEST,
                 ErrorCode::GraphqlValidationFailed,
                 format!("the query uses {aliases} aliases; at most {max_aliases} are allowed"),
             ));
@@ -394,7 +397,7 @@ fn encode(media: MediaType, response: GqlResponse) -> (Outcome, StatusCode, Stri
         serialised.unwrap_or_else(|_| error_body(ErrorCode::InternalServerError, "internal error"));
     if request_error {
         let status = if media == MediaType::GraphqlResponseJson {
-            StatusCode::UNPROCESSABLE_ENTITY
+            StatusCode::BAD_REQUEST
         } else {
             StatusCode::OK
         };

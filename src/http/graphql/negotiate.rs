@@ -22,15 +22,17 @@ impl MediaType {
 }
 
 /// Picks the response type from `Accept` (q-values honoured; ties go to
-/// `application/graphql-response+json`, as does a missing or empty header);
-/// `None` when neither is acceptable.
+/// `application/graphql-response+json`); `None` when neither is acceptable.
+/// As the GraphQL-over-HTTP specification asks, a missing or empty header,
+/// and a wildcard (`*/*`, `application/*`), get `application/json`: a client
+/// that names `application/graphql-response+json` knows what it asks for.
 pub(super) fn negotiate(headers: &HeaderMap) -> Option<MediaType> {
     let Some(accept) = headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .filter(|a| !a.trim().is_empty())
     else {
-        return Some(MediaType::GraphqlResponseJson);
+        return Some(MediaType::Json);
     };
     let mut best: Option<(f32, MediaType)> = None;
     for item in accept.split(',') {
@@ -41,10 +43,8 @@ pub(super) fn negotiate(headers: &HeaderMap) -> Option<MediaType> {
             .find_map(|q| q.trim().parse::<f32>().ok())
             .unwrap_or(1.0);
         let media = match range.as_str() {
-            "application/graphql-response+json" | "application/*" | "*/*" => {
-                MediaType::GraphqlResponseJson
-            }
-            "application/json" => MediaType::Json,
+            "application/graphql-response+json" => MediaType::GraphqlResponseJson,
+            "application/json" | "application/*" | "*/*" => MediaType::Json,
             _ => continue,
         };
         let better = match best {

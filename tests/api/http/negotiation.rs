@@ -10,8 +10,9 @@ async fn the_response_type_follows_accept() {
     let app = TestApp::spawn().await;
     let query = r#"{"query":"{ __typename }"}"#;
     for (accept, expected) in [
-        (None, GRAPHQL_RESPONSE),
-        (Some("*/*"), GRAPHQL_RESPONSE),
+        (None, JSON),
+        (Some("*/*"), JSON),
+        (Some("application/*"), JSON),
         (Some("application/graphql-response+json"), GRAPHQL_RESPONSE),
         (Some("application/json"), JSON),
         (
@@ -36,32 +37,51 @@ async fn the_response_type_follows_accept() {
 }
 
 #[tokio::test]
-async fn request_errors_get_4xx_and_no_data_while_field_errors_keep_200() {
+async fn request_errors_get_400_a_code_and_no_data_while_field_errors_keep_200() {
     let app = TestApp::spawn().await;
     let cases = [
-        (r#"{"query": "{ __typename "#, 400, "unparseable JSON"),
+        (
+            r#"{"query": "{ __typename "#,
+            "BAD_REQUEST",
+            "unparseable JSON",
+        ),
         (
             r#"{"query": "{ customers { "}"#,
-            400,
+            "GRAPHQL_PARSE_FAILED",
             "document syntax error",
         ),
-        (r#"{"operationName": "x"}"#, 400, "missing query"),
-        (r#"{"query": "{ noSuchField }"}"#, 422, "validation error"),
+        (r#"{"operationName": "x"}"#, "BAD_REQUEST", "missing query"),
+        (
+            r#"{"query": "{ noSuchField }"}"#,
+            "GRAPHQL_VALIDATION_FAILED",
+            "validation error",
+        ),
+        (
+            r#"{"query": "{ customers(first: \"ten\") { totalCount } }"}"#,
+            "GRAPHQL_VALIDATION_FAILED",
+            "a literal of the wrong type",
+        ),
         (
             r#"{"query": "query($n: Int) { customers(first: $n) { totalCount } }", "variables": {"n": "ten"}}"#,
-            422,
+            "BAD_USER_INPUT",
             "variable coercion",
         ),
         (
             r#"{"query": "query($n: Int!) { customers(first: $n) { totalCount } }"}"#,
-            422,
+            "BAD_USER_INPUT",
             "missing variable",
         ),
     ];
-    for (body, status, what) in cases {
-        let answer = send(post(&app, None, body)).await;
-        assert_eq!(answer.status, status, "{what}: {}", answer.body);
+    for (body, code, what) in cases {
+        let answer = send(post(&app, Some(GRAPHQL_RESPONSE), body)).await;
+        assert_eq!(answer.status, 400, "{what}: {}", answer.body);
         assert_eq!(answer.content_type, GRAPHQL_RESPONSE, "{what}");
+        let codes = crate::helpers::error_codes(&answer.body);
+        assert!(
+            !codes.is_empty() && codes.iter().all(|c| c == code),
+            "{what}: {}",
+            answer.body
+        );
         assert!(
             answer.body.get("data").is_none(),
             "{what}: no data on request errors"
