@@ -112,3 +112,79 @@ async fn a_deleted_reset_is_gone_and_its_token_stops_working() {
         ["NOT_FOUND"]
     );
 }
+
+/// Clients drop `undefined` variables (Apollo does): a field bound to a
+/// variable that was not sent is not provided, so it keeps its value; an
+/// explicit `null` still clears.
+#[tokio::test]
+async fn a_field_whose_variable_was_not_sent_keeps_its_value() {
+    let app = TestApp::spawn().await;
+    app.create_customer("ada@example.com", None).await;
+    let (id, _) = app.create_reset("ada@example.com").await;
+    const BOUND: &str = "mutation($id: ID!, $ref: String, $origin: String, $md: JSON) {
+        updateCustomerPasswordReset(input: { id: $id, reference: $ref, referenceOrigin: $origin, metadata: $md }) {
+            customerPasswordReset { reference referenceOrigin metadata } userErrors { code } } }";
+    let update = |variables| app.gql(Some(&app.integration), BOUND, variables);
+
+    let all = json!({ "id": id, "ref": "ticket-7", "origin": "helpdesk", "md": { "a": 1 } });
+    let body = update(all).await;
+    assert_eq!(
+        body["data"]["updateCustomerPasswordReset"]["userErrors"],
+        json!([])
+    );
+
+    // Only metadata sent: reference and origin stay.
+    let body = update(json!({ "id": id, "md": { "b": 2 } })).await;
+    assert_eq!(
+        body["data"]["updateCustomerPasswordReset"]["customerPasswordReset"],
+        json!({ "reference": "ticket-7", "referenceOrigin": "helpdesk", "metadata": { "b": 2 } })
+    );
+    // Nothing but the id: nothing changes.
+    update(json!({ "id": id })).await;
+    let reset = app.reset(&id).await;
+    assert_eq!(reset["reference"], "ticket-7");
+    assert_eq!(reset["referenceOrigin"], "helpdesk");
+    assert_eq!(reset["metadata"], json!({ "b": 2 }));
+
+    // An explicit null clears the reference, and only it.
+    update(json!({ "id": id, "ref": null })).await;
+    let reset = app.reset(&id).await;
+    assert_eq!(reset["reference"], json!(null));
+    assert_eq!(reset["referenceOrigin"], "helpdesk");
+    assert_eq!(reset["metadata"], json!({ "b": 2 }));
+}
+
+/// The same for webhooks, whose fields cannot be cleared: a variable that was
+/// not sent leaves its field as it was.
+#[tokio::test]
+async fn a_webhook_field_whose_variable_was_not_sent_keeps_its_value() {
+    let app = TestApp::spawn().await;
+    let (webhook, _) = app
+        .subscribe(
+            "customer_password_resets.create",
+            "https://hooks.example.com/a",
+            true,
+        )
+        .await;
+    const BOUND: &str = "mutation($id: ID!, $topic: String, $url: String, $customer: Boolean) {
+        updateWebhook(input: { id: $id, topic: $topic, callbackUrl: $url, includeCustomer: $customer }) {
+            webhook { topic callbackUrl includeCustomer } userErrors { code } } }";
+    let body = app
+        .gql(
+            Some(&app.integration),
+            BOUND,
+            json!({ "id": webhook, "customer": false }),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["updateWebhook"],
+        json!({
+            "webhook": {
+                "topic": "customer_password_resets.create",
+                "callbackUrl": "https://hooks.example.com/a",
+                "includeCustomer": false
+            },
+            "userErrors": []
+        })
+    );
+}

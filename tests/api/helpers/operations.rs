@@ -197,7 +197,7 @@ impl TestApp {
             .gql(
                 Some(&self.integration),
                 "query($id: ID!) { customerPasswordReset(id: $id) {
-                    id status resetPasswordToken resetPasswordAt expiresAt createdAt updatedAt reference metadata mode
+                    id status resetPasswordToken resetPasswordAt expiresAt createdAt updatedAt reference referenceOrigin metadata mode
                     customer { id email hasPassword } } }",
                 json!({ "id": id }),
             )
