@@ -9,6 +9,9 @@ pub const RESET_ID_PREFIX: &str = "cpr";
 /// Prefix of API key ids (`key_…`).
 pub const API_KEY_ID_PREFIX: &str = "key";
 
+/// Prefix of password reset audit event ids (`aud_…`).
+pub const AUDIT_EVENT_ID_PREFIX: &str = "aud";
+
 /// Prefix of webhook ids (`wh_…`).
 pub const WEBHOOK_ID_PREFIX: &str = "wh";
 /// Prefix of webhook event ids (`evt_…`).

@@ -16,8 +16,8 @@ pub use caller::{Auth, Caller, ClientIp};
 pub use email::Email;
 pub use error::{ErrorCode, ParseError};
 pub use id::{
-    API_KEY_ID_PREFIX, CUSTOMER_ID_PREFIX, DELIVERY_ID_PREFIX, EVENT_ID_PREFIX, PublicId,
-    RESET_ID_PREFIX, WEBHOOK_ID_PREFIX,
+    API_KEY_ID_PREFIX, AUDIT_EVENT_ID_PREFIX, CUSTOMER_ID_PREFIX, DELIVERY_ID_PREFIX,
+    EVENT_ID_PREFIX, PublicId, RESET_ID_PREFIX, WEBHOOK_ID_PREFIX,
 };
 pub use metadata::{MAX_METADATA_BYTES, MAX_REFERENCE_CHARS, Metadata, Reference};
 pub use password::{

@@ -96,29 +96,45 @@ macro_rules! connection {
 
         impl $connection {
             /// The connection of `page`, each row shown through `build`.
+            #[allow(dead_code)] // not every connection has rows that cannot fail
             pub(crate) fn new(
                 page: $crate::service::pagination::Page<$entity>,
                 mut build: impl FnMut(<$entity as sea_orm::EntityTrait>::Model) -> $node,
             ) -> Self {
+                match Self::try_new(page, |row| Ok::<_, std::convert::Infallible>(build(row))) {
+                    Ok(connection) => connection,
+                    Err(never) => match never {},
+                }
+            }
+
+            /// The connection of `page`, each row shown through `build`,
+            /// or `build`'s first error.
+            pub(crate) fn try_new<E>(
+                page: $crate::service::pagination::Page<$entity>,
+                build: impl FnMut(<$entity as sea_orm::EntityTrait>::Model) -> Result<$node, E>,
+            ) -> Result<Self, E> {
                 let page_info = $crate::graphql::connection::PageInfo {
                     has_next_page: page.has_next_page,
                     has_previous_page: page.has_previous_page,
                     start_cursor: page.items.first().map(|(c, _)| c.encode()),
                     end_cursor: page.items.last().map(|(c, _)| c.encode()),
                 };
+                let mut build = build;
                 let edges = page
                     .items
                     .into_iter()
-                    .map(|(cursor, row)| $edge {
-                        cursor,
-                        node: build(row),
+                    .map(|(cursor, row)| {
+                        Ok($edge {
+                            cursor,
+                            node: build(row)?,
+                        })
                     })
-                    .collect();
-                Self {
+                    .collect::<Result<Vec<_>, E>>()?;
+                Ok(Self {
                     edges,
                     page_info,
                     counter: page.counter,
-                }
+                })
             }
         }
 

@@ -19,7 +19,7 @@ use crate::{
     domain::RawPassword,
     entity::customer,
     service::{
-        customers::{self, CustomerFilter as Filter, CustomerSort, NewCustomer},
+        customers::{self, CustomerFilter as Filter, CustomerSort as SortKey, NewCustomer},
         pagination::PageArgs,
     },
 };
@@ -149,7 +149,7 @@ pub enum CustomerSortField {
 
 /// How to sort customers. Ties are broken by id, so order is stable.
 #[derive(Debug, Clone, Copy, InputObject)]
-pub struct CustomerSortInput {
+pub struct CustomerSort {
     /// The field to sort by.
     pub field: CustomerSortField,
     /// The direction.
@@ -209,7 +209,7 @@ impl CustomerQuery {
         #[graphql(desc = "The first this many rows (0 to 100; default 25).")] first: Option<i32>,
         #[graphql(desc = "The last this many rows (0 to 100).")] last: Option<i32>,
         #[graphql(desc = "Which customers to list.")] filter: Option<CustomerFilter>,
-        #[graphql(desc = "The order; newest first by default.")] sort: Option<CustomerSortInput>,
+        #[graphql(desc = "The order; newest first by default.")] sort: Option<CustomerSort>,
     ) -> async_graphql::Result<CustomerConnection> {
         let principal = access::require(ctx, INTEGRATION)?;
         let state = access::state(ctx);
@@ -219,12 +219,12 @@ impl CustomerQuery {
             email: f.email,
             reference: f.reference,
         };
-        let sort = sort.unwrap_or(CustomerSortInput {
+        let sort = sort.unwrap_or(CustomerSort {
             field: CustomerSortField::CreatedAt,
             direction: SortDirection::Desc,
         });
         let page = PageArgs::new(first, after, last, before);
-        let field = CustomerSort::from(sort.field);
+        let field = SortKey::from(sort.field);
         let mode = principal.mode;
         let direction = sort.direction.into();
         let page = customers::list(&state.reader, mode, filter, field, direction, page)

@@ -49,7 +49,12 @@ pub enum UserErrorCode {
     /// `callbackUrl` points at a private, loopback or link-local address, which
     /// this server refuses (see `WEBHOOK_ALLOW_PRIVATE_TARGETS`).
     CallbackUrlNotAllowed,
-    /// `topic` is not one of the supported Commerce Layer topics.
+    /// `topic` is not one of the supported Commerce Layer topics. No longer
+    /// sent: topics are the `WebhookTopic` enum, so an unknown one is refused
+    /// before execution (`BAD_USER_INPUT`).
+    #[graphql(
+        deprecation = "topics are the WebhookTopic enum now; an unknown one is a BAD_USER_INPUT request error"
+    )]
     InvalidTopic,
     /// The field may not be set with this key: sales-channel keys may not set a
     /// reset's `reference`, `referenceOrigin` or `metadata` (the back office's
@@ -124,6 +129,29 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
+    /// Every code.
+    pub const ALL: [ErrorCode; 19] = [
+        ErrorCode::Unauthenticated,
+        ErrorCode::Forbidden,
+        ErrorCode::BadUserInput,
+        ErrorCode::TooManyRequests,
+        ErrorCode::InternalServerError,
+        ErrorCode::Timeout,
+        ErrorCode::BadRequest,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::UriTooLong,
+        ErrorCode::UnsupportedMediaType,
+        ErrorCode::NotAcceptable,
+        ErrorCode::MethodNotAllowed,
+        ErrorCode::BatchingDisabled,
+        ErrorCode::BatchTooLarge,
+        ErrorCode::GraphqlParseFailed,
+        ErrorCode::GraphqlValidationFailed,
+        ErrorCode::PersistedQueryInvalid,
+        ErrorCode::PersistedQueryNotFound,
+        ErrorCode::ServiceUnavailable,
+    ];
+
     /// The code as sent (`TOO_MANY_REQUESTS`).
     pub fn as_str(self) -> &'static str {
         match self {

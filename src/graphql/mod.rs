@@ -79,9 +79,23 @@ impl Default for GraphqlSettings {
     }
 }
 
+/// What `scalar DateTime` is, for clients and code generators.
+const DATE_TIME: &str = "An instant, as an RFC 3339 date-time string. Output is always UTC\n\
+with a `+00:00` offset and 0, 3, 6 or 9 fraction digits, such as\n\
+`2026-11-29T13:05:02.123456+00:00`; input takes any offset\n\
+(`2026-11-29T14:05:02+01:00`, `2026-11-29T13:05:02Z`) and means the same instant.\n\
+Map it to `string` in TypeScript.";
+
+/// What `scalar JSON` is.
+const JSON: &str = "Any JSON value, written inline as a GraphQL value (an object literal\n\
+or a variable), not as a string holding JSON. `metadata` fields hold an object of\n\
+at most 16 KiB. Map it to `unknown` (or your own object type) in TypeScript.";
+
 /// The schema with no state attached: for printing the SDL. Connects to nothing.
 pub fn schema_builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        .override_output_type_description::<chrono::DateTime<chrono::Utc>>(DATE_TIME)
+        .override_output_type_description::<async_graphql::Json<serde_json::Value>>(JSON)
 }
 
 /// The schema the server executes, with `state` available to every resolver
@@ -101,8 +115,14 @@ pub fn build_schema(state: AppState, settings: &GraphqlSettings) -> AppSchema {
 }
 
 /// The schema in SDL: what `print-schema` prints and `schema.graphql` holds.
+/// It carries `@specifiedBy` on the scalars that follow a specification.
 pub fn sdl() -> String {
-    schema_builder().finish().sdl()
+    sdl_of(&schema_builder().finish())
+}
+
+/// `schema` in SDL, as [`sdl`] prints it.
+pub fn sdl_of(schema: &AppSchema) -> String {
+    schema.sdl_with_options(async_graphql::SDLExportOptions::new().include_specified_by())
 }
 
 /// Text a client sends that must never be logged: a password or a reset

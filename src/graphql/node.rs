@@ -4,10 +4,16 @@ use async_graphql::{Context, ID, Interface, Object};
 
 use super::{
     access::{self, INTEGRATION},
+    audit::PasswordResetAuditEvent,
     customers::Customer,
+    error::to_graphql,
     resets::CustomerPasswordReset,
+    webhooks::Webhook,
 };
-use crate::domain::{CUSTOMER_ID_PREFIX, RESET_ID_PREFIX};
+use crate::{
+    domain::{AUDIT_EVENT_ID_PREFIX, CUSTOMER_ID_PREFIX, RESET_ID_PREFIX, WEBHOOK_ID_PREFIX},
+    service::{audit, webhooks},
+};
 
 /// An object with a globally unique id, refetchable with `node(id:)`.
 #[derive(Interface)]
@@ -21,6 +27,10 @@ pub enum Node {
     Customer(Customer),
     /// A customer password reset.
     CustomerPasswordReset(CustomerPasswordReset),
+    /// A webhook.
+    Webhook(Webhook),
+    /// An entry of the password reset audit log.
+    PasswordResetAuditEvent(PasswordResetAuditEvent),
 }
 
 /// `node(id:)`.
@@ -37,13 +47,25 @@ impl NodeQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "The object's id.")] id: ID,
     ) -> async_graphql::Result<Option<Node>> {
-        access::require(ctx, INTEGRATION)?;
-        if id.starts_with(&format!("{RESET_ID_PREFIX}_")) {
+        let principal = access::require(ctx, INTEGRATION)?;
+        let reader = &access::state(ctx).reader;
+        let of = |prefix: &str| id.starts_with(&format!("{prefix}_"));
+        if of(WEBHOOK_ID_PREFIX) {
+            let found = webhooks::get(reader, principal.mode, &id).await;
+            return Ok(found.map_err(to_graphql)?.map(|m| Node::Webhook(m.into())));
+        }
+        if of(AUDIT_EVENT_ID_PREFIX) {
+            let found = audit::get(reader, principal.mode, &id).await;
+            return Ok(found
+                .map_err(to_graphql)?
+                .map(|m| Node::PasswordResetAuditEvent(m.into())));
+        }
+        if of(RESET_ID_PREFIX) {
             return Ok(CustomerPasswordReset::by_id(ctx, &id)
                 .await?
                 .map(Node::CustomerPasswordReset));
         }
-        if id.starts_with(&format!("{CUSTOMER_ID_PREFIX}_")) {
+        if of(CUSTOMER_ID_PREFIX) {
             return Ok(Customer::by_id(ctx, &id).await?.map(Node::Customer));
         }
         Ok(None)

@@ -3,6 +3,7 @@
 //!   draft): media type negotiation, request errors as 4xx, mutations refused
 //!   over GET, a body cap, batches, Automatic Persisted Queries, a timeout;
 //! - `GET /graphql` from a browser, and `/graphiql/…`: GraphiQL, served offline;
+//! - `GET /graphql/schema.graphql`: the schema's SDL (`sdl`);
 //! - `/healthz`, `/readyz`: for operators and load balancers;
 //! - on the admin listener only ([`admin_router`]): `/metrics`, with health
 //!   and readiness again.
@@ -14,6 +15,7 @@ mod auth;
 mod graphiql;
 mod graphql;
 mod ops;
+mod sdl;
 mod server;
 
 pub use server::{ConnectionLimits, serve};
@@ -122,6 +124,7 @@ impl Default for HttpSettings {
 /// The server's routes and middleware.
 pub fn router(schema: AppSchema, app: AppState, settings: HttpSettings) -> Router {
     let settings = Arc::new(settings);
+    let sdl = crate::graphql::sdl_of(&schema);
     let endpoint = graphql::Endpoint {
         schema,
         app: app.clone(),
@@ -135,6 +138,7 @@ pub fn router(schema: AppSchema, app: AppState, settings: HttpSettings) -> Route
         } else {
             Router::new()
         })
+        .merge(sdl::routes(sdl))
         .merge(ops::health_routes(app));
     if !settings.cors_origins.is_empty() {
         router = router.layer(cors(&settings));

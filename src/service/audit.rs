@@ -12,7 +12,7 @@ use super::{
     pagination::{self, Direction, Keyed, Page, PageArgs, SortKey, TimeRange},
 };
 use crate::{
-    domain::{Caller, Mode, PublicId},
+    domain::{AUDIT_EVENT_ID_PREFIX, Caller, Mode, PublicId},
     entity::reset_audit_event as audit,
 };
 
@@ -159,7 +159,7 @@ async fn insert<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> Result<audit::Model> {
     Ok(audit::ActiveModel {
-        public_id: Set(PublicId::generate("aud").into_string()),
+        public_id: Set(PublicId::generate(AUDIT_EVENT_ID_PREFIX).into_string()),
         mode: Set(caller.principal.mode.as_str().to_owned()),
         action: Set(entry.action.as_str().to_owned()),
         outcome: Set(entry.outcome.as_str().to_owned()),
@@ -234,6 +234,21 @@ impl Keyed for audit::Entity {
     fn public_id(model: &Self::Model) -> &str {
         &model.public_id
     }
+}
+
+/// The audit entry of `mode` with public id `id`, if any.
+///
+/// # Errors
+/// [`super::Error::Database`] if the read fails.
+pub async fn get(db: &DatabaseConnection, mode: Mode, id: &str) -> Result<Option<audit::Model>> {
+    if PublicId::parse(AUDIT_EVENT_ID_PREFIX, id).is_none() {
+        return Ok(None);
+    }
+    Ok(audit::Entity::find()
+        .filter(audit::Column::Mode.eq(mode.as_str()))
+        .filter(audit::Column::PublicId.eq(id))
+        .one(db)
+        .await?)
 }
 
 /// A page of the audit entries of `mode`, newest first.

@@ -83,7 +83,7 @@ async fn sales_channel_keys_may_not_read_or_manage_resets_or_customers() {
         "{ customers { totalCount } }",
         CREATE_CUSTOMER,
         "mutation($reset: ID!) { updateCustomerPasswordReset(input: { id: $reset, reference: \"x\" }) { userErrors { code } } }",
-        "mutation($reset: ID!) { deleteCustomerPasswordReset(id: $reset) { userErrors { code } } }",
+        "mutation($reset: ID!) { deleteCustomerPasswordReset(input: { id: $reset }) { userErrors { code } } }",
     ];
     for query in forbidden {
         let body = app
@@ -223,7 +223,7 @@ async fn modes_never_mix() {
     let delete = app
         .gql(
             Some(live),
-            "mutation($id: ID!) { deleteCustomerPasswordReset(id: $id) { userErrors { code } } }",
+            "mutation($id: ID!) { deleteCustomerPasswordReset(input: { id: $id }) { userErrors { code } } }",
             json!({ "id": reset }),
         )
         .await;

@@ -413,7 +413,7 @@ async fn a_proxy_in_the_environment_is_not_used_for_webhooks() {
         response.json::<serde_json::Value>().await.unwrap()
     };
     let created = call(
-        "mutation($url: String!) { createWebhook(input: { topic: \"customers.create\", callbackUrl: $url }) { userErrors { code } } }",
+        "mutation($url: String!) { createWebhook(input: { topic: CUSTOMERS_CREATE, callbackUrl: $url }) { userErrors { code } } }",
         json!({ "url": receiver.url }),
     )
     .await;

@@ -30,12 +30,17 @@ async fn assert_refused(app: &TestApp, query: &str, why: &str) {
 /// `query` as a client asking for `application/graphql-response+json`, which
 /// gets request errors as 4xx: the status and the body.
 async fn status_and_body(app: &TestApp, query: &str) -> (u16, Value) {
+    status_and_body_with(app, query, json!({})).await
+}
+
+/// `status_and_body` with `variables`.
+async fn status_and_body_with(app: &TestApp, query: &str, variables: Value) -> (u16, Value) {
     let response = app
         .client
         .post(app.url())
         .bearer_auth(&app.integration)
         .header("accept", "application/graphql-response+json")
-        .json(&json!({ "query": query }))
+        .json(&json!({ "query": query, "variables": variables }))
         .send()
         .await
         .unwrap();
@@ -80,9 +85,12 @@ async fn every_graphql_example_in_the_readme_passes_the_default_limits() {
         .skip(1)
         .filter_map(|b| b.split("```").next())
         .collect();
-    assert!(blocks.len() >= 4, "the README shows its GraphQL examples");
+    assert!(blocks.len() >= 7, "the README shows its GraphQL examples");
+    // What the TypeScript example's operations declare (unused ones are ignored).
+    let variables =
+        json!({ "email": "ada@example.com", "token": "t", "password": "a brand new passphrase" });
     for block in blocks {
-        let (status, body) = status_and_body(&app, block).await;
+        let (status, body) = status_and_body_with(&app, block, variables.clone()).await;
         assert_eq!(status, 200, "{block}: {body}");
         assert!(body.get("data").is_some(), "{block}: {body}");
     }

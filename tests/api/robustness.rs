@@ -75,7 +75,7 @@ async fn hostile_graphql_input_never_causes_a_server_error_or_a_leak() {
         "mutation($s: String!) { createCustomerPasswordReset(input: { customerEmail: $s, reference: $s }) { userErrors { code } } }",
         "mutation($s: String!) { completeCustomerPasswordReset(input: { resetPasswordToken: $s, customerPassword: $s }) { userErrors { code } } }",
         "mutation($s: String!) { createCustomer(input: { email: $s, reference: $s }) { userErrors { code } } }",
-        "mutation($s: ID!) { deleteCustomerPasswordReset(id: $s) { userErrors { code } } }",
+        "mutation($s: ID!) { deleteCustomerPasswordReset(input: { id: $s }) { userErrors { code } } }",
     ];
     for query in queries {
         for s in nasty {

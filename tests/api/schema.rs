@@ -90,3 +90,213 @@ async fn a_failing_non_null_field_nulls_its_nullable_parent() {
         json!(["customer", "passwordResets"])
     );
 }
+
+/// What a code generator reads: each custom scalar says what it holds, and
+/// `DateTime` points at its specification.
+#[tokio::test]
+async fn custom_scalars_are_described_for_code_generators() {
+    let app = TestApp::spawn().await;
+    let body = app
+        .gql(
+            None,
+            r#"{ dateTime: __type(name: "DateTime") { description specifiedByURL }
+                 json: __type(name: "JSON") { description specifiedByURL } }"#,
+            json!({}),
+        )
+        .await;
+    let date_time = &body["data"]["dateTime"];
+    assert_eq!(
+        date_time["specifiedByURL"],
+        "https://datatracker.ietf.org/doc/html/rfc3339"
+    );
+    let description = date_time["description"].as_str().unwrap();
+    assert!(description.contains("RFC 3339"), "{description}");
+    assert!(!description.contains("Implement"), "{description}");
+    let json_description = body["data"]["json"]["description"].as_str().unwrap();
+    assert!(
+        json_description.contains("not as a string"),
+        "{json_description}"
+    );
+    let sdl = pwreset::graphql::sdl();
+    assert!(
+        sdl.contains(
+            r#"scalar DateTime @specifiedBy(url: "https://datatracker.ietf.org/doc/html/rfc3339")"#
+        ),
+        "the printed schema carries @specifiedBy"
+    );
+    // And a DateTime the server sends is what the description promises.
+    app.create_customer("ada@example.com", None).await;
+    let listed = app
+        .gql(
+            Some(&app.integration),
+            "{ customers { nodes { createdAt } } }",
+            json!({}),
+        )
+        .await;
+    let created = listed["data"]["customers"]["nodes"][0]["createdAt"]
+        .as_str()
+        .unwrap();
+    assert!(created.ends_with("+00:00"), "{created}");
+    chrono::DateTime::parse_from_rfc3339(created).unwrap();
+}
+
+/// Introspection lists every webhook topic, each with its Commerce Layer name.
+#[tokio::test]
+async fn webhook_topics_are_an_enum_naming_each_wire_topic() {
+    let app = TestApp::spawn().await;
+    let body = app
+        .gql(
+            None,
+            r#"{ __type(name: "WebhookTopic") { kind enumValues { name description } } }"#,
+            json!({}),
+        )
+        .await;
+    let topic = &body["data"]["__type"];
+    assert_eq!(topic["kind"], "ENUM");
+    let values: Vec<(String, String)> = topic["enumValues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["name"].as_str().unwrap().to_owned(),
+                v["description"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let wire = [
+        "customer_password_resets.create",
+        "customer_password_resets.reset_password",
+        "customer_password_resets.destroy",
+        "customers.create",
+        "customers.password_reset",
+    ];
+    assert_eq!(values.len(), wire.len(), "{values:?}");
+    for name in wire {
+        let value = name.to_uppercase().replace('.', "_");
+        let (_, description) = values
+            .iter()
+            .find(|(v, _)| *v == value)
+            .unwrap_or_else(|| panic!("{value} is missing"));
+        assert!(
+            description.starts_with(&format!("`{name}`")),
+            "{description}"
+        );
+    }
+}
+
+/// Relay refetches any object with an id through `node(id:)`; the other
+/// mode's key gets null.
+#[tokio::test]
+async fn webhooks_and_audit_events_are_nodes() {
+    let app = TestApp::spawn().await;
+    let (webhook, _) = app
+        .subscribe("customers.create", "https://hooks.example.com/a", false)
+        .await;
+    app.create_customer("ada@example.com", None).await;
+    app.create_reset("ada@example.com").await;
+    let audit = app
+        .gql(
+            Some(&app.integration),
+            "{ passwordResetAuditEvents(first: 1) { nodes { id action } } }",
+            json!({}),
+        )
+        .await;
+    let event = audit["data"]["passwordResetAuditEvents"]["nodes"][0].clone();
+    let event_id = event["id"].as_str().unwrap().to_owned();
+
+    const NODE: &str = "query($id: ID!) { node(id: $id) { __typename id
+        ... on Webhook { topic callbackUrl }
+        ... on PasswordResetAuditEvent { action } } }";
+    async fn node(app: &TestApp, key: &str, id: &str) -> serde_json::Value {
+        app.gql(Some(key), NODE, json!({ "id": id })).await["data"]["node"].clone()
+    }
+    assert_eq!(
+        node(&app, &app.integration, &webhook).await,
+        json!({ "__typename": "Webhook", "id": webhook, "topic": "CUSTOMERS_CREATE",
+                "callbackUrl": "https://hooks.example.com/a" })
+    );
+    assert_eq!(
+        node(&app, &app.integration, &event_id).await,
+        json!({ "__typename": "PasswordResetAuditEvent", "id": event_id, "action": event["action"] })
+    );
+    for id in [webhook, event_id] {
+        assert_eq!(node(&app, &app.live_integration, &id).await, json!(null));
+    }
+}
+
+/// Tools that fetch a schema by URL get the committed SDL, with no key and
+/// with introspection off, and a 304 for a version they already have.
+#[tokio::test]
+async fn the_schema_is_served_as_sdl_even_with_introspection_off() {
+    let committed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql")).unwrap();
+    let app = TestApp::spawn_with(crate::helpers::Options::with_http(pwreset::HttpSettings {
+        graphql: pwreset::graphql::GraphqlSettings {
+            introspection: false,
+            ..Default::default()
+        },
+        ..Default::default()
+    }))
+    .await;
+    let url = format!("http://{}/graphql/schema.graphql", app.addr);
+    let client = reqwest::Client::new();
+    let response = client.get(&url).send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/plain; charset=utf-8"
+    );
+    let etag = response.headers()["etag"].clone();
+    assert_eq!(response.text().await.unwrap(), committed);
+
+    let again = client
+        .get(&url)
+        .header("if-none-match", etag.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 304);
+    assert_eq!(again.headers()["etag"], etag);
+    let stale = client
+        .get(&url)
+        .header("if-none-match", "\"an-older-schema\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), 200);
+}
+
+/// A client can switch on every code it can receive: README's Errors section
+/// names each `extensions.code` and each `UserErrorCode`.
+#[tokio::test]
+async fn the_readme_lists_every_error_code() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme.find("## Errors").unwrap();
+    let end = start + readme[start..].find("\n## ").unwrap();
+    let section = &readme[start..end];
+    let mut missing: Vec<String> = pwreset::graphql::ErrorCode::ALL
+        .iter()
+        .map(|c| c.as_str().to_owned())
+        .filter(|c| !section.contains(&format!("`{c}`")))
+        .collect();
+    let app = TestApp::spawn().await;
+    let body = app
+        .gql(
+            None,
+            r#"{ __type(name: "UserErrorCode") { enumValues(includeDeprecated: true) { name } } }"#,
+            json!({}),
+        )
+        .await;
+    for value in body["data"]["__type"]["enumValues"].as_array().unwrap() {
+        let name = value["name"].as_str().unwrap();
+        if !section.contains(&format!("`{name}`")) {
+            missing.push(name.to_owned());
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "README's Errors section misses {missing:?}"
+    );
+}

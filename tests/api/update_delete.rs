@@ -86,7 +86,7 @@ async fn a_deleted_reset_is_gone_and_its_token_stops_working() {
     let app = TestApp::spawn().await;
     app.create_customer("ada@example.com", None).await;
     let (id, token) = app.create_reset("ada@example.com").await;
-    let delete = "mutation($id: ID!) { deleteCustomerPasswordReset(id: $id) { deletedCustomerPasswordResetId userErrors { code } } }";
+    let delete = "mutation($id: ID!) { deleteCustomerPasswordReset(input: { id: $id }) { deletedCustomerPasswordResetId userErrors { code } } }";
 
     let body = app
         .gql(Some(&app.integration), delete, json!({ "id": id }))
@@ -166,7 +166,7 @@ async fn a_webhook_field_whose_variable_was_not_sent_keeps_its_value() {
             true,
         )
         .await;
-    const BOUND: &str = "mutation($id: ID!, $topic: String, $url: String, $customer: Boolean) {
+    const BOUND: &str = "mutation($id: ID!, $topic: WebhookTopic, $url: String, $customer: Boolean) {
         updateWebhook(input: { id: $id, topic: $topic, callbackUrl: $url, includeCustomer: $customer }) {
             webhook { topic callbackUrl includeCustomer } userErrors { code } } }";
     let body = app
@@ -180,7 +180,7 @@ async fn a_webhook_field_whose_variable_was_not_sent_keeps_its_value() {
         body["data"]["updateWebhook"],
         json!({
             "webhook": {
-                "topic": "customer_password_resets.create",
+                "topic": "CUSTOMER_PASSWORD_RESETS_CREATE",
                 "callbackUrl": "https://hooks.example.com/a",
                 "includeCustomer": false
             },

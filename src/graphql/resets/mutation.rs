@@ -57,6 +57,13 @@ pub struct UpdateCustomerPasswordResetInput {
     pub metadata: Option<Json<serde_json::Value>>,
 }
 
+/// The reset to delete.
+#[derive(Debug, InputObject)]
+pub struct DeleteCustomerPasswordResetInput {
+    /// The reset's id.
+    pub id: ID,
+}
+
 /// The result of `createCustomerPasswordReset`.
 #[derive(SimpleObject)]
 pub struct CreateCustomerPasswordResetPayload {
@@ -214,12 +221,12 @@ impl ResetMutation {
     async fn delete_customer_password_reset(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The reset's id.")] id: ID,
+        #[graphql(desc = "The reset.")] input: DeleteCustomerPasswordResetInput,
     ) -> async_graphql::Result<DeleteCustomerPasswordResetPayload> {
         let principal = access::require(ctx, INTEGRATION)?;
         let state = access::state(ctx);
         let now = state.clock.now();
-        let result = password_resets::delete(&state.db, principal.mode, &id, now).await;
+        let result = password_resets::delete(&state.db, principal.mode, &input.id, now).await;
         let (deleted, user_errors) = payload(result)?;
         Ok(DeleteCustomerPasswordResetPayload {
             deleted_customer_password_reset_id: deleted.map(ID),

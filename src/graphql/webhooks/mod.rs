@@ -18,9 +18,9 @@ use super::{
     mode::Mode,
 };
 use crate::{
-    domain::DeliveryStatus,
+    domain::{DeliveryStatus, Topic},
     entity::{webhook, webhook_attempt, webhook_delivery},
-    service::{pagination::PageArgs, webhooks},
+    service::{Error, pagination::PageArgs, webhooks},
 };
 
 /// Whether a webhook's calls are being made.
@@ -30,6 +30,39 @@ pub enum WebhookCircuit {
     Closed,
     /// 30 calls in a row failed: nothing is sent until `resetWebhookCircuit`.
     Open,
+}
+
+/// An event a webhook subscribes to. Calls carry the event under its
+/// Commerce Layer name, given with each value (the `X-CommerceLayer-Topic`
+/// header and the payload), whatever this enum calls it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[graphql(remote = "crate::domain::Topic")]
+pub enum WebhookTopic {
+    /// `customer_password_resets.create`: a reset was requested. The payload
+    /// carries the reset token (until it expires), for the mailer.
+    #[graphql(name = "CUSTOMER_PASSWORD_RESETS_CREATE")]
+    ResetCreated,
+    /// `customer_password_resets.reset_password`: a reset was completed.
+    #[graphql(name = "CUSTOMER_PASSWORD_RESETS_RESET_PASSWORD")]
+    ResetCompleted,
+    /// `customer_password_resets.destroy`: a reset was deleted.
+    #[graphql(name = "CUSTOMER_PASSWORD_RESETS_DESTROY")]
+    ResetDestroyed,
+    /// `customers.create`: a customer was created.
+    #[graphql(name = "CUSTOMERS_CREATE")]
+    CustomerCreated,
+    /// `customers.password_reset`: a customer's password was reset (by a
+    /// completed reset): tell them, and end their sessions.
+    #[graphql(name = "CUSTOMERS_PASSWORD_RESET")]
+    CustomerPasswordReset,
+}
+
+/// The topic stored as `name`; an internal error if it is not one (the server
+/// writes only known names).
+fn topic(name: &str) -> async_graphql::Result<WebhookTopic> {
+    name.parse::<Topic>()
+        .map(WebhookTopic::from)
+        .map_err(|_| to_graphql(Error::Internal(format!("unknown stored topic {name:?}"))))
 }
 
 /// Where a delivery stands.
@@ -53,10 +86,8 @@ pub enum WebhookDeliveryStatus {
 pub struct Webhook {
     /// Opaque id (`wh_…`).
     pub id: ID,
-    /// Commerce Layer topic name: `customer_password_resets.create`,
-    /// `customer_password_resets.reset_password`, `customer_password_resets.destroy`
-    /// or `customers.create`.
-    pub topic: String,
+    #[graphql(skip)]
+    pub(crate) topic_name: String,
     /// Where events are POSTed.
     pub callback_url: String,
     /// Whether payloads include the customer (JSON:API `included`).
@@ -84,7 +115,7 @@ impl From<webhook::Model> for Webhook {
     fn from(m: webhook::Model) -> Self {
         Self {
             id: ID(m.public_id),
-            topic: m.topic,
+            topic_name: m.topic,
             callback_url: m.callback_url,
             include_customer: m.include_customer,
             shared_secret: None,
@@ -105,6 +136,11 @@ impl From<webhook::Model> for Webhook {
 
 #[ComplexObject]
 impl Webhook {
+    /// The events it receives.
+    async fn topic(&self) -> async_graphql::Result<WebhookTopic> {
+        topic(&self.topic_name)
+    }
+
     /// The webhook's deliveries, newest first, each with its attempts.
     #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
     async fn deliveries(
@@ -129,17 +165,21 @@ impl Webhook {
                 .or_default()
                 .push(attempt.into());
         }
-        let events: HashMap<i64, (String, String)> = webhooks::events(db, &event_keys)
+        let mut events: HashMap<i64, (String, WebhookTopic)> = HashMap::new();
+        for e in webhooks::events(db, &event_keys)
             .await
             .map_err(to_graphql)?
-            .into_iter()
-            .map(|e| (e.id, (e.public_id, e.topic)))
-            .collect();
-        Ok(WebhookDeliveryConnection::new(page, |d| {
-            let (event_id, topic) = events.get(&d.event_id).cloned().unwrap_or_default();
+        {
+            events.insert(e.id, (e.public_id, topic(&e.topic)?));
+        }
+        WebhookDeliveryConnection::try_new(page, |d| {
+            // A delivery references its event (a foreign key).
+            let missing = || Error::Internal(format!("delivery {} without its event", d.id));
+            let (event_id, topic) = events.get(&d.event_id).cloned().ok_or_else(missing)?;
             let tried = attempts.remove(&d.id).unwrap_or_default();
-            WebhookDelivery::new(d, event_id, topic, tried)
-        }))
+            Ok(WebhookDelivery::new(d, event_id, topic, tried))
+        })
+        .map_err(to_graphql)
     }
 }
 
@@ -152,7 +192,7 @@ pub struct WebhookDelivery {
     /// same on every attempt, so receivers can drop duplicates.
     pub event_id: ID,
     /// The event's topic.
-    pub topic: String,
+    pub topic: WebhookTopic,
     /// Where the delivery stands.
     pub status: WebhookDeliveryStatus,
     /// Attempts made so far.
@@ -173,7 +213,7 @@ impl WebhookDelivery {
     fn new(
         d: webhook_delivery::Model,
         event_id: String,
-        topic: String,
+        topic: WebhookTopic,
         attempts: Vec<WebhookAttempt>,
     ) -> Self {
         let status = d

@@ -2,7 +2,7 @@
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 
-use super::{Webhook, WebhookConnection};
+use super::{Webhook, WebhookConnection, WebhookTopic};
 use crate::{
     graphql::{
         access::{self, INTEGRATION},
@@ -18,8 +18,8 @@ use crate::{
 /// A new webhook.
 #[derive(Debug, InputObject)]
 pub struct CreateWebhookInput {
-    /// A Commerce Layer topic name, such as `customer_password_resets.create`.
-    pub topic: String,
+    /// What it subscribes to.
+    pub topic: WebhookTopic,
     /// The http(s) URL to POST events to. Private, loopback and link-local
     /// addresses are refused unless the server allows them.
     pub callback_url: String,
@@ -27,13 +27,13 @@ pub struct CreateWebhookInput {
     pub include_customer: Option<bool>,
 }
 
-/// Changes to a webhook; omitted fields are kept.
+/// Changes to a webhook; a field omitted or null is kept (none can be cleared).
 #[derive(Debug, InputObject)]
 pub struct UpdateWebhookInput {
     /// The webhook's id.
     pub id: ID,
     /// A new topic.
-    pub topic: Option<String>,
+    pub topic: Option<WebhookTopic>,
     /// A new callback URL.
     pub callback_url: Option<String>,
     /// Whether payloads include the customer.
@@ -49,10 +49,33 @@ pub struct CreateWebhookPayload {
     pub user_errors: Vec<UserError>,
 }
 
-/// The result of `updateWebhook` and `resetWebhookCircuit`.
+/// The result of `updateWebhook`.
 #[derive(SimpleObject)]
-pub struct WebhookPayload {
-    /// The webhook; null when the input was refused.
+pub struct UpdateWebhookPayload {
+    /// The updated webhook; null when the input was refused.
+    pub webhook: Option<Webhook>,
+    /// Why the input was refused; empty on success.
+    pub user_errors: Vec<UserError>,
+}
+
+/// The webhook to delete.
+#[derive(Debug, InputObject)]
+pub struct DeleteWebhookInput {
+    /// The webhook's id.
+    pub id: ID,
+}
+
+/// The webhook whose circuit to close.
+#[derive(Debug, InputObject)]
+pub struct ResetWebhookCircuitInput {
+    /// The webhook's id.
+    pub id: ID,
+}
+
+/// The result of `resetWebhookCircuit`.
+#[derive(SimpleObject)]
+pub struct ResetWebhookCircuitPayload {
+    /// The webhook, its circuit closed; null when the input was refused.
     pub webhook: Option<Webhook>,
     /// Why the input was refused; empty on success.
     pub user_errors: Vec<UserError>,
@@ -128,7 +151,7 @@ impl WebhookMutation {
         let principal = access::require(ctx, INTEGRATION)?;
         let state = access::state(ctx);
         let new = NewWebhook {
-            topic: input.topic,
+            topic: input.topic.into(),
             callback_url: input.callback_url,
             include_customer: input.include_customer,
         };
@@ -159,11 +182,11 @@ impl WebhookMutation {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The webhook and its changes.")] input: UpdateWebhookInput,
-    ) -> async_graphql::Result<WebhookPayload> {
+    ) -> async_graphql::Result<UpdateWebhookPayload> {
         let principal = access::require(ctx, INTEGRATION)?;
         let state = access::state(ctx);
         let changes = WebhookChanges {
-            topic: input.topic,
+            topic: input.topic.map(Into::into),
             callback_url: input.callback_url,
             include_customer: input.include_customer,
         };
@@ -177,7 +200,7 @@ impl WebhookMutation {
         )
         .await;
         let (model, user_errors) = payload(result)?;
-        Ok(WebhookPayload {
+        Ok(UpdateWebhookPayload {
             webhook: model.map(Webhook::from),
             user_errors,
         })
@@ -187,12 +210,12 @@ impl WebhookMutation {
     async fn delete_webhook(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The webhook's id.")] id: ID,
+        #[graphql(desc = "The webhook.")] input: DeleteWebhookInput,
     ) -> async_graphql::Result<DeleteWebhookPayload> {
         let principal = access::require(ctx, INTEGRATION)?;
         let state = access::state(ctx);
         let (deleted, user_errors) =
-            payload(webhooks::delete(&state.db, principal.mode, &id).await)?;
+            payload(webhooks::delete(&state.db, principal.mode, &input.id).await)?;
         Ok(DeleteWebhookPayload {
             deleted_webhook_id: deleted.map(ID),
             user_errors,
@@ -203,14 +226,14 @@ impl WebhookMutation {
     async fn reset_webhook_circuit(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The webhook's id.")] id: ID,
-    ) -> async_graphql::Result<WebhookPayload> {
+        #[graphql(desc = "The webhook.")] input: ResetWebhookCircuitInput,
+    ) -> async_graphql::Result<ResetWebhookCircuitPayload> {
         let principal = access::require(ctx, INTEGRATION)?;
         let state = access::state(ctx);
         let result =
-            webhooks::reset_circuit(&state.db, principal.mode, &id, state.clock.now()).await;
+            webhooks::reset_circuit(&state.db, principal.mode, &input.id, state.clock.now()).await;
         let (model, user_errors) = payload(result)?;
-        Ok(WebhookPayload {
+        Ok(ResetWebhookCircuitPayload {
             webhook: model.map(Webhook::from),
             user_errors,
         })

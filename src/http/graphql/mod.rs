@@ -388,7 +388,7 @@ fn encode(media: MediaType, response: GqlResponse) -> (Outcome, StatusCode, Stri
     let request_error = !response.errors.is_empty()
         && response.data == async_graphql::Value::Null
         && response.errors.iter().all(|e| e.path.is_empty());
-    let serialised = if request_error && media == MediaType::GraphqlResponseJson {
+    let serialised = if request_error {
         serde_json::to_string(&serde_json::json!({ "errors": response.errors }))
     } else {
         serde_json::to_string(&response)

@@ -40,10 +40,10 @@ async fn refusal(url: &CallbackUrl, mode: Mode, settings: &WebhookSettings) -> O
 }
 
 /// A new webhook, as a client sent it.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct NewWebhook {
-    /// A Commerce Layer topic name.
-    pub topic: String,
+    /// What it subscribes to.
+    pub topic: Topic,
     /// Where to POST events.
     pub callback_url: String,
     /// Whether payloads include the customer; `false` when absent.
@@ -53,8 +53,8 @@ pub struct NewWebhook {
 /// Creates a webhook in `mode` with a fresh shared secret.
 ///
 /// # Errors
-/// [`Error::User`] with `INVALID_TOPIC`, `INVALID_CALLBACK_URL` or
-/// `CALLBACK_URL_NOT_ALLOWED`; [`Error::Database`] otherwise.
+/// [`Error::User`] with `INVALID_CALLBACK_URL` or `CALLBACK_URL_NOT_ALLOWED`;
+/// [`Error::Database`] otherwise.
 pub async fn create(
     db: &DatabaseConnection,
     settings: &WebhookSettings,
@@ -63,7 +63,6 @@ pub async fn create(
     now: DateTime<Utc>,
 ) -> Result<webhook::Model> {
     let mut errors = Errors::default();
-    let topic = errors.check(&["input", "topic"], input.topic.parse::<Topic>());
     let url = errors.check(
         &["input", "callbackUrl"],
         CallbackUrl::parse(&input.callback_url),
@@ -74,7 +73,7 @@ pub async fn create(
         errors.push(refused);
     }
     errors.finish()?;
-    let (Some(topic), Some(url)) = (topic, url) else {
+    let Some(url) = url else {
         return Err(Error::Internal(
             "parsed input missing after validation".into(),
         ));
@@ -82,7 +81,7 @@ pub async fn create(
     Ok(webhook::ActiveModel {
         public_id: Set(PublicId::generate(WEBHOOK_ID_PREFIX).into_string()),
         mode: Set(mode.as_str().to_owned()),
-        topic: Set(topic.as_str().to_owned()),
+        topic: Set(input.topic.as_str().to_owned()),
         callback_url: Set(url.as_str().to_owned()),
         include_customer: Set(input.include_customer.unwrap_or(false)),
         shared_secret: Set(webhook_secret()),
@@ -100,7 +99,7 @@ pub async fn create(
 #[derive(Debug, Default)]
 pub struct WebhookChanges {
     /// A new topic.
-    pub topic: Option<String>,
+    pub topic: Option<Topic>,
     /// A new callback URL.
     pub callback_url: Option<String>,
     /// Whether payloads include the customer.
@@ -145,9 +144,6 @@ pub async fn update(
     now: DateTime<Utc>,
 ) -> Result<webhook::Model> {
     let mut errors = Errors::default();
-    let topic = changes
-        .topic
-        .and_then(|t| errors.check(&["input", "topic"], t.parse::<Topic>()));
     let url = changes
         .callback_url
         .and_then(|u| errors.check(&["input", "callbackUrl"], CallbackUrl::parse(&u)));
@@ -159,7 +155,7 @@ pub async fn update(
     errors.finish()?;
     let model = get(db, mode, id).await?.ok_or_else(not_found)?;
     let mut active: webhook::ActiveModel = model.into();
-    if let Some(topic) = topic {
+    if let Some(topic) = changes.topic {
         active.topic = Set(topic.as_str().to_owned());
     }
     if let Some(url) = url {

@@ -153,7 +153,8 @@ impl TestApp {
         (status, retry, response.json().await.unwrap())
     }
 
-    /// Subscribes `url` to `topic` with the test-mode integration key; returns (id, secret).
+    /// Subscribes `url` to `topic` (the Commerce Layer name, such as
+    /// `customers.create`) with the test-mode integration key; returns (id, secret).
     pub async fn subscribe(
         &self,
         topic: &str,
@@ -164,7 +165,7 @@ impl TestApp {
             .gql(
                 Some(&self.integration),
                 CREATE_WEBHOOK,
-                json!({ "input": { "topic": topic, "callbackUrl": url, "includeCustomer": include_customer } }),
+                json!({ "input": { "topic": topic_enum(topic), "callbackUrl": url, "includeCustomer": include_customer } }),
             )
             .await;
         let payload = &body["data"]["createWebhook"];
@@ -262,4 +263,10 @@ pub fn error_codes(body: &Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+/// The `WebhookTopic` value of a Commerce Layer topic name:
+/// `customers.create` is `CUSTOMERS_CREATE`.
+pub fn topic_enum(name: &str) -> String {
+    name.to_uppercase().replace('.', "_")
 }

@@ -105,14 +105,27 @@ async fn request_errors_get_400_a_code_and_no_data_while_field_errors_keep_200()
     assert_eq!(answer.body["data"], Value::Null);
     assert_eq!(answer.body["errors"][0]["path"], json!(["customers"]));
 
-    // `application/json` clients get 200 for GraphQL-level request errors.
-    for body in [
-        r#"{"query": "{ customers { "}"#,
-        r#"{"query": "{ noSuchField }"}"#,
+    // `application/json` clients get 200 for GraphQL-level request errors,
+    // with the same codes and, as the GraphQL specification says, no `data`.
+    for (body, code) in [
+        (r#"{"query": "{ customers { "}"#, "GRAPHQL_PARSE_FAILED"),
+        (
+            r#"{"query": "{ noSuchField }"}"#,
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+        (
+            r#"{"query": "query($n: Int) { customers(first: $n) { totalCount } }", "variables": {"n": "ten"}}"#,
+            "BAD_USER_INPUT",
+        ),
     ] {
         let answer = send(post(&app, Some("application/json"), body)).await;
         assert_eq!(answer.status, 200, "{body}");
-        assert!(answer.body["errors"][0]["message"].is_string());
+        let codes = crate::helpers::error_codes(&answer.body);
+        assert!(
+            !codes.is_empty() && codes.iter().all(|c| c == code),
+            "{body}: {codes:?}"
+        );
+        assert!(answer.body.get("data").is_none(), "{body}: {}", answer.body);
     }
 }
 

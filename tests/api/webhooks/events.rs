@@ -117,7 +117,7 @@ async fn only_the_create_event_carries_the_token() {
         .await;
     app.gql(
         Some(&app.integration),
-        "mutation($id: ID!) { deleteCustomerPasswordReset(id: $id) { userErrors { code } } }",
+        "mutation($id: ID!) { deleteCustomerPasswordReset(input: { id: $id }) { userErrors { code } } }",
         json!({ "id": id }),
     )
     .await;
@@ -172,7 +172,7 @@ async fn webhooks_are_for_integration_keys_and_stay_in_their_mode() {
     let forbidden = app
         .gql(
             Some(&app.sales_channel),
-            "mutation { createWebhook(input: { topic: \"customers.create\", callbackUrl: \"http://127.0.0.1:1/\" }) { userErrors { code } } }",
+            "mutation { createWebhook(input: { topic: CUSTOMERS_CREATE, callbackUrl: \"http://127.0.0.1:1/\" }) { userErrors { code } } }",
             json!({}),
         )
         .await;
@@ -209,16 +209,16 @@ async fn webhooks_are_for_integration_keys_and_stay_in_their_mode() {
     let update = app
         .gql(
             Some(&app.integration),
-            "mutation($id: ID!) { updateWebhook(input: { id: $id, includeCustomer: false, topic: \"customer_password_resets.create\" }) { webhook { topic includeCustomer } userErrors { code } } }",
+            "mutation($id: ID!) { updateWebhook(input: { id: $id, includeCustomer: false, topic: CUSTOMER_PASSWORD_RESETS_CREATE }) { webhook { topic includeCustomer } userErrors { code } } }",
             json!({ "id": webhook }),
         )
         .await;
     assert_eq!(
         update["data"]["updateWebhook"]["webhook"],
-        json!({ "topic": "customer_password_resets.create", "includeCustomer": false })
+        json!({ "topic": "CUSTOMER_PASSWORD_RESETS_CREATE", "includeCustomer": false })
     );
     let delete = app
-        .gql(Some(&app.integration), "mutation($id: ID!) { deleteWebhook(id: $id) { deletedWebhookId userErrors { code } } }", json!({ "id": webhook }))
+        .gql(Some(&app.integration), "mutation($id: ID!) { deleteWebhook(input: { id: $id }) { deletedWebhookId userErrors { code } } }", json!({ "id": webhook }))
         .await;
     assert_eq!(delete["data"]["deleteWebhook"]["deletedWebhookId"], webhook);
 }

@@ -48,7 +48,7 @@ fn strict() -> Options {
 }
 
 async fn create_webhook(app: &TestApp, key: &str, url: &str) -> serde_json::Value {
-    let input = json!({ "input": { "topic": "customers.create", "callbackUrl": url } });
+    let input = json!({ "input": { "topic": "CUSTOMERS_CREATE", "callbackUrl": url } });
     app.gql(Some(key), CREATE_WEBHOOK, input).await["data"]["createWebhook"].clone()
 }
 

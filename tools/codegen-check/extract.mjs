@@ -1,0 +1,30 @@
+// Writes the README's TypeScript files and GraphQL operations into a scratch
+// project: each ```ts block whose first line is `// <path>` becomes that file,
+// and each ```graphql block becomes src/operations/readme-<n>.graphql.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+const [readme, work] = process.argv.slice(2);
+const text = readFileSync(readme, 'utf8');
+const blocks = [...text.matchAll(/```(\w+)\n([\s\S]*?)```/g)];
+let operations = 0;
+let files = 0;
+for (const [, lang, body] of blocks) {
+  if (lang === 'graphql') {
+    operations += 1;
+    const path = join(work, 'src', 'operations', `readme-${operations}.graphql`);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, body);
+  } else if (lang === 'ts') {
+    const name = body.match(/^\/\/ (\S+\.ts)\n/);
+    if (!name) continue;
+    const path = join(work, name[1]);
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, body);
+    files += 1;
+  }
+}
+if (operations < 5 || files < 2) {
+  console.error(`README: found ${operations} operations and ${files} TypeScript files`);
+  process.exit(1);
+}
