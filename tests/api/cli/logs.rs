@@ -1,0 +1,121 @@
+//! What the server writes to its log: JSON lines with the request id and operation, never a secret.
+
+use std::{
+    io::{BufRead, BufReader, Read},
+    process::{Command, Stdio},
+};
+
+use serde_json::json;
+
+use crate::helpers::TestDb;
+
+#[tokio::test]
+async fn json_logs_carry_the_request_id_and_operation_but_no_secrets() {
+    let db = TestDb::sqlite_file();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pwreset"))
+        .env("DATABASE_URL", &db.url)
+        .env("LISTEN_ADDR", "127.0.0.1:0")
+        .env("METRICS_ADDR", "")
+        .env("LOG_FORMAT", "json")
+        .env("RUST_LOG", "info")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    // Keep reading stdout's pipe open until the server is stopped.
+    let (url, keys, _stdout) = tokio::task::spawn_blocking(move || {
+        let mut all = String::new();
+        let mut line = String::new();
+        while all.matches("pwr_test_").count() < 2 && stdout.read_line(&mut line).unwrap() > 0 {
+            all.push_str(&line);
+            line.clear();
+        }
+        let url = all
+            .lines()
+            .next()
+            .unwrap()
+            .trim_start_matches("GraphiQL: ")
+            .to_owned();
+        let keys: Vec<String> = all
+            .split_whitespace()
+            .filter(|w| w.starts_with("pwr_test_"))
+            .map(str::to_owned)
+            .collect();
+        (url, keys, stdout)
+    })
+    .await
+    .unwrap();
+    let integration = keys
+        .iter()
+        .find(|k| k.starts_with("pwr_test_int_"))
+        .unwrap()
+        .clone();
+    let client = reqwest::Client::new();
+    let call = |query: String, request_id: &'static str| {
+        client
+            .post(&url)
+            .bearer_auth(&integration)
+            .header("x-request-id", request_id)
+            .json(&json!({ "query": query }))
+            .send()
+    };
+    call(r#"mutation NewCustomer { createCustomer(input: { email: "log@example.com", password: "hunter2-secret-pass" }) { customer { id } } }"#.into(), "req-create")
+        .await
+        .unwrap();
+    let body: serde_json::Value = call(
+        r#"mutation StartReset { createCustomerPasswordReset(input: { customerEmail: "log@example.com" }) { customerPasswordReset { resetPasswordToken } } }"#.into(),
+        "req-reset",
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let token =
+        body["data"]["createCustomerPasswordReset"]["customerPasswordReset"]["resetPasswordToken"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    call(
+        format!(r#"mutation Finish {{ completeCustomerPasswordReset(input: {{ resetPasswordToken: "{token}", customerPassword: "another-secret-pass" }}) {{ userErrors {{ code }} }} }}"#),
+        "req-complete",
+    )
+    .await
+    .unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut logs = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut logs)
+        .unwrap();
+
+    let finished: Vec<serde_json::Value> = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .filter(|l| l["fields"]["message"] == "request finished")
+        .collect();
+    let reset = finished
+        .iter()
+        .find(|l| l["span"]["request_id"] == "req-reset")
+        .expect("a line for the request");
+    assert_eq!(reset["span"]["operation"], "StartReset");
+    assert_eq!(reset["span"]["outcome"], "Ok");
+    assert_eq!(reset["fields"]["status"], 200);
+    assert!(
+        finished
+            .iter()
+            .any(|l| l["span"]["request_id"] == "req-complete")
+    );
+    for secret in [
+        integration.as_str(),
+        token.as_str(),
+        "hunter2-secret-pass",
+        "another-secret-pass",
+    ] {
+        assert!(!logs.contains(secret), "a secret reached the logs");
+    }
+}
