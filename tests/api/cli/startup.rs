@@ -97,12 +97,7 @@ async fn without_a_key_sqlite_gets_a_private_key_file_and_postgresql_is_refused(
     let (mut child, _stdout, _url) = start_server(&db, &[]).await;
     child.kill().unwrap();
     child.wait().unwrap();
-    let path = db
-        .url
-        .trim_start_matches("sqlite://")
-        .split('?')
-        .next()
-        .unwrap();
+    let path = file_of(&db);
     let key_file = format!("{path}.key");
     let metadata = std::fs::metadata(&key_file).expect("a key file beside the database");
     use std::os::unix::fs::PermissionsExt;
@@ -242,13 +237,7 @@ async fn the_sqlite_files_are_private_and_an_exposed_one_is_reported() {
     let mode = |path: &str| std::fs::metadata(path).unwrap().permissions().mode() & 0o777;
     let db = TestDb::sqlite_file();
     let (mut child, _stdout, _url) = start_server(&db, &[]).await;
-    let path = db
-        .url
-        .trim_start_matches("sqlite://")
-        .split('?')
-        .next()
-        .unwrap()
-        .to_owned();
+    let path = file_of(&db);
     for file in [path.clone(), format!("{path}-wal"), format!("{path}-shm")] {
         assert_eq!(mode(&file), 0o600, "{file}");
     }
@@ -257,13 +246,7 @@ async fn the_sqlite_files_are_private_and_an_exposed_one_is_reported() {
 
     // A file others can read is used, with a warning that says what to do.
     let exposed = TestDb::sqlite_file();
-    let path = exposed
-        .url
-        .trim_start_matches("sqlite://")
-        .split('?')
-        .next()
-        .unwrap()
-        .to_owned();
+    let path = file_of(&exposed);
     std::fs::write(&path, b"").unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
     let output = pwreset(&exposed, &["api-key", "list"]);
@@ -273,4 +256,10 @@ async fn the_sqlite_files_are_private_and_an_exposed_one_is_reported() {
         stderr.contains("readable by other users") && stderr.contains("chmod 600"),
         "{stderr}"
     );
+}
+
+/// The file of an SQLite test database.
+fn file_of(db: &TestDb) -> String {
+    let url = db.url.trim_start_matches("sqlite://");
+    url.split('?').next().unwrap_or(url).to_owned()
 }
