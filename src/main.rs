@@ -7,10 +7,14 @@ use clap::Parser;
 use pwreset::{
     AppState,
     config::{ApiKeyCommand, Cli, Command, Config, LogFormat},
-    domain::ApiKeySecret,
+    domain::{ApiKeySecret, Mode},
     graphql,
     metrics::Metrics,
-    service::{Clock, SystemClock, api_keys, webhooks},
+    service::{
+        Clock, SystemClock, api_keys,
+        mail::{Channel, MailSettings},
+        webhooks,
+    },
 };
 use tokio::net::TcpListener;
 use tracing_subscriber::EnvFilter;
@@ -131,8 +135,10 @@ async fn api_key(config: &Config, command: ApiKeyCommand) -> Result<(), BoxError
 }
 
 async fn serve(config: &Config) -> Result<(), BoxError> {
-    // Before touching the database: PostgreSQL without a key is refused.
+    // Before touching the database: PostgreSQL without a key is refused, and
+    // so are mail settings that cannot work.
     let (sealer, sealing_note) = config.token_sealer()?;
+    let mail = config.mail.settings()?;
     let db = open(config).await?;
     let resealed = webhooks::seal_clear_secrets(&db, &sealer).await?;
     tracing::info!(tokens_sealed_now = resealed, "{sealing_note}");
@@ -157,6 +163,7 @@ async fn serve(config: &Config) -> Result<(), BoxError> {
         webhooks: config.webhook_settings(),
         rate_limits: config.rate_limits(),
         audit_retention: Duration::days(i64::from(config.audit_retention_days)),
+        mail: Arc::new(mail),
         lifecycle: Default::default(),
     };
     let listener = TcpListener::bind(config.listen_addr)
@@ -172,7 +179,7 @@ async fn serve(config: &Config) -> Result<(), BoxError> {
     };
     let addr = listener.local_addr()?;
     let admin_addr = admin.as_ref().map(TcpListener::local_addr).transpose()?;
-    print_banner(addr, admin_addr, &seeded);
+    print_banner(addr, admin_addr, &state.mail, &seeded);
     tracing::info!(%addr, "listening");
     // The admin listener outlives the drain: readiness says 503 while the
     // requests in flight finish.
@@ -200,6 +207,7 @@ async fn serve(config: &Config) -> Result<(), BoxError> {
 fn print_banner(
     addr: std::net::SocketAddr,
     admin: Option<std::net::SocketAddr>,
+    mail: &MailSettings,
     seeded: &[(api_keys::ApiKeyInfo, ApiKeySecret)],
 ) {
     let mut banner = format!("GraphiQL: http://{addr}/graphql\n");
@@ -208,6 +216,16 @@ fn print_banner(
             "Metrics:  http://{admin}/metrics (admin listener)\n"
         )),
         None => banner.push_str("Metrics:  off (METRICS_ADDR is empty)\n"),
+    }
+    for (mode, name) in [(Mode::Test, "test"), (Mode::Live, "live")] {
+        let line = match &mail.mode(mode).channel {
+            Channel::Smtp(target) => format!("sent through {}", target.shown()),
+            Channel::DevelopmentLog => {
+                "written to this log (development mailer; set TEST_SMTP_URL to send)".into()
+            }
+            Channel::Off => "off: no SMTP_URL, so a live reset reaches the customer only through a webhook on customer_password_resets.create".into(),
+        };
+        banner.push_str(&format!("Email ({name}): {line}\n"));
     }
     if !seeded.is_empty() {
         banner.push_str("\nThe database had no API keys, so two test-mode keys were created.\n");

@@ -10,7 +10,7 @@
 use std::{
     collections::HashSet,
     sync::{Mutex, atomic::AtomicI64},
-    time::Duration,
+    time::{Duration, Instant},
 };
 
 use prometheus_client::{
@@ -85,6 +85,10 @@ pub struct Metrics {
     hash_queue: Gauge<i64, AtomicI64>,
     pool: Family<PoolLabels, Gauge<i64, AtomicI64>>,
     webhook_attempts: Family<OutcomeLabels, Counter>,
+    reset_emails: Family<OutcomeLabels, Counter>,
+    resets_undeliverable: Counter,
+    /// When the log last warned of undeliverable resets.
+    warned_undeliverable: Mutex<Option<Instant>>,
     operations: Mutex<HashSet<String>>,
 }
 
@@ -177,9 +181,24 @@ impl Metrics {
             "Webhook calls by outcome: delivered, retrying, failed (gave up)",
             webhook_attempts.clone(),
         );
+        let reset_emails = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "reset_emails",
+            "Reset email attempts by outcome: sent, logged (development mailer), retrying, failed (gave up)",
+            reset_emails.clone(),
+        );
+        let resets_undeliverable = Counter::default();
+        registry.register(
+            "resets_undeliverable",
+            "Live-mode resets created with no way to reach the customer: no email channel and no webhook on customer_password_resets.create",
+            resets_undeliverable.clone(),
+        );
         Self {
             registry,
             webhook_attempts,
+            reset_emails,
+            resets_undeliverable,
+            warned_undeliverable: Mutex::new(None),
             requests,
             latency,
             resets_created,
@@ -277,6 +296,32 @@ impl Metrics {
         self.webhook_attempts
             .get_or_create(&OutcomeLabels { outcome })
             .inc();
+    }
+
+    /// Records one reset email attempt by outcome.
+    pub fn reset_email(&self, outcome: &'static str) {
+        self.reset_emails
+            .get_or_create(&OutcomeLabels { outcome })
+            .inc();
+    }
+
+    /// Counts `n` live-mode resets that no channel can deliver, and warns in
+    /// the log, at most once every ten minutes.
+    pub fn resets_undeliverable(&self, n: u64) {
+        if n == 0 {
+            return;
+        }
+        self.resets_undeliverable.inc_by(n);
+        let mut warned = self
+            .warned_undeliverable
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if warned.is_none_or(|at| at.elapsed() >= Duration::from_secs(600)) {
+            *warned = Some(Instant::now());
+            tracing::warn!(
+                "live-mode resets were created that reach no customer: set SMTP_URL and RESET_URL, or subscribe a webhook to customer_password_resets.create (resets_undeliverable_total counts them)"
+            );
+        }
     }
 
     /// The metrics in OpenMetrics text, with the pool gauges read from `db` now.

@@ -10,6 +10,7 @@ use crate::{
     service::{
         self, Clock,
         jobs::{JobSettings, Worker},
+        mail::MailSettings,
         password::PasswordHasher,
         password_resets::TokenPolicy,
         rate_limits::RateLimits,
@@ -60,6 +61,8 @@ pub struct AppState {
     pub rate_limits: RateLimits,
     /// How long audit entries are kept.
     pub audit_retention: Duration,
+    /// The reset email's settings.
+    pub mail: Arc<MailSettings>,
     /// Serving, or draining before a stop.
     pub lifecycle: Lifecycle,
 }
@@ -71,6 +74,7 @@ impl AppState {
             ttl: self.reset_token_ttl,
             sealer: &self.sealer,
             clock: self.clock.as_ref(),
+            mail: &self.mail,
         }
     }
 
@@ -85,6 +89,7 @@ impl AppState {
             allow_private_targets: self.webhooks.allow_private_targets,
             proxy: self.webhooks.proxy.clone(),
             sealer: self.sealer.clone(),
+            mail: self.mail.clone(),
         };
         Worker::new(
             self.db.clone(),

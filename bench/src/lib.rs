@@ -65,6 +65,11 @@ pub fn state(
             ..RateLimits::default()
         },
         audit_retention: chrono::Duration::days(90),
+        // What `cargo run` has: test mode's emails go to the log.
+        mail: Arc::new(
+            pwreset::service::mail::MailSettings::development()
+                .expect("the built-in mail templates load"),
+        ),
         lifecycle: Default::default(),
     }
 }

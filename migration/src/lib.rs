@@ -14,6 +14,7 @@ mod m20261127_000006_abuse_resistance;
 mod m20261129_000007_fair_storefront_queue;
 mod m20261129_000008_bounded_persisted_queries;
 mod m20261129_000009_one_open_reset_per_customer;
+mod m20261129_000010_reset_emails;
 
 /// Every migration of the schema, oldest first.
 pub struct Migrator;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000007_fair_storefront_queue::Migration),
             Box::new(m20261129_000008_bounded_persisted_queries::Migration),
             Box::new(m20261129_000009_one_open_reset_per_customer::Migration),
+            Box::new(m20261129_000010_reset_emails::Migration),
         ]
     }
 }

@@ -1,11 +1,13 @@
 //! The command line and environment, parsed and validated once at start-up.
 //! Every option can be given as a flag or as the environment variable it names.
-//! The fields are here; their parsers in `parse`, the settings built from them
-//! in `settings`.
+//! The fields are here (the email's in `mail`); their parsers in `parse`, the
+//! settings built from them in `settings`.
 
+mod mail;
 mod parse;
 mod settings;
 
+pub use mail::MailConfig;
 pub use parse::OptionalAddr;
 use parse::{parse_base_url, parse_key, parse_net, parse_optional_addr, parse_origin};
 
@@ -285,6 +287,9 @@ pub struct Config {
     /// Log format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Human, global = true)]
     pub log_format: LogFormat,
+    /// The reset email.
+    #[command(flatten)]
+    pub mail: MailConfig,
 }
 
 /// How log lines are written (to stderr).

@@ -46,6 +46,10 @@ pub enum ErrorCode {
     /// A field the caller's role may not set (a sales channel setting the
     /// merchant's `reference` or `metadata`).
     FieldNotAllowed,
+    /// A `redirectUrl` whose origin is not allowed, or that is not an http(s) URL.
+    RedirectUrlNotAllowed,
+    /// A `locale` that is not a language tag.
+    InvalidLocale,
 }
 
 impl ErrorCode {
@@ -71,6 +75,8 @@ impl ErrorCode {
             ErrorCode::CallbackUrlNotAllowed => "CALLBACK_URL_NOT_ALLOWED",
             ErrorCode::InvalidTopic => "INVALID_TOPIC",
             ErrorCode::FieldNotAllowed => "FIELD_NOT_ALLOWED",
+            ErrorCode::RedirectUrlNotAllowed => "REDIRECT_URL_NOT_ALLOWED",
+            ErrorCode::InvalidLocale => "INVALID_LOCALE",
         }
     }
 }

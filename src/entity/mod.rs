@@ -8,6 +8,7 @@ pub mod customer_password_reset;
 pub mod persisted_query;
 pub mod rate_limit_counter;
 pub mod reset_audit_event;
+pub mod reset_email;
 pub mod reset_request;
 pub mod webhook;
 pub mod webhook_attempt;

@@ -29,6 +29,11 @@ pub struct Model {
     pub reference_origin: Option<String>,
     /// Unused since storefronts may not set it (always `{}`).
     pub metadata: Json,
+    /// The page the storefront asked the email's link to open (already
+    /// checked against the allowed origins).
+    pub redirect_url: Option<String>,
+    /// The language the storefront asked the email in.
+    pub locale: Option<String>,
     /// The audit event recording the request (internal key).
     pub audit_event_id: i64,
     /// A processor's lease.

@@ -60,6 +60,11 @@ pub enum UserErrorCode {
     /// reset's `reference`, `referenceOrigin` or `metadata` (the back office's
     /// fields, which its mailer may trust).
     FieldNotAllowed,
+    /// `redirectUrl` is not an http(s) URL, or its origin is not one of the
+    /// server's `RESET_URL_ALLOWED_ORIGINS`.
+    RedirectUrlNotAllowed,
+    /// `locale` is not a language tag such as `en` or `de-CH`.
+    InvalidLocale,
 }
 
 /// A refused input field, returned in a mutation payload's `userErrors`.

@@ -1,4 +1,4 @@
-//! DataLoaders: many `customer` fields in one response cost one query.
+//! DataLoaders: many `customer` (or `email`) fields in one response cost one query.
 
 use std::collections::HashMap;
 
@@ -6,7 +6,10 @@ use async_graphql::dataloader::Loader;
 use sea_orm::DatabaseConnection;
 
 use super::error::to_graphql;
-use crate::{entity::customer, service::customers};
+use crate::{
+    entity::{customer, reset_email},
+    service::{customers, mail},
+};
 
 /// Loads customers by internal key, batching every key a response needs.
 /// One is created per request, so nothing is cached across requests.
@@ -29,5 +32,27 @@ impl Loader<i64> for CustomerLoader {
         customers::load_many(&self.db, keys)
             .await
             .map_err(to_graphql)
+    }
+}
+
+/// Loads reset emails by their reset's internal key, batching every key a
+/// response needs. One is created per request.
+pub struct ResetEmailLoader {
+    db: DatabaseConnection,
+}
+
+impl ResetEmailLoader {
+    /// A loader reading from `db`.
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+}
+
+impl Loader<i64> for ResetEmailLoader {
+    type Value = reset_email::Model;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
+        mail::of_resets(&self.db, keys).await.map_err(to_graphql)
     }
 }

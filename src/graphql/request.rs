@@ -17,15 +17,18 @@ use async_graphql::{
 
 use async_graphql_value::{Name, Value};
 
-use super::{ErrorCode, loaders::CustomerLoader};
+use super::{
+    ErrorCode,
+    loaders::{CustomerLoader, ResetEmailLoader},
+};
 use crate::{
     domain::{Auth, ClientIp},
     state::AppState,
 };
 
 /// `request` with what its resolvers read: the caller's `auth` and address,
-/// and a fresh customer DataLoader over `state`'s read pool (nothing is cached
-/// across requests). A variable the operation declares as nullable, with no
+/// and fresh customer and reset-email DataLoaders over `state`'s read pool
+/// (nothing is cached across requests). A variable the operation declares as nullable, with no
 /// default, and the client did not send, is treated as the GraphQL
 /// specification says: the argument or input field it stands for is *not
 /// provided* (so an update keeps that field), not `null` (which would clear
@@ -33,8 +36,9 @@ use crate::{
 /// `undefined` variables all the time.
 pub fn prepare(mut request: Request, state: &AppState, auth: Auth, ip: ClientIp) -> Request {
     omit_unsent_variables(&mut request);
-    let loader = DataLoader::new(CustomerLoader::new(state.reader.clone()), tokio::spawn);
-    request.data(auth).data(ip).data(loader)
+    let customers = DataLoader::new(CustomerLoader::new(state.reader.clone()), tokio::spawn);
+    let emails = DataLoader::new(ResetEmailLoader::new(state.reader.clone()), tokio::spawn);
+    request.data(auth).data(ip).data(customers).data(emails)
 }
 
 /// The operation `request` runs: the named one, or the only one.

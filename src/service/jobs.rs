@@ -1,7 +1,7 @@
 //! The one background runner: on every poll it turns queued storefront
-//! requests into resets, gives up deliveries whose secret expired, and
-//! delivers due webhook deliveries; every ten minutes it prunes the audit
-//! trail and stale rate-limit counters. All of it works on leases or
+//! requests into resets, gives up deliveries whose secret expired, delivers
+//! due webhook deliveries and sends due reset emails; every ten minutes it
+//! prunes the audit trail and stale rate-limit counters. All of it works on leases or
 //! idempotent deletes, so any number of processes can run it on one database.
 
 use std::{sync::Arc, time::Duration};
@@ -10,6 +10,7 @@ use sea_orm::DatabaseConnection;
 
 use super::{
     Clock, Result, audit,
+    mail::{MailSettings, Mailer},
     password_resets::{self, TokenPolicy},
     rate_limits,
     sealing::TokenSealer,
@@ -33,6 +34,8 @@ pub struct JobSettings {
     pub proxy: Option<String>,
     /// Seals reset tokens at rest, and opens them to deliver them.
     pub sealer: TokenSealer,
+    /// The reset email's settings.
+    pub mail: Arc<MailSettings>,
 }
 
 /// Runs the background jobs. Clone it freely.
@@ -43,6 +46,7 @@ pub struct Worker {
     metrics: Arc<Metrics>,
     settings: JobSettings,
     deliverer: Deliverer,
+    mailer: Mailer,
 }
 
 impl std::fmt::Debug for Worker {
@@ -72,12 +76,20 @@ impl Worker {
             settings.proxy.as_deref(),
             settings.sealer.clone(),
         )?;
+        let mailer = Mailer::new(
+            db.clone(),
+            clock.clone(),
+            metrics.clone(),
+            settings.mail.clone(),
+            settings.sealer.clone(),
+        );
         Ok(Self {
             db,
             clock,
             metrics,
             settings,
             deliverer,
+            mailer,
         })
     }
 
@@ -104,8 +116,10 @@ impl Worker {
     }
 
     /// One round: creates the resets of queued storefront requests, gives up
-    /// deliveries whose secret expired, then delivers every due delivery once;
-    /// returns how many delivery attempts were made.
+    /// deliveries whose secret expired, delivers every due webhook delivery
+    /// once, then sends every due reset email once; returns how many webhook
+    /// delivery attempts were made (emails are counted by the
+    /// `reset_emails` metric).
     ///
     /// # Errors
     /// [`super::Error::Database`] if a job cannot claim or record its work.
@@ -115,13 +129,19 @@ impl Worker {
             ttl: self.settings.reset_ttl,
             sealer: &self.settings.sealer,
             clock: self.clock.as_ref(),
+            mail: &self.settings.mail,
         };
         let processed = password_resets::process_requests(&self.db, tokens, now).await?;
         // How many were processed, never how many became resets: that would
-        // tell which emails have accounts.
-        self.metrics.storefront_requests_processed(processed);
+        // tell which emails have accounts. (The admin listener's count of
+        // unreachable live resets is for operators, never public.)
+        self.metrics
+            .storefront_requests_processed(processed.requests);
+        self.metrics.resets_undeliverable(processed.unreachable);
         webhooks::expire_secrets(&self.db, now).await?;
-        self.deliverer.deliver_due().await
+        let attempts = self.deliverer.deliver_due().await?;
+        self.mailer.send_due().await?;
+        Ok(attempts)
     }
 
     /// Deletes audit entries past their retention and stale rate-limit counters.

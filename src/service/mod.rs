@@ -11,6 +11,7 @@ pub mod customers;
 mod error;
 pub mod jobs;
 mod lease;
+pub mod mail;
 pub mod pagination;
 pub mod password;
 pub mod password_resets;

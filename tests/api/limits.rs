@@ -218,7 +218,7 @@ async fn seed_reset(app: &TestApp) -> (String, String) {
         start_time(),
     );
     match created.await.unwrap() {
-        Started::Reset { reset, token } => (reset.public_id, token.expose().to_owned()),
+        Started::Reset { reset, token, .. } => (reset.public_id, token.expose().to_owned()),
         Started::Queued => unreachable!("an integration key creates at once"),
     }
 }

@@ -1,6 +1,7 @@
 //! Customer password resets in GraphQL: the type and its reads here; lists
 //! in [`list`]; the mutations in [`mutation`].
 
+mod email;
 mod list;
 mod mutation;
 
@@ -9,6 +10,7 @@ use std::sync::Arc;
 use async_graphql::{ComplexObject, Context, Enum, ID, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
+use email::{DeliveryChannels, EmailChannel, ResetEmail};
 pub(crate) use list::ResetListArgs;
 pub use list::{
     CustomerPasswordResetConnection, CustomerPasswordResetFilter, CustomerPasswordResetSort,
@@ -20,12 +22,13 @@ use super::{
     connection::page_complexity,
     customers::Customer,
     error::to_graphql,
-    loaders::CustomerLoader,
+    loaders::{CustomerLoader, ResetEmailLoader},
     mode::Mode,
 };
 use crate::{
+    domain::Topic,
     entity::customer_password_reset,
-    service::{pagination::PageArgs, password_resets},
+    service::{mail::Channel, pagination::PageArgs, password_resets, webhooks},
 };
 
 /// Where a password reset stands.
@@ -79,6 +82,8 @@ pub struct CustomerPasswordReset {
     /// The mode the reset belongs to.
     pub mode: Mode,
     #[graphql(skip)]
+    pub(crate) key: i64,
+    #[graphql(skip)]
     pub(crate) customer_key: i64,
     /// The customer, when the list that produced this reset loaded it already.
     #[graphql(skip)]
@@ -102,6 +107,7 @@ impl CustomerPasswordReset {
             created_at: m.created_at,
             updated_at: m.updated_at,
             mode: Mode::from(m.mode.as_str()),
+            key: m.id,
             customer_key: m.customer_id,
             preloaded_customer: None,
         }
@@ -132,6 +138,15 @@ impl CustomerPasswordReset {
             .load_one(self.customer_key)
             .await?
             .map(|m| Arc::new(Customer::from(m))))
+    }
+
+    /// The reset's email to its customer; null when none was written (the
+    /// mode sends no email). Integration keys only.
+    async fn email(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ResetEmail>> {
+        access::require(ctx, INTEGRATION)?;
+        let loader =
+            ctx.data_unchecked::<async_graphql::dataloader::DataLoader<ResetEmailLoader>>();
+        Ok(loader.load_one(self.key).await?.map(ResetEmail::from))
     }
 }
 
@@ -170,5 +185,32 @@ impl ResetQuery {
     ) -> async_graphql::Result<CustomerPasswordResetConnection> {
         let page = PageArgs::new(first, after, last, before);
         ResetListArgs { page, filter, sort }.fetch(ctx, None).await
+    }
+
+    /// What carries a new reset of the key's mode to its customer: the
+    /// email channel and the webhooks on `CUSTOMER_PASSWORD_RESETS_CREATE`.
+    /// Integration keys only.
+    async fn delivery_channels(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<DeliveryChannels> {
+        let principal = access::require(ctx, INTEGRATION)?;
+        let state = access::state(ctx);
+        let hooks = webhooks::subscribers(&state.reader, principal.mode, &[Topic::ResetCreated])
+            .await
+            .map_err(to_graphql)?;
+        let email = match (
+            &state.mail.mode(principal.mode).channel,
+            state.mail.sends(principal.mode),
+        ) {
+            (_, false) | (Channel::Off, _) => EmailChannel::Off,
+            (Channel::Smtp(_), true) => EmailChannel::Smtp,
+            (Channel::DevelopmentLog, true) => EmailChannel::DevelopmentLog,
+        };
+        Ok(DeliveryChannels {
+            email,
+            webhooks: i32::try_from(hooks.len()).unwrap_or(i32::MAX),
+            reachable: email != EmailChannel::Off || !hooks.is_empty(),
+        })
     }
 }

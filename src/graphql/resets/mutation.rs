@@ -30,6 +30,15 @@ pub struct CreateCustomerPasswordResetInput {
     /// Free-form data: a JSON object of at most 16 KiB. Integration keys only:
     /// a sales-channel key gets `FIELD_NOT_ALLOWED`.
     pub metadata: Option<Json<serde_json::Value>>,
+    /// The page the reset email's link opens, with the token added as its
+    /// `token` query parameter; the mode's `RESET_URL` when omitted. Its
+    /// origin must be one of the server's `RESET_URL_ALLOWED_ORIGINS`, else
+    /// `REDIRECT_URL_NOT_ALLOWED`.
+    pub redirect_url: Option<String>,
+    /// The language of the reset email, such as `de` or `de-CH` (English when
+    /// omitted or when there are no templates for it); `INVALID_LOCALE` when
+    /// it is not a language tag.
+    pub locale: Option<String>,
 }
 
 /// The token a customer received and the password they chose
@@ -132,6 +141,8 @@ impl ResetMutation {
             reference: input.reference,
             reference_origin: input.reference_origin,
             metadata: input.metadata.map(|m| m.0),
+            redirect_url: input.redirect_url,
+            locale: input.locale,
         };
         let caller = access::caller(ctx, principal);
         let (limits, tokens) = (&state.rate_limits, state.tokens());
@@ -139,8 +150,15 @@ impl ResetMutation {
         let (started, user_errors) = payload(result)?;
         record_rejections(state, &user_errors);
         let reset = match started {
-            Some(Started::Reset { reset, token }) => {
+            Some(Started::Reset {
+                reset,
+                token,
+                reachable,
+            }) => {
                 state.metrics.reset_created();
+                if !reachable && principal.mode == crate::domain::Mode::Live {
+                    state.metrics.resets_undeliverable(1);
+                }
                 let mut reset = CustomerPasswordReset::new(*reset, now);
                 reset.reset_password_token = Some(token.expose().to_owned());
                 Some(reset)

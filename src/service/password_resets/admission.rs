@@ -12,6 +12,7 @@ use crate::{
         Error, Result, UserError,
         audit::{self, Action, Entry, Outcome},
         error::Errors,
+        mail::{self, EmailWish, MailSettings},
         rate_limits::{self, Hit, Limit, RateLimits},
     },
 };
@@ -23,9 +24,11 @@ pub(super) struct ValidReset {
     pub reference: Option<String>,
     pub reference_origin: Option<String>,
     pub metadata: serde_json::Value,
+    /// The page and language of the email.
+    pub wish: EmailWish,
 }
 
-fn validate(mut input: NewReset, role: Role) -> Result<ValidReset> {
+fn validate(mut input: NewReset, role: Role, mail: &MailSettings) -> Result<ValidReset> {
     let mut errors = Errors::default();
     if role == Role::SalesChannel {
         // The back office's fields: its mailer may build links from them.
@@ -55,6 +58,22 @@ fn validate(mut input: NewReset, role: Role) -> Result<ValidReset> {
         &["input", "metadata"],
         Metadata::parse(input.metadata.unwrap_or_else(|| serde_json::json!({}))),
     );
+    let redirect_url = input.redirect_url.as_deref().and_then(|raw| {
+        mail::check_redirect(raw, &mail.allowed_origins)
+            .map_err(|e| errors.push(e))
+            .ok()
+    });
+    let locale = input.locale.filter(|l| {
+        let valid = mail::is_locale(l);
+        if !valid {
+            errors.push(UserError::new(
+                &["input", "locale"],
+                ErrorCode::InvalidLocale,
+                "must be a language tag such as en or de-CH",
+            ));
+        }
+        valid
+    });
     errors.finish()?;
     match (email, reference, reference_origin, metadata) {
         (Some(email), Some(reference), Some(reference_origin), Some(metadata)) => Ok(ValidReset {
@@ -62,6 +81,10 @@ fn validate(mut input: NewReset, role: Role) -> Result<ValidReset> {
             reference: reference.into_inner(),
             reference_origin: reference_origin.into_inner(),
             metadata: metadata.into_json(),
+            wish: EmailWish {
+                redirect_url,
+                locale,
+            },
         }),
         _ => Err(Error::Internal(
             "parsed input missing after validation".into(),
@@ -136,6 +159,7 @@ pub(super) async fn admit_create(
     db: &DatabaseConnection,
     caller: &Caller,
     limits: &RateLimits,
+    mail: &MailSettings,
     input: NewReset,
     now: DateTime<Utc>,
 ) -> Result<ValidReset> {
@@ -153,7 +177,7 @@ pub(super) async fn admit_create(
     let all: Vec<_> = by_client.iter().chain(&by_email).copied().collect();
     refuse_if_already_over(db, &all, now).await?;
     within_limits(db, caller, Action::Create, &by_client, now).await?;
-    let valid = validate(input, caller.principal.role);
+    let valid = validate(input, caller.principal.role, mail);
     let input = record_refusal(db, caller, Action::Create, None, valid, now).await?;
     within_limits(db, caller, Action::Create, &by_email, now).await?;
     Ok(input)

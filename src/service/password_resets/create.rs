@@ -1,5 +1,6 @@
 //! Creating a reset: a fresh single-use token that supersedes the customer's
-//! older pending resets, with its webhook event, in one transaction.
+//! older pending resets, with its webhook event and its email, in one
+//! transaction.
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, Set, TransactionTrait};
@@ -15,7 +16,7 @@ use crate::{
     service::{
         Result, UserError,
         audit::{self, Action, Entry, Outcome},
-        customers,
+        customers, mail,
         rate_limits::RateLimits,
         webhooks::{self, SealedAttribute},
     },
@@ -33,7 +34,7 @@ pub(super) async fn create(
     now: DateTime<Utc>,
 ) -> Result<Started> {
     let mode = caller.principal.mode;
-    let input = admit_create(db, caller, limits, input, now).await?;
+    let input = admit_create(db, caller, limits, tokens.mail, input, now).await?;
     let txn = db.begin().await?;
     let customer = customers::find_by_email(&txn, mode, &input.email).await?;
     let (outcome, customer_id) = match &customer {
@@ -64,7 +65,8 @@ pub(super) async fn create(
 
 /// Creates the reset for `input`'s `customer` on `txn`, after locking the
 /// customer (so two writers of one customer's resets take turns), closing
-/// the customer's older open resets, and recording the webhook event.
+/// the customer's older open resets, and recording the webhook event and
+/// the email.
 pub(super) async fn create_in<C: ConnectionTrait>(
     txn: &C,
     mode: Mode,
@@ -111,8 +113,19 @@ pub(super) async fn create_in<C: ConnectionTrait>(
         now,
     )
     .await?;
+    let emailed = mail::record(
+        txn,
+        tokens.mail,
+        mode,
+        &model,
+        &input.wish,
+        token.expose(),
+        tokens.sealer,
+    )
+    .await?;
     Ok(Started::Reset {
         reset: Box::new(model),
         token,
+        reachable: emailed || !hooks.is_empty(),
     })
 }

@@ -28,16 +28,17 @@ use sea_orm::{
 pub use complete::complete;
 pub use list::{ResetFilter, ResetSort, list};
 pub use manage::{ResetChanges, delete, get, update};
-pub use queue::process_requests;
+pub use queue::{Processed, process_requests};
 
 use crate::{
     domain::{Caller, ResetToken, Role},
     entity::customer_password_reset as reset,
-    service::{Clock, Result, rate_limits::RateLimits, sealing::TokenSealer},
+    service::{Clock, Result, mail::MailSettings, rate_limits::RateLimits, sealing::TokenSealer},
 };
 
-/// How new reset tokens are made: how long they work, what seals them while
-/// they wait on a webhook delivery, and what dates them.
+/// How new reset tokens are made and sent: how long they work, what seals
+/// them while they wait on a webhook delivery or an email, what dates them,
+/// and which modes email them.
 #[derive(Clone, Copy)]
 pub struct TokenPolicy<'a> {
     /// How long a new token works.
@@ -47,6 +48,8 @@ pub struct TokenPolicy<'a> {
     /// Read when the reset is written, under its customer's lock, so a reset
     /// is never dated before a password change that committed first.
     pub clock: &'a dyn Clock,
+    /// Which modes email the token, and where links may point.
+    pub mail: &'a MailSettings,
 }
 
 impl std::fmt::Debug for TokenPolicy<'_> {
@@ -68,6 +71,10 @@ pub struct NewReset {
     pub reference_origin: Option<String>,
     /// A JSON object; `{}` when absent.
     pub metadata: Option<serde_json::Value>,
+    /// The page the email's link opens, if its origin is allowed.
+    pub redirect_url: Option<String>,
+    /// The language of the email (`en` when absent).
+    pub locale: Option<String>,
 }
 
 /// What a caller is told after starting a reset.
@@ -79,6 +86,9 @@ pub enum Started {
         reset: Box<reset::Model>,
         /// Its token, to hand over once.
         token: ResetToken,
+        /// Whether a channel carries it to the customer: an email, or a
+        /// webhook subscribed to its creation.
+        reachable: bool,
     },
     /// The request was queued (sales-channel keys), whatever the email: the
     /// caller learns nothing about whether it has an account.
@@ -96,7 +106,8 @@ pub enum Started {
 /// # Errors
 /// [`crate::service::Error::TooManyRequests`] past a rate limit;
 /// [`crate::service::Error::User`] with `INVALID_EMAIL`, `REFERENCE_TOO_LONG`,
-/// `METADATA_NOT_OBJECT`, `METADATA_TOO_LARGE`, (sales-channel keys, which may
+/// `METADATA_NOT_OBJECT`, `METADATA_TOO_LARGE`, `REDIRECT_URL_NOT_ALLOWED`,
+/// `INVALID_LOCALE`, (sales-channel keys, which may
 /// not set `reference`, `referenceOrigin` or `metadata`) `FIELD_NOT_ALLOWED`,
 /// or (integration keys only) `CUSTOMER_NOT_FOUND`; [`crate::service::Error::Database`] otherwise.
 pub async fn start(
@@ -110,7 +121,7 @@ pub async fn start(
     match caller.principal.role {
         Role::Integration => create::create(db, caller, limits, input, tokens, now).await,
         Role::SalesChannel => {
-            queue::request(db, caller, limits, input, now).await?;
+            queue::request(db, caller, limits, tokens.mail, input, now).await?;
             Ok(Started::Queued)
         }
     }

@@ -17,7 +17,7 @@ use sea_orm::{
 };
 
 use super::{
-    NewReset, TokenPolicy,
+    NewReset, Started, TokenPolicy,
     admission::{ValidReset, admit_create},
     create::create_in,
 };
@@ -28,6 +28,7 @@ use crate::{
         Error, Result,
         audit::{self, Outcome},
         customers, lease,
+        mail::{EmailWish, MailSettings},
         rate_limits::RateLimits,
     },
 };
@@ -58,11 +59,12 @@ pub(super) async fn request(
     db: &DatabaseConnection,
     caller: &Caller,
     limits: &RateLimits,
+    mail: &MailSettings,
     input: NewReset,
     now: DateTime<Utc>,
 ) -> Result<()> {
     let mode = caller.principal.mode;
-    let input = admit_create(db, caller, limits, input, now).await?;
+    let input = admit_create(db, caller, limits, mail, input, now).await?;
     let prefix = limits.prefix(caller.client_ip);
     let key = request_key(mode, &input.email);
     let txn = db.begin().await?;
@@ -85,6 +87,8 @@ pub(super) async fn request(
         reference: Set(None),
         reference_origin: Set(None),
         metadata: Set(serde_json::json!({})),
+        redirect_url: Set(input.wish.redirect_url.clone()),
+        locale: Set(input.wish.locale.clone()),
         audit_event_id: Set(audit_entry.id),
         locked_until: Set(None),
         locked_by: Set(None),
@@ -143,14 +147,23 @@ impl lease::Leased for reset_request::Entity {
     }
 }
 
+/// What one run of the queue did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Processed {
+    /// Requests processed (not how many became resets: only the audit trail
+    /// tells that).
+    pub requests: usize,
+    /// Live-mode resets made that no channel carries to the customer.
+    pub unreachable: u64,
+}
+
 /// Processes queued storefront requests, by place within their prefix, then
 /// age: for each, in one transaction, creates the reset (when the email has a
 /// customer; with its webhook event and a token made by `tokens`), resolves
 /// the audit entries of every request folded into it, and removes it.
 /// Requests are leased, so several processes share the queue without
 /// processing one twice. Takes batches until the queue is empty (or a bound
-/// is reached). Returns how many requests were processed (not how many
-/// became resets: only the audit trail tells that).
+/// is reached).
 ///
 /// # Errors
 /// [`Error::Database`] if claiming or processing fails (the request stays queued).
@@ -158,9 +171,9 @@ pub async fn process_requests(
     db: &DatabaseConnection,
     tokens: TokenPolicy<'_>,
     now: DateTime<Utc>,
-) -> Result<usize> {
+) -> Result<Processed> {
     let order = [reset_request::Column::Position, reset_request::Column::Id];
-    let mut processed = 0;
+    let mut processed = Processed::default();
     for _ in 0..BATCHES_PER_RUN {
         let claimed = lease::claim::<reset_request::Entity>(
             db,
@@ -174,20 +187,23 @@ pub async fn process_requests(
         if claimed.is_empty() {
             break;
         }
-        processed += claimed.len();
+        processed.requests += claimed.len();
         for request in claimed {
-            process(db, request, tokens).await?;
+            if !process(db, request, tokens).await? {
+                processed.unreachable += 1;
+            }
         }
     }
     Ok(processed)
 }
 
-/// Turns one queued request into a reset (or nothing), in one transaction.
+/// Turns one queued request into a reset (or nothing), in one transaction;
+/// false when it made a live-mode reset no channel carries.
 async fn process(
     db: &DatabaseConnection,
     request: reset_request::Model,
     tokens: TokenPolicy<'_>,
-) -> Result<()> {
+) -> Result<bool> {
     let mode: Mode = request.mode.parse().map_err(Error::Internal)?;
     let email = Email::parse(&request.email).map_err(|e| Error::Internal(e.to_string()))?;
     let key = request_key(mode, &email);
@@ -196,8 +212,13 @@ async fn process(
         reference: None,
         reference_origin: None,
         metadata: serde_json::json!({}),
+        wish: EmailWish {
+            redirect_url: request.redirect_url.clone(),
+            locale: request.locale.clone(),
+        },
     };
     let txn = db.begin().await?;
+    let mut reachable = true;
     let id = request.audit_event_id;
     let customer = match customers::find_by_email(&txn, mode, &input.email).await? {
         // Read again under the customer's lock: a password changed a moment ago counts.
@@ -217,7 +238,12 @@ async fn process(
             audit::resolve(&txn, id, &key, outcome, reason, customer_id).await?;
         }
         Some(customer) => {
-            create_in(&txn, mode, &customer, &input, tokens).await?;
+            if let Started::Reset {
+                reachable: false, ..
+            } = create_in(&txn, mode, &customer, &input, tokens).await?
+            {
+                reachable = mode != Mode::Live;
+            }
             let customer_id = Some(customer.public_id.as_str());
             audit::resolve(&txn, id, &key, Outcome::Created, None, customer_id).await?;
         }
@@ -227,5 +253,5 @@ async fn process(
         .exec(&txn)
         .await?;
     txn.commit().await?;
-    Ok(())
+    Ok(reachable)
 }

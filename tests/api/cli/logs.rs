@@ -18,6 +18,10 @@ async fn json_logs_carry_the_request_id_and_operation_but_no_secrets() {
         .env("METRICS_ADDR", "")
         .env("LOG_FORMAT", "json")
         .env("RUST_LOG", "info")
+        // Test mode's emails to a port where nothing listens: the
+        // development mailer (which logs test-mode links on purpose) is off.
+        .env("TEST_SMTP_URL", "smtp://127.0.0.1:9?tls=none")
+        .env("MAIL_FROM", "shop@example.com")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -118,4 +122,123 @@ async fn json_logs_carry_the_request_id_and_operation_but_no_secrets() {
     ] {
         assert!(!logs.contains(secret), "a secret reached the logs");
     }
+}
+
+#[tokio::test]
+async fn the_development_mailer_logs_test_mode_links_and_never_live_ones() {
+    let db = TestDb::sqlite_file();
+    let live = super::pwreset(
+        &db,
+        &[
+            "api-key",
+            "create",
+            "--role",
+            "integration",
+            "--mode",
+            "live",
+        ],
+    );
+    let live = String::from_utf8(live.stdout).unwrap().trim().to_owned();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pwreset"))
+        .env("DATABASE_URL", &db.url)
+        .env("LISTEN_ADDR", "127.0.0.1:0")
+        .env("METRICS_ADDR", "")
+        .env("RUST_LOG", "info")
+        .env("WEBHOOK_POLL_INTERVAL_MS", "100")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let (url, banner, _stdout) = tokio::task::spawn_blocking(move || {
+        let mut banner = String::new();
+        while !banner.contains("Email (live)") {
+            assert!(stdout.read_line(&mut banner).unwrap() > 0, "{banner}");
+        }
+        let url = banner
+            .lines()
+            .next()
+            .unwrap()
+            .trim_start_matches("GraphiQL: ")
+            .to_owned();
+        (url, banner, stdout)
+    })
+    .await
+    .unwrap();
+    assert!(
+        banner.contains("Email (test): written to this log"),
+        "{banner}"
+    );
+    assert!(banner.contains("Email (live): off"), "{banner}");
+    // The live key is the only key, so no test keys were seeded: make one.
+    let test = super::pwreset(
+        &db,
+        &[
+            "api-key",
+            "create",
+            "--role",
+            "integration",
+            "--mode",
+            "test",
+        ],
+    );
+    let test = String::from_utf8(test.stdout).unwrap().trim().to_owned();
+    let client = reqwest::Client::new();
+    for (key, email) in [(&live, "live@example.com"), (&test, "test@example.com")] {
+        for query in [
+            format!(
+                r#"mutation {{ createCustomer(input: {{ email: "{email}" }}) {{ customer {{ id }} }} }}"#
+            ),
+            format!(
+                r#"mutation {{ createCustomerPasswordReset(input: {{ customerEmail: "{email}" }}) {{ customerPasswordReset {{ id }} }} }}"#
+            ),
+        ] {
+            let answer: serde_json::Value = client
+                .post(&url)
+                .bearer_auth(key)
+                .json(&json!({ "query": query }))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            assert!(answer.get("errors").is_none(), "{answer}");
+        }
+    }
+    // Read the log until the development mailer's line for the test-mode reset.
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let logs = tokio::time::timeout(
+        std::time::Duration::from_secs(30),
+        tokio::task::spawn_blocking(move || {
+            let mut logs = String::new();
+            while !logs.contains("DEVELOPMENT MAILER") {
+                if stderr.read_line(&mut logs).unwrap() == 0 {
+                    break;
+                }
+            }
+            logs
+        }),
+    )
+    .await
+    .expect("the development mailer wrote its line")
+    .unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let line = logs
+        .lines()
+        .find(|l| l.contains("DEVELOPMENT MAILER"))
+        .expect("a development mailer line");
+    assert!(
+        line.contains("test@example.com is http://localhost:3000/reset-password?token="),
+        "{line}"
+    );
+    assert!(
+        !logs.contains("live@example.com"),
+        "live mode never logs a link: {logs}"
+    );
+    assert!(
+        logs.contains("live-mode resets were created that reach no customer"),
+        "{logs}"
+    );
 }

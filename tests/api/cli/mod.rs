@@ -22,6 +22,14 @@ fn pwreset(db: &TestDb, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
+/// A new integration key of `mode` (`test`, `live`), made with `api-key create`.
+fn integration_key(db: &TestDb, mode: &str) -> String {
+    let args = ["api-key", "create", "--role", "integration", "--mode", mode];
+    let output = pwreset(db, &args);
+    assert!(output.status.success(), "{output:?}");
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
 /// Starts `pwreset serve` on a free port, with `env` besides; returns the
 /// child, its stdout after the first line, and the GraphQL URL.
 async fn start_server(
@@ -222,6 +230,24 @@ fn bad_configuration_is_refused_at_start_with_a_message_naming_it() {
         ("LISTEN_ADDR", "nowhere", "listen-addr"),
         ("INTROSPECTION", "maybe", "introspection"),
         ("TOKEN_ENCRYPTION_KEY", "not-a-key", "token-encryption-key"),
+        ("SMTP_URL", "http://mail.example", "SMTP_URL"),
+        (
+            "SMTP_URL",
+            "smtp://127.0.0.1:1025?tls=none",
+            "RESET_URL is not",
+        ),
+        (
+            "TEST_SMTP_URL",
+            "smtp://127.0.0.1:1025?tls=none",
+            "MAIL_FROM is required",
+        ),
+        ("RESET_URL", "https://shop.example/reset", "{token}"),
+        (
+            "MAIL_TEMPLATES_DIR",
+            "/nonexistent/templates",
+            "MAIL_TEMPLATES_DIR",
+        ),
+        ("RESET_URL_ALLOWED_ORIGINS", "shop.example", "https://"),
     ] {
         let output = Command::new(env!("CARGO_BIN_EXE_pwreset"))
             .env("DATABASE_URL", &db.url)

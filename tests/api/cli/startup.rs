@@ -8,24 +8,13 @@ use std::{
 
 use serde_json::json;
 
-use super::{pwreset, start_server};
+use super::{integration_key, pwreset, start_server};
 use crate::helpers::TestDb;
 
 #[tokio::test]
 async fn a_proxy_in_the_environment_is_not_used_for_webhooks() {
     let db = TestDb::sqlite_file();
-    let output = pwreset(
-        &db,
-        &[
-            "api-key",
-            "create",
-            "--role",
-            "integration",
-            "--mode",
-            "test",
-        ],
-    );
-    let key = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+    let key = integration_key(&db, "test");
     // A "proxy" that only counts who connects to it.
     let proxy = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let proxy_url = format!("http://{}", proxy.local_addr().unwrap());

@@ -21,6 +21,7 @@ use pwreset::{
     service::{ManualClock, api_keys, password::PasswordHasher},
     service::{
         jobs::Worker,
+        mail::MailSettings,
         password::Argon2Params,
         rate_limits::{Limit, RateLimits},
         sealing::TokenSealer,
@@ -63,6 +64,9 @@ pub struct Options {
     /// Seals tokens at rest: one key per test, kept across restarts.
     pub sealer: TokenSealer,
     pub password_policy: PasswordPolicy,
+    /// The reset email: test mode writes links to the log, live mode sends
+    /// none, by default.
+    pub mail: Arc<MailSettings>,
 }
 
 impl Default for Options {
@@ -87,6 +91,7 @@ impl Default for Options {
             hash_queue_max: 100,
             sealer: TokenSealer::ephemeral(),
             password_policy: PasswordPolicy::default(),
+            mail: Arc::new(MailSettings::development().unwrap()),
         }
     }
 }
@@ -239,6 +244,7 @@ impl TestApp {
             webhooks: options.webhooks.clone(),
             rate_limits: options.rate_limits,
             audit_retention: chrono::Duration::days(90),
+            mail: options.mail.clone(),
             lifecycle: Default::default(),
         };
         let settings = options.http.clone();

@@ -1,0 +1,113 @@
+//! The email is written on the transaction of the reset it carries, so the
+//! two commit or roll back together; its token is sealed with the email's
+//! id as associated data (see [`crate::service::sealing`]) and kept only
+//! until the email is sent, given up, or the token expires.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    Set, sea_query::Expr,
+};
+
+use super::{DEFAULT_LOCALE, MailSettings};
+use crate::{
+    domain::{DeliveryStatus, Mode, PublicId},
+    entity::{customer_password_reset as reset, reset_email as email},
+    service::{Result, sealing::TokenSealer},
+};
+
+/// Prefix of reset email ids (`eml_…`).
+const EMAIL_ID_PREFIX: &str = "eml";
+
+/// What a create asked of its email: the page the link opens (already
+/// checked) and the language.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EmailWish {
+    /// An allowed page, instead of the mode's `RESET_URL`.
+    pub redirect_url: Option<String>,
+    /// A language tag; English when absent.
+    pub locale: Option<String>,
+}
+
+/// Writes the email of `reset` to its customer on `txn`, when `mode` sends
+/// emails; returns whether it did.
+///
+/// # Errors
+/// [`crate::service::Error::Database`] if the write fails;
+/// [`crate::service::Error::Internal`] if the token cannot be sealed.
+pub async fn record<C: ConnectionTrait>(
+    txn: &C,
+    settings: &MailSettings,
+    mode: Mode,
+    reset: &reset::Model,
+    wish: &EmailWish,
+    token: &str,
+    sealer: &TokenSealer,
+) -> Result<bool> {
+    if !settings.sends(mode) {
+        return Ok(false);
+    }
+    let public_id = PublicId::generate(EMAIL_ID_PREFIX).into_string();
+    let sealed = sealer.seal(token, &public_id)?;
+    let now = reset.created_at;
+    email::ActiveModel {
+        public_id: Set(public_id),
+        mode: Set(mode.as_str().to_owned()),
+        reset_id: Set(reset.id),
+        recipient: Set(reset.customer_email.clone()),
+        locale: Set(wish.locale.clone().unwrap_or_else(|| DEFAULT_LOCALE.into())),
+        redirect_url: Set(wish.redirect_url.clone()),
+        status: Set(DeliveryStatus::Pending.as_str().to_owned()),
+        attempt_count: Set(0),
+        next_attempt_at: Set(now),
+        locked_until: Set(None),
+        locked_by: Set(None),
+        token: Set(Some(sealed)),
+        token_expires_at: Set(reset.expires_at),
+        sent_at: Set(None),
+        last_error: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    Ok(true)
+}
+
+/// The emails of the resets with internal keys `resets`, by reset.
+///
+/// # Errors
+/// [`crate::service::Error::Database`] if the read fails.
+pub async fn of_resets(
+    db: &DatabaseConnection,
+    resets: &[i64],
+) -> Result<std::collections::HashMap<i64, email::Model>> {
+    Ok(email::Entity::find()
+        .filter(email::Column::ResetId.is_in(resets.iter().copied()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|e| (e.reset_id, e))
+        .collect())
+}
+
+/// Gives up the pending emails whose token expired before `now`, and forgets
+/// the token. Returns how many.
+///
+/// # Errors
+/// [`crate::service::Error::Database`] if the update fails.
+pub async fn expire_tokens(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<u64> {
+    Ok(email::Entity::update_many()
+        .col_expr(
+            email::Column::Status,
+            Expr::value(DeliveryStatus::Expired.as_str()),
+        )
+        .col_expr(email::Column::Token, Expr::value(Option::<String>::None))
+        .col_expr(email::Column::UpdatedAt, Expr::value(now))
+        .filter(email::Column::Status.eq(DeliveryStatus::Pending.as_str()))
+        .filter(email::Column::TokenExpiresAt.lte(now))
+        .exec(db)
+        .await?
+        .rows_affected)
+}

@@ -1,0 +1,271 @@
+//! Sending due reset emails. Emails are leased, so several processes never
+//! send one at the same time; each is rendered in its language and sent
+//! through its mode's SMTP server, or written to the log by the development
+//! mailer. A failed attempt is retried with the webhook backoff (5 s doubling
+//! to 2 h, with jitter) until the email is sent, is refused for good (a 5xx
+//! answer, or 12 attempts), or its token expires. An email whose reset no
+//! longer works (completed, superseded) is not sent.
+//!
+//! Delivery is at most once per lease. A process that dies after the server
+//! accepted a message and before recording it leaves the email to be sent
+//! again when its lease (one minute) runs out; the message keeps its
+//! `Message-ID` (the email's id), so mail systems can recognise it.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use lettre::{
+    AsyncTransport, Message,
+    message::{Mailbox, MultiPart},
+};
+use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, Set};
+
+use super::{Channel, MailContext, MailSettings, expire_tokens, link::redirect_link};
+use crate::{
+    domain::{DeliveryStatus, Mode},
+    entity::{customer_password_reset as reset, reset_email as email},
+    metrics::Metrics,
+    service::{Clock, Error, Result, lease, sealing::TokenSealer, webhooks::backoff},
+};
+
+/// Attempts before an email is given up.
+const MAX_ATTEMPTS: i32 = 12;
+/// Emails claimed at once: each SMTP conversation may take up to 10 s, so a
+/// batch fits well inside its lease.
+const BATCH: u64 = 5;
+/// Batches one run sends at most before it lets the other jobs run.
+const BATCHES_PER_RUN: usize = 20;
+/// How long a claim keeps other processes away.
+const LEASE: chrono::Duration = chrono::Duration::seconds(60);
+
+impl lease::Leased for email::Entity {
+    fn id_column() -> Self::Column {
+        email::Column::Id
+    }
+    fn locked_until_column() -> Self::Column {
+        email::Column::LockedUntil
+    }
+    fn locked_by_column() -> Self::Column {
+        email::Column::LockedBy
+    }
+}
+
+/// How one attempt went.
+enum Attempt {
+    /// The SMTP server accepted the message.
+    Sent,
+    /// The development mailer wrote the link to the log.
+    Logged,
+    /// The reset no longer works: nothing to send.
+    Moot,
+    /// It failed; `permanent` failures are not retried.
+    Failed { permanent: bool, error: String },
+}
+
+/// Sends due reset emails. Clone it freely.
+#[derive(Clone)]
+pub struct Mailer {
+    db: DatabaseConnection,
+    clock: Arc<dyn Clock>,
+    metrics: Arc<Metrics>,
+    settings: Arc<MailSettings>,
+    sealer: TokenSealer,
+}
+
+impl std::fmt::Debug for Mailer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Mailer").finish_non_exhaustive()
+    }
+}
+
+impl Mailer {
+    /// A mailer over `db`, with `settings`; `sealer` opens the tokens.
+    pub fn new(
+        db: DatabaseConnection,
+        clock: Arc<dyn Clock>,
+        metrics: Arc<Metrics>,
+        settings: Arc<MailSettings>,
+        sealer: TokenSealer,
+    ) -> Self {
+        Self {
+            db,
+            clock,
+            metrics,
+            settings,
+            sealer,
+        }
+    }
+
+    /// Gives up emails whose token expired, then makes one attempt at every
+    /// due email, a batch at a time; returns how many attempts were made.
+    ///
+    /// # Errors
+    /// [`Error::Database`] if claiming or recording fails.
+    pub async fn send_due(&self) -> Result<usize> {
+        expire_tokens(&self.db, self.clock.now()).await?;
+        let mut attempts = 0;
+        for _ in 0..BATCHES_PER_RUN {
+            let now = self.clock.now();
+            let due = Condition::all()
+                .add(email::Column::Status.eq(DeliveryStatus::Pending.as_str()))
+                .add(email::Column::NextAttemptAt.lte(now));
+            let order = [email::Column::NextAttemptAt, email::Column::Id];
+            let claimed =
+                lease::claim::<email::Entity>(&self.db, due, &order, BATCH, now, now + LEASE)
+                    .await?;
+            if claimed.is_empty() {
+                break;
+            }
+            for row in claimed {
+                attempts += 1;
+                let attempt = self.attempt(&row).await;
+                self.record(row, attempt).await?;
+            }
+        }
+        Ok(attempts)
+    }
+
+    /// Renders and sends `row`.
+    async fn attempt(&self, row: &email::Model) -> Attempt {
+        let failed = |permanent: bool, error: String| Attempt::Failed { permanent, error };
+        let reset = match reset::Entity::find_by_id(row.reset_id).one(&self.db).await {
+            Ok(Some(reset)) => reset,
+            Ok(None) => return Attempt::Moot, // deleted; the cascade removes the email
+            Err(e) => return failed(false, format!("reading the reset failed: {e}")),
+        };
+        let now = self.clock.now();
+        // Pending, as `password_resets::status` says: neither used nor closed
+        // nor expired (that module writes emails, so it is not imported here).
+        let works = reset.reset_password_at.is_none()
+            && reset.invalidated_at.is_none()
+            && reset.expires_at > now;
+        if !works {
+            return Attempt::Moot;
+        }
+        let Ok(mode) = row.mode.parse::<Mode>() else {
+            return failed(true, format!("unknown mode {:?}", row.mode));
+        };
+        let message = match self.message(row, mode, reset.expires_at, now) {
+            Ok(message) => message,
+            Err(e) => return failed(true, e),
+        };
+        match &self.settings.mode(mode).channel {
+            Channel::Smtp(target) => match target.transport.send(message.message).await {
+                Ok(_) => Attempt::Sent,
+                Err(e) => failed(e.is_permanent(), format!("SMTP: {e}")),
+            },
+            Channel::DevelopmentLog => {
+                tracing::info!(
+                    target: "pwreset::development_mailer",
+                    "DEVELOPMENT MAILER (test mode has no TEST_SMTP_URL, so nothing is sent): the reset link for {} is {}",
+                    row.recipient,
+                    message.link
+                );
+                Attempt::Logged
+            }
+            Channel::Off => failed(true, "email is turned off for this mode".into()),
+        }
+    }
+
+    /// The message `row` stands for, with its link.
+    fn message(
+        &self,
+        row: &email::Model,
+        mode: Mode,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> std::result::Result<Built, String> {
+        let settings = &self.settings;
+        let sealed = row.token.as_deref().ok_or("the token is gone")?;
+        let token = self
+            .sealer
+            .open(sealed, &row.public_id)
+            .map_err(|e| e.to_string())?;
+        let link = match (&row.redirect_url, &settings.mode(mode).reset_url) {
+            (Some(page), _) => redirect_link(page, &token),
+            (None, Some(template)) => template.link(&token),
+            (None, None) => return Err("this mode has no RESET_URL".into()),
+        };
+        let locale = settings.templates.resolve(&row.locale);
+        let seconds = (expires_at - now).num_seconds().max(0);
+        let context = MailContext {
+            link: link.clone(),
+            email: row.recipient.clone(),
+            expires_at: expires_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            expires_in_hours: (seconds + 3_599) / 3_600,
+            shop_name: settings.shop_name.clone(),
+            locale: locale.clone(),
+        };
+        let rendered = settings.templates.render(&locale, &context)?;
+        let to: Mailbox = row
+            .recipient
+            .parse()
+            .map_err(|e| format!("the recipient address: {e}"))?;
+        let domain = settings.from.email.domain().to_owned();
+        let mut builder = Message::builder()
+            .from(settings.from.clone())
+            .to(to)
+            .subject(rendered.subject)
+            .message_id(Some(format!("<{}@{domain}>", row.public_id)));
+        if let Some(reply_to) = &settings.reply_to {
+            builder = builder.reply_to(reply_to.clone());
+        }
+        let message = builder
+            .multipart(MultiPart::alternative_plain_html(
+                rendered.text,
+                rendered.html,
+            ))
+            .map_err(|e| format!("building the message: {e}"))?;
+        Ok(Built { message, link })
+    }
+
+    /// Moves `row` on after `attempt`.
+    async fn record(&self, row: email::Model, attempt: Attempt) -> Result<()> {
+        let now = self.clock.now();
+        let attempts = row.attempt_count + 1;
+        let mut active: email::ActiveModel = row.into();
+        active.locked_until = Set(None);
+        active.locked_by = Set(None);
+        active.updated_at = Set(now);
+        let outcome = match attempt {
+            Attempt::Sent | Attempt::Logged => {
+                active.attempt_count = Set(attempts);
+                active.status = Set(DeliveryStatus::Delivered.as_str().to_owned());
+                active.sent_at = Set(Some(now));
+                active.token = Set(None);
+                active.last_error = Set(None);
+                if matches!(attempt, Attempt::Sent) {
+                    "sent"
+                } else {
+                    "logged"
+                }
+            }
+            Attempt::Moot => {
+                active.status = Set(DeliveryStatus::Expired.as_str().to_owned());
+                active.token = Set(None);
+                "moot"
+            }
+            Attempt::Failed { permanent, error } => {
+                active.attempt_count = Set(attempts);
+                active.last_error = Set(Some(error.chars().take(500).collect()));
+                if permanent || attempts >= MAX_ATTEMPTS {
+                    active.status = Set(DeliveryStatus::Failed.as_str().to_owned());
+                    active.token = Set(None);
+                    "failed"
+                } else {
+                    active.next_attempt_at = Set(now + backoff(attempts));
+                    "retrying"
+                }
+            }
+        };
+        active.update(&self.db).await.map_err(Error::from)?;
+        self.metrics.reset_email(outcome);
+        Ok(())
+    }
+}
+
+/// A message ready to send, and the link in it.
+struct Built {
+    message: Message,
+    link: String,
+}

@@ -1,0 +1,388 @@
+//! The reset email: the server mails the link itself, through a real SMTP
+//! conversation with the test's sink, from the reset's outbox row.
+
+use std::sync::Arc;
+
+use pwreset::{
+    entity::reset_email,
+    service::mail::{Channel, MailSettings, ModeMail, ResetUrl, SmtpTarget, Templates},
+};
+use sea_orm::EntityTrait;
+use serde_json::{Value, json};
+
+use crate::{
+    helpers::{Options, TestApp, codes},
+    smtp_sink::SmtpSink,
+};
+
+/// A storefront's create, with the email's page and language.
+const REQUEST: &str = "mutation($input: CreateCustomerPasswordResetInput!) {
+    createCustomerPasswordReset(input: $input) { customerPasswordReset { id } userErrors { field code } } }";
+
+/// Test mode mailing through `sink`, as an operator would set it up.
+fn mail_through(sink: &SmtpSink) -> MailSettings {
+    let mut mail = MailSettings::development().unwrap();
+    mail.test = ModeMail {
+        channel: Channel::Smtp(Box::new(SmtpTarget::parse(&sink.url(), None).unwrap())),
+        reset_url: Some(
+            ResetUrl::parse("https://shop.example/reset-password?token={token}").unwrap(),
+        ),
+    };
+    mail.from = "Example Shop <no-reply@shop.example>".parse().unwrap();
+    mail.shop_name = "Example Shop".into();
+    mail.allowed_origins = vec!["https://shop.example".into()];
+    mail
+}
+
+async fn app_with(mail: MailSettings) -> TestApp {
+    TestApp::spawn_with(Options {
+        mail: Arc::new(mail),
+        ..Options::default()
+    })
+    .await
+}
+
+/// The storefront's answer to a create for `input`.
+async fn request(app: &TestApp, input: Value) -> Value {
+    app.gql(Some(&app.sales_channel), REQUEST, json!({ "input": input }))
+        .await
+}
+
+#[tokio::test]
+async fn a_storefront_reset_mails_a_link_that_completes_it_and_an_unknown_email_gets_nothing() {
+    let sink = SmtpSink::start().await;
+    let app = app_with(mail_through(&sink)).await;
+    app.create_customer("ada@example.com", Some("the old password"))
+        .await;
+
+    let known = request(&app, json!({ "customerEmail": "ada@example.com" })).await;
+    let unknown = request(&app, json!({ "customerEmail": "nobody@example.com" })).await;
+    assert_eq!(known, unknown, "the storefront learns nothing");
+    assert!(
+        sink.messages().is_empty(),
+        "mail is sent by the jobs, not the request"
+    );
+    app.run_jobs().await;
+
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 1, "one email, to the known address only");
+    let mail = &messages[0];
+    assert_eq!(mail.to, ["<ada@example.com>"]);
+    assert_eq!(mail.from, "<no-reply@shop.example>");
+    assert_eq!(mail.header("Subject"), "Reset your Example Shop password");
+    assert!(
+        mail.link()
+            .starts_with("https://shop.example/reset-password?token=")
+    );
+    // In HTML the link is escaped (`/` as `&#x2f;`), as every attribute value is.
+    let html = mail.body("text/html").replace("&#x2f;", "/");
+    assert!(
+        html.contains("href=\"https://shop.example/reset-password?token="),
+        "{html}"
+    );
+    let token = mail.token();
+    assert_eq!(
+        mail.body("text/plain").matches(&token).count(),
+        1,
+        "the token is in the link once"
+    );
+
+    let done = app
+        .complete(&app.sales_channel, &token, "a brand new passphrase")
+        .await;
+    assert_eq!(done["userErrors"], json!([]), "{done}");
+    assert_eq!(done["customerPasswordReset"]["status"], "COMPLETED");
+    app.run_jobs().await;
+    assert_eq!(sink.messages().len(), 1, "sent once");
+    // Sent, the token is forgotten.
+    let rows = reset_email::Entity::find().all(&app.db).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].status, "delivered");
+    assert_eq!(rows[0].token, None);
+}
+
+#[tokio::test]
+async fn a_redirect_url_is_used_only_when_its_origin_is_allowed() {
+    let sink = SmtpSink::start().await;
+    let app = app_with(mail_through(&sink)).await;
+    app.create_customer("ada@example.com", None).await;
+
+    let refused = request(
+        &app,
+        json!({ "customerEmail": "ada@example.com", "redirectUrl": "https://evil.example/steal" }),
+    )
+    .await;
+    let payload = &refused["data"]["createCustomerPasswordReset"];
+    assert_eq!(codes(payload), ["REDIRECT_URL_NOT_ALLOWED"]);
+    assert_eq!(
+        payload["userErrors"][0]["field"],
+        json!(["input", "redirectUrl"])
+    );
+    app.run_jobs().await;
+    assert!(sink.messages().is_empty(), "a refused create sends nothing");
+
+    let allowed = request(
+        &app,
+        json!({ "customerEmail": "ada@example.com", "redirectUrl": "https://shop.example/account/new-password?from=mail" }),
+    )
+    .await;
+    assert_eq!(
+        codes(&allowed["data"]["createCustomerPasswordReset"]),
+        Vec::<String>::new()
+    );
+    app.run_jobs().await;
+    let link = sink.messages()[0].link();
+    let token = sink.messages()[0].token();
+    assert_eq!(
+        link,
+        format!("https://shop.example/account/new-password?from=mail&token={token}")
+    );
+}
+
+#[tokio::test]
+async fn the_email_speaks_the_language_asked_for_and_templates_can_be_overridden() {
+    let dir = std::env::temp_dir().join(format!("pwreset-templates-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("en")).unwrap();
+    std::fs::write(dir.join("en/subject.txt"), "Your {{ shop_name }} link").unwrap();
+    let sink = SmtpSink::start().await;
+    let mut mail = mail_through(&sink);
+    mail.templates = Templates::load(Some(&dir)).unwrap();
+    let app = app_with(mail).await;
+    app.create_customer("ada@example.com", None).await;
+    app.create_customer("bea@example.com", None).await;
+
+    request(
+        &app,
+        json!({ "customerEmail": "ada@example.com", "locale": "de-CH" }),
+    )
+    .await;
+    request(&app, json!({ "customerEmail": "bea@example.com" })).await;
+    let bad = request(
+        &app,
+        json!({ "customerEmail": "bea@example.com", "locale": "../../etc" }),
+    )
+    .await;
+    assert_eq!(
+        codes(&bad["data"]["createCustomerPasswordReset"]),
+        ["INVALID_LOCALE"]
+    );
+    app.run_jobs().await;
+
+    let messages = sink.messages();
+    let to = |who: &str| messages.iter().find(|m| m.to[0].contains(who)).unwrap();
+    assert_eq!(
+        to("ada").header("Subject"),
+        "Ihr Passwort bei Example Shop zurücksetzen"
+    );
+    assert!(
+        to("ada")
+            .body("text/plain")
+            .contains("Um ein neues Passwort zu wählen")
+    );
+    assert_eq!(
+        to("bea").header("Subject"),
+        "Your Example Shop link",
+        "the override"
+    );
+    assert!(
+        to("bea")
+            .body("text/plain")
+            .contains("To choose a new password"),
+        "built-in body kept"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test]
+async fn html_escapes_what_the_customer_typed() {
+    let sink = SmtpSink::start().await;
+    let mut mail = mail_through(&sink);
+    mail.shop_name = "Bits <&> Bytes".into();
+    let app = app_with(mail).await;
+    let address = "o'hara&co@example.com";
+    app.create_customer(address, None).await;
+    request(&app, json!({ "customerEmail": address })).await;
+    app.run_jobs().await;
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 1);
+    let html = messages[0].body("text/html");
+    assert!(html.contains("o&#x27;hara&amp;co@example.com"), "{html}");
+    assert!(html.contains("Bits &lt;&amp;&gt; Bytes"), "{html}");
+    assert!(!html.contains(address) && !html.contains("<&>"), "{html}");
+    assert!(
+        messages[0].body("text/plain").contains(address),
+        "plain text stays plain"
+    );
+
+    // An address our parser takes but SMTP cannot carry (a quoted local part
+    // with `<`) fails for good, with the reason; nothing breaks.
+    let odd = "\"<b>ada</b>\"@example.com";
+    app.create_customer(odd, None).await;
+    request(&app, json!({ "customerEmail": odd })).await;
+    app.run_jobs().await;
+    assert_eq!(sink.messages().len(), 1);
+    let rows = reset_email::Entity::find().all(&app.db).await.unwrap();
+    let failed = rows.iter().find(|r| r.recipient == odd).unwrap();
+    assert_eq!(failed.status, "failed");
+    assert!(
+        failed
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("recipient address")
+    );
+}
+
+#[tokio::test]
+async fn a_mail_server_that_is_down_gets_the_email_once_it_is_back() {
+    let sink = SmtpSink::start().await;
+    let app = app_with(mail_through(&sink)).await;
+    app.create_customer("ada@example.com", None).await;
+    sink.set_down(true);
+    request(&app, json!({ "customerEmail": "ada@example.com" })).await;
+    app.run_jobs().await;
+    assert!(sink.messages().is_empty());
+    let row = &reset_email::Entity::find().all(&app.db).await.unwrap()[0];
+    assert_eq!((row.status.as_str(), row.attempt_count), ("pending", 1));
+    assert!(
+        row.last_error.as_deref().unwrap().contains("SMTP"),
+        "{row:?}"
+    );
+    assert!(row.token.is_some(), "kept, sealed, for the next attempt");
+
+    sink.set_down(false);
+    app.run_jobs().await;
+    assert!(sink.messages().is_empty(), "not before its retry is due");
+    app.clock.advance(chrono::Duration::seconds(10));
+    app.run_jobs().await;
+    app.clock.advance(chrono::Duration::minutes(10));
+    app.run_jobs().await;
+    assert_eq!(sink.messages().len(), 1, "delivered once, later");
+    let token = sink.messages()[0].token();
+    let done = app
+        .complete(&app.sales_channel, &token, "a brand new passphrase")
+        .await;
+    assert_eq!(done["userErrors"], json!([]));
+}
+
+#[tokio::test]
+async fn two_workers_on_one_database_send_each_email_once() {
+    let sink = SmtpSink::start().await;
+    let app = app_with(mail_through(&sink)).await;
+    for i in 0..12 {
+        let email = format!("shopper{i}@example.com");
+        app.create_customer(&email, None).await;
+        app.create_reset(&email).await;
+    }
+    let (one, two) = (app.worker(), app.other_process_worker().await);
+    let (a, b) = tokio::join!(one.run_once(), two.run_once());
+    a.unwrap();
+    b.unwrap();
+    app.run_jobs().await;
+    let mut recipients: Vec<String> = sink.messages().iter().map(|m| m.to[0].clone()).collect();
+    assert_eq!(recipients.len(), 12, "{recipients:?}");
+    recipients.sort();
+    recipients.dedup();
+    assert_eq!(recipients.len(), 12, "nobody got two");
+}
+
+#[tokio::test]
+async fn an_email_for_a_reset_that_no_longer_works_is_not_sent() {
+    let sink = SmtpSink::start().await;
+    let app = app_with(mail_through(&sink)).await;
+    app.create_customer("ada@example.com", None).await;
+    let (_, first) = app.create_reset("ada@example.com").await;
+    app.complete(&app.integration, &first, "a brand new passphrase")
+        .await;
+    app.run_jobs().await;
+    assert!(sink.messages().is_empty(), "the link would be dead");
+    let row = &reset_email::Entity::find().all(&app.db).await.unwrap()[0];
+    assert_eq!(
+        (row.status.as_str(), row.token.as_deref()),
+        ("expired", None)
+    );
+}
+
+#[tokio::test]
+async fn integrations_see_each_email_and_which_channels_reach_customers() {
+    let sink = SmtpSink::start().await;
+    let app = app_with(mail_through(&sink)).await;
+    app.create_customer("ada@example.com", None).await;
+    sink.set_down(true);
+    let (id, token) = app.create_reset("ada@example.com").await;
+    app.run_jobs().await;
+    // The email waits with its token sealed: no column holds it in clear.
+    let dump = app.dump_database().await;
+    assert!(dump.contains("ada@example.com") && !dump.contains(&token));
+    const EMAIL: &str = "query($id: ID!) { customerPasswordReset(id: $id) {
+        email { status recipient locale attemptCount sentAt lastError } } }";
+    let body = app
+        .gql(Some(&app.integration), EMAIL, json!({ "id": id }))
+        .await;
+    let email = &body["data"]["customerPasswordReset"]["email"];
+    assert_eq!(email["status"], "PENDING", "{body}");
+    assert_eq!(email["recipient"], "ada@example.com");
+    assert_eq!(email["attemptCount"], 1);
+    assert!(
+        email["lastError"].as_str().unwrap().contains("421"),
+        "{email}"
+    );
+    sink.set_down(false);
+    app.clock.advance(chrono::Duration::minutes(1));
+    app.run_jobs().await;
+    let body = app
+        .gql(Some(&app.integration), EMAIL, json!({ "id": id }))
+        .await;
+    let email = &body["data"]["customerPasswordReset"]["email"];
+    assert_eq!(email["status"], "DELIVERED", "{body}");
+    assert_eq!(email["lastError"], json!(null));
+    assert!(email["sentAt"].is_string());
+
+    const CHANNELS: &str = "{ deliveryChannels { email webhooks reachable } }";
+    let test = app.gql(Some(&app.integration), CHANNELS, json!({})).await;
+    assert_eq!(
+        test["data"]["deliveryChannels"],
+        json!({ "email": "SMTP", "webhooks": 0, "reachable": true })
+    );
+    // Live mode has no SMTP server here: nothing reaches a live customer...
+    let live = app
+        .gql(Some(&app.live_integration), CHANNELS, json!({}))
+        .await;
+    assert_eq!(
+        live["data"]["deliveryChannels"],
+        json!({ "email": "OFF", "webhooks": 0, "reachable": false })
+    );
+    app.gql(
+        Some(&app.live_integration),
+        r#"mutation { createCustomer(input: { email: "live@example.com" }) { customer { id } } }"#,
+        json!({}),
+    )
+    .await;
+    app.create_reset_with(&app.live_integration, "live@example.com")
+        .await;
+    assert!(
+        app.metrics()
+            .await
+            .contains("pwreset_resets_undeliverable_total 1"),
+        "counted for operators"
+    );
+    // ...until a webhook carries its resets.
+    let subscribed = app
+        .gql(
+            Some(&app.live_integration),
+            "mutation { createWebhook(input: { topic: CUSTOMER_PASSWORD_RESETS_CREATE, callbackUrl: \"https://93.184.216.34/hook\" }) { userErrors { code } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(subscribed["data"]["createWebhook"]["userErrors"], json!([]));
+    let live = app
+        .gql(Some(&app.live_integration), CHANNELS, json!({}))
+        .await;
+    assert_eq!(
+        live["data"]["deliveryChannels"],
+        json!({ "email": "OFF", "webhooks": 1, "reachable": true })
+    );
+    // Storefronts are told nothing of it.
+    let storefront = app.gql(Some(&app.sales_channel), CHANNELS, json!({})).await;
+    assert_eq!(crate::helpers::error_codes(&storefront), ["FORBIDDEN"]);
+}

@@ -1,0 +1,183 @@
+//! An SMTP server inside the test, on 127.0.0.1: it speaks enough SMTP over
+//! real TCP for the server's mail client to hand it messages, keeps every
+//! message it accepts, and can be told to refuse service (421) to play a
+//! mail server that is down.
+
+use std::{
+    net::SocketAddr,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, Ordering},
+    },
+};
+
+use tokio::{
+    io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
+    net::{TcpListener, TcpStream},
+};
+
+/// One message the sink accepted.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// `MAIL FROM`.
+    pub from: String,
+    /// Every `RCPT TO`.
+    pub to: Vec<String>,
+    /// The message as sent, dot-stuffing undone.
+    pub data: Vec<u8>,
+}
+
+impl Received {
+    fn parsed(&self) -> mailparse::ParsedMail<'_> {
+        mailparse::parse_mail(&self.data).expect("a well-formed message")
+    }
+
+    /// A header, decoded.
+    pub fn header(&self, name: &str) -> String {
+        use mailparse::MailHeaderMap;
+        self.parsed()
+            .get_headers()
+            .get_first_value(name)
+            .unwrap_or_default()
+    }
+
+    /// The body of the part of type `mime` (`text/plain`, `text/html`), decoded.
+    pub fn body(&self, mime: &str) -> String {
+        fn find(part: &mailparse::ParsedMail<'_>, mime: &str) -> Option<String> {
+            if part.ctype.mimetype == mime {
+                return part.get_body().ok();
+            }
+            part.subparts.iter().find_map(|p| find(p, mime))
+        }
+        find(&self.parsed(), mime).unwrap_or_default()
+    }
+
+    /// The first http(s) link of the plain-text body.
+    pub fn link(&self) -> String {
+        self.body("text/plain")
+            .split_whitespace()
+            .find(|w| w.starts_with("http://") || w.starts_with("https://"))
+            .expect("the email holds a link")
+            .to_owned()
+    }
+
+    /// The `token` query parameter of [`Received::link`].
+    pub fn token(&self) -> String {
+        let link = url::Url::parse(&self.link()).unwrap();
+        link.query_pairs()
+            .find(|(k, _)| k == "token")
+            .map(|(_, v)| v.into_owned())
+            .expect("the link carries a token")
+    }
+}
+
+/// The sink.
+pub struct SmtpSink {
+    pub addr: SocketAddr,
+    messages: Arc<Mutex<Vec<Received>>>,
+    down: Arc<AtomicBool>,
+}
+
+impl SmtpSink {
+    /// Starts a sink on a free port.
+    pub async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let messages: Arc<Mutex<Vec<Received>>> = Arc::default();
+        let down = Arc::new(AtomicBool::new(false));
+        let (kept, refusing) = (messages.clone(), down.clone());
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let (kept, refusing) = (kept.clone(), refusing.clone());
+                tokio::spawn(async move {
+                    let _ = converse(stream, kept, refusing.load(Ordering::SeqCst)).await;
+                });
+            }
+        });
+        Self {
+            addr,
+            messages,
+            down,
+        }
+    }
+
+    /// The URL the server sends through (no TLS: a local sink).
+    pub fn url(&self) -> String {
+        format!("smtp://{}?tls=none", self.addr)
+    }
+
+    /// Every message accepted so far.
+    pub fn messages(&self) -> Vec<Received> {
+        self.messages.lock().unwrap().clone()
+    }
+
+    /// While `down`, every connection is answered 421 and closed.
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
+    }
+}
+
+/// One SMTP conversation.
+async fn converse(
+    stream: TcpStream,
+    kept: Arc<Mutex<Vec<Received>>>,
+    down: bool,
+) -> std::io::Result<()> {
+    let (read, mut write) = stream.into_split();
+    let mut lines = BufReader::new(read);
+    if down {
+        write.write_all(b"421 4.3.2 the sink is down\r\n").await?;
+        return Ok(());
+    }
+    write.write_all(b"220 sink ESMTP\r\n").await?;
+    let mut message = Received {
+        from: String::new(),
+        to: Vec::new(),
+        data: Vec::new(),
+    };
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if lines.read_line(&mut line).await? == 0 {
+            return Ok(());
+        }
+        let command = line.trim_end().to_owned();
+        let upper = command.to_ascii_uppercase();
+        let reply: &[u8] = if upper.starts_with("EHLO") || upper.starts_with("HELO") {
+            b"250-sink\r\n250-8BITMIME\r\n250 SMTPUTF8\r\n"
+        } else if let Some(from) = upper.strip_prefix("MAIL FROM:") {
+            message.from = command[command.len() - from.len()..].trim().to_owned();
+            b"250 ok\r\n"
+        } else if let Some(to) = upper.strip_prefix("RCPT TO:") {
+            message
+                .to
+                .push(command[command.len() - to.len()..].trim().to_owned());
+            b"250 ok\r\n"
+        } else if upper == "DATA" {
+            write.write_all(b"354 go on\r\n").await?;
+            let mut data = Vec::new();
+            loop {
+                line.clear();
+                if lines.read_line(&mut line).await? == 0 {
+                    return Ok(());
+                }
+                if line == ".\r\n" || line == ".\n" {
+                    break;
+                }
+                let unstuffed = line.strip_prefix('.').unwrap_or(&line);
+                data.extend_from_slice(unstuffed.as_bytes());
+            }
+            message.data = data;
+            kept.lock().unwrap().push(message.clone());
+            b"250 queued\r\n"
+        } else if upper == "QUIT" {
+            write.write_all(b"221 bye\r\n").await?;
+            return Ok(());
+        } else if upper == "RSET" || upper == "NOOP" {
+            b"250 ok\r\n"
+        } else {
+            b"502 not implemented\r\n"
+        };
+        write.write_all(reply).await?;
+    }
+}
