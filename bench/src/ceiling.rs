@@ -1,11 +1,9 @@
-//! What the work could cost at best, measured in the same run: the server's
-//! own statements replayed raw, and the time of one Argon2id hash.
+//! What the work could cost at best, measured in the same run: the least SQL
+//! and the server's own statements by the lightest client (see `least`), and
+//! the time of one Argon2id hash.
 
 use std::{
-    sync::{
-        Arc, Mutex,
-        atomic::{AtomicU64, Ordering},
-    },
+    sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
@@ -18,10 +16,11 @@ use pwreset::{
         webhooks::WebhookSettings,
     },
 };
-use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use sea_orm::Statement;
 use serde_json::Value;
 
 use crate::{
+    least::{Work, ceiling},
     load::{Figures, load},
     server::Target,
 };
@@ -55,41 +54,19 @@ pub(crate) async fn statements_of(url: &str, key: &str, query: &str) -> Vec<Stat
     statements
 }
 
-/// The most any server could do: the same statements, run directly on the
-/// database (SeaORM's raw statements over sqlx) by `concurrency` clients.
-pub(crate) async fn raw_ceiling(
-    db: &DatabaseConnection,
-    statements: Arc<Vec<Statement>>,
-    concurrency: usize,
-    duration: Duration,
-) -> f64 {
-    let started = Instant::now();
-    let deadline = started + duration;
-    let done = Arc::new(AtomicU64::new(0));
-    let mut tasks = Vec::new();
-    for _ in 0..concurrency {
-        let (db, statements, done) = (db.clone(), statements.clone(), done.clone());
-        tasks.push(tokio::spawn(async move {
-            while Instant::now() < deadline {
-                for statement in statements.iter() {
-                    db.query_all_raw(statement.clone())
-                        .await
-                        .expect("a raw statement");
-                }
-                done.fetch_add(1, Ordering::Relaxed);
-            }
-        }));
-    }
-    for task in tasks {
-        task.await.expect("a raw task");
-    }
-    done.load(Ordering::Relaxed) as f64 / started.elapsed().as_secs_f64()
+/// The two ceilings of a workload (requests per second).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Ceilings {
+    /// The least SQL that answers the workload.
+    pub(crate) least: f64,
+    /// The server's own statements.
+    pub(crate) replay: f64,
 }
 
-/// The server's load and the raw ceiling of the same statements, in
-/// alternating slices (`rounds` of each, `duration` in all for each side),
-/// so that both meet the same machine: on a shared machine, speed drifts
-/// between one ten-second window and the next.
+/// The server's load and both ceilings, in alternating slices (`rounds` of
+/// each, `duration` in all for each), so that all three meet the same
+/// machine: on a shared machine, speed drifts between one ten-second window
+/// and the next.
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn against_ceiling<F>(
     target: &Target,
@@ -97,27 +74,29 @@ pub(crate) async fn against_ceiling<F>(
     concurrency: usize,
     duration: Duration,
     rounds: u32,
-    raw: &DatabaseConnection,
-    statements: Vec<Statement>,
+    url: &str,
+    (least, replay): (Work, Work),
     make: F,
-) -> (Figures, f64)
+) -> (Figures, Ceilings)
 where
     F: Fn() -> Option<Value> + Clone + Send + Sync + 'static,
 {
     let slice = duration / rounds;
-    let statements = Arc::new(statements);
     let mut figures = Figures::default();
-    let mut ceiling = 0.0;
+    let mut ceilings = Ceilings::default();
     for _ in 0..rounds {
         let f = load(target.clone(), key, concurrency, slice, None, make.clone()).await;
         figures.latencies.extend(f.latencies);
         figures.errors += f.errors;
         figures.elapsed += f.elapsed;
         figures.rss_peak_kib = figures.rss_peak_kib.max(f.rss_peak_kib);
-        ceiling +=
-            raw_ceiling(raw, statements.clone(), concurrency, slice).await / f64::from(rounds);
+        figures.server_cpu += f.server_cpu;
+        figures.db_cpu += f.db_cpu;
+        let share = f64::from(rounds);
+        ceilings.least += ceiling(url, &least, concurrency, slice).await / share;
+        ceilings.replay += ceiling(url, &replay, concurrency, slice).await / share;
     }
-    (figures, ceiling)
+    (figures, ceilings)
 }
 
 /// The time of one Argon2id hash with the default parameters: the mean of

@@ -185,7 +185,9 @@ pub async fn seed(db: &DatabaseConnection, customers: usize, resets: usize) -> S
             match i % 3 {
                 0 => (Some(created), None, created + chrono::Duration::hours(6)),
                 1 => (None, Some(created), created + chrono::Duration::hours(6)),
-                _ => (None, None, created),
+                // Expired, and closed at its expiry, as the server closes an
+                // expired reset (a customer has at most one open reset).
+                _ => (None, Some(created), created),
             }
         };
         let public_id = PublicId::generate("cpr").into_string();
@@ -225,5 +227,32 @@ pub async fn seed(db: &DatabaseConnection, customers: usize, resets: usize) -> S
         reset_ids,
         emails,
         tokens: Mutex::new(tokens),
+    }
+}
+
+/// How `db` reaches the database, as the server does (the same URL and
+/// driver): `SQLite file (in-process)`, or whether PostgreSQL's connection
+/// is TLS (sqlx's default `sslmode=prefer`, as pgbench's libpq's).
+///
+/// # Panics
+/// If PostgreSQL does not answer.
+pub async fn transport(db: &DatabaseConnection) -> String {
+    use sea_orm::ConnectionTrait;
+    if db.get_database_backend() != sea_orm::DbBackend::Postgres {
+        return "an SQLite file, in-process".into();
+    }
+    let row = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT COALESCE((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false) AS tls",
+        ))
+        .await
+        .expect("PostgreSQL answers")
+        .expect("a row");
+    let tls: bool = row.try_get("", "tls").expect("a boolean");
+    if tls {
+        "PostgreSQL over TLS (sslmode=prefer on both sides)".into()
+    } else {
+        "PostgreSQL without TLS (the server does not offer it; sslmode=prefer on both sides)".into()
     }
 }

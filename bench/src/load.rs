@@ -20,9 +20,92 @@ pub(crate) struct Figures {
     pub(crate) errors: u64,
     pub(crate) elapsed: Duration,
     pub(crate) rss_peak_kib: u64,
+    /// CPU time the server process used during the run.
+    pub(crate) server_cpu: Duration,
+    /// CPU time every PostgreSQL process used during the run (none on SQLite,
+    /// which runs inside the server).
+    pub(crate) db_cpu: Duration,
+}
+
+/// CPU time (user + system) of process `pid`, from `/proc/PID/stat`, in
+/// clock ticks of 1/100 s (Linux's `USER_HZ`).
+fn cpu_ticks(pid: u32) -> u64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0;
+    };
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let Some((_, rest)) = stat.rsplit_once(')') else {
+        return 0;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after `)`.
+    let field = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    field(11) + field(12)
+}
+
+/// CPU ticks of every process named `postgres` (the server and its backends).
+fn postgres_ticks() -> u64 {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|comm| comm.trim() == "postgres")
+        })
+        .map(cpu_ticks)
+        .sum()
+}
+
+/// CPU ticks as time.
+fn ticks(n: u64) -> Duration {
+    Duration::from_millis(n * 10)
+}
+
+/// CPU used while `work` runs: `(server process, PostgreSQL)`.
+pub(crate) struct CpuMeter {
+    pid: Option<u32>,
+    server: u64,
+    db: u64,
+}
+
+impl CpuMeter {
+    /// Starts measuring the server `pid` and PostgreSQL.
+    pub(crate) fn start(pid: Option<u32>) -> Self {
+        Self {
+            pid,
+            server: pid.map_or(0, cpu_ticks),
+            db: postgres_ticks(),
+        }
+    }
+
+    /// What was used since [`CpuMeter::start`].
+    pub(crate) fn stop(&self) -> (Duration, Duration) {
+        let server = self.pid.map_or(0, cpu_ticks).saturating_sub(self.server);
+        (
+            ticks(server),
+            ticks(postgres_ticks().saturating_sub(self.db)),
+        )
+    }
 }
 
 impl Figures {
+    /// Milliseconds of CPU per request: `(server, database)`.
+    pub(crate) fn cpu_per_request(&self) -> (f64, f64) {
+        let n = self.latencies.len().max(1) as f64;
+        (
+            self.server_cpu.as_secs_f64() * 1e3 / n,
+            self.db_cpu.as_secs_f64() * 1e3 / n,
+        )
+    }
+
     pub(crate) fn rps(&self) -> f64 {
         self.latencies.len() as f64 / self.elapsed.as_secs_f64()
     }
@@ -57,6 +140,7 @@ where
     let make = Arc::new(make);
     let stop = Arc::new(AtomicBool::new(false));
     let errors = Arc::new(AtomicU64::new(0));
+    let meter = CpuMeter::start(target.pid);
     let started = Instant::now();
     let deadline = started + duration;
     let rss = {
@@ -135,6 +219,7 @@ where
         figures.latencies.extend(task.await.expect("a load task"));
     }
     figures.elapsed = started.elapsed();
+    (figures.server_cpu, figures.db_cpu) = meter.stop();
     stop.store(true, Ordering::Relaxed);
     figures.rss_peak_kib = rss.await.unwrap_or(0);
     figures.errors = errors.load(Ordering::Relaxed);
@@ -156,12 +241,29 @@ pub(crate) fn ms(d: Duration) -> String {
     format!("{:.2}", d.as_secs_f64() * 1e3)
 }
 
+/// A row for workloads 1 and 2: the ratio to the least SQL, and to the
+/// server's own SQL replayed.
+pub(crate) fn row_against(name: &str, f: &Figures, ceilings: crate::ceiling::Ceilings) {
+    let replay = format!(
+        "{:.0} % of {:.0}/s",
+        100.0 * f.rps() / ceilings.replay,
+        ceilings.replay
+    );
+    print_row(name, f, Some(ceilings.least), &replay);
+}
+
+/// A row with the ratio to `ceiling`, if there is one.
 pub(crate) fn row(name: &str, f: &Figures, ceiling: Option<f64>) {
+    print_row(name, f, ceiling, "-");
+}
+
+fn print_row(name: &str, f: &Figures, ceiling: Option<f64>, replay: &str) {
     let ratio = ceiling.map_or("-".to_owned(), |c| {
         format!("{:.0} % of {:.0}/s", 100.0 * f.rps() / c, c)
     });
+    let (server_cpu, db_cpu) = f.cpu_per_request();
     println!(
-        "| {name} | {:.0} | {} | {} | {} of {} | {:.1} | {ratio} |",
+        "| {name} | {:.0} | {} | {} | {} of {} | {:.1} | {server_cpu:.3} | {db_cpu:.3} | {ratio} | {replay} |",
         f.rps(),
         ms(f.percentile(0.50)),
         ms(f.percentile(0.99)),

@@ -9,6 +9,7 @@
 //! server it started.
 
 mod ceiling;
+mod least;
 mod load;
 mod server;
 
@@ -31,7 +32,8 @@ use serde_json::json;
 
 use crate::{
     ceiling::{against_ceiling, one_hash, statements_of},
-    load::{load, ms, row},
+    least::Work,
+    load::{load, ms, row, row_against},
     server::{Server, serve},
 };
 
@@ -153,33 +155,31 @@ async fn run(args: Args) {
     }
     let wants = |n: u8| args.workloads.is_empty() || args.workloads.contains(&n);
     println!(
-        "| workload | req/s | p50 ms | p99 ms | errors | server RSS MiB (peak) | ratio to ceiling |"
+        "The server and the ceilings reach the database the same way: {}.\n",
+        bench::transport(&db).await
     );
-    println!("|---|---|---|---|---|---|---|");
+    println!(
+        "| workload | req/s | p50 ms | p99 ms | errors | server RSS MiB (peak) | server CPU ms/req | PostgreSQL CPU ms/req | ratio to ceiling | ratio to own SQL replayed |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|---|");
 
     // 1. List 50 resets newest first, each with its customer's email.
     let list = bench::LIST;
-    // The replay reads through the same kind of pool as the server's reads.
-    let raw = pwreset::connect_reader(
-        &url,
-        &pwreset::connect(&url).await.expect("the database opens"),
-    )
-    .await
-    .expect("the database opens for reading");
     let mut w1_rps = 0.0;
     if wants(1) || wants(5) {
-        let (w1, ceiling1) = against_ceiling(
+        let own = statements_of(&url, &seed.integration, list).await;
+        let (w1, ceilings) = against_ceiling(
             &server.target(),
             &seed.integration,
             args.concurrency,
             duration,
             args.rounds,
-            &raw,
-            statements_of(&url, &seed.integration, list).await,
+            &url,
+            (Work::one(least::LIST), Work::replay(&own)),
             move || Some(json!({ "query": list })),
         )
         .await;
-        row("1. list 50 resets with customers", &w1, Some(ceiling1));
+        row_against("1. list 50 resets with customers", &w1, ceilings);
         w1_rps = w1.rps();
     }
 
@@ -191,21 +191,23 @@ async fn run(args: Args) {
             "{{ customerPasswordReset(id: \"{}\") {{ id status customerEmail expiresAt }} }}",
             seed.reset_ids[0]
         );
-        let (w2, ceiling2) = against_ceiling(
+        let own = statements_of(&url, &seed.integration, &sample).await;
+        let least_work = Work::ById(Arc::new(seed.reset_ids.clone()));
+        let (w2, ceilings) = against_ceiling(
             &server.target(),
             &seed.integration,
             args.concurrency,
             duration,
             args.rounds,
-            &raw,
-            statements_of(&url, &seed.integration, &sample).await,
+            &url,
+            (least_work, Work::replay(&own)),
             move || {
                 let id = ids.choose(&mut rand::rng()).cloned()?;
                 Some(json!({ "query": by_id, "variables": { "id": id } }))
             },
         )
         .await;
-        row("2. one reset by id", &w2, Some(ceiling2));
+        row_against("2. one reset by id", &w2, ceilings);
     }
 
     // 3. Storefront creates, known and unknown emails, timed apart. Known
@@ -366,7 +368,7 @@ async fn run(args: Args) {
     }
 
     server.stop().await;
-    drop((db, raw));
+    drop(db);
     let _ = std::fs::remove_dir_all(&scratch);
     if let Some(admin) = admin {
         // Every connection to it is closed or closing; FORCE ends the stragglers.
