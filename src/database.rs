@@ -88,12 +88,23 @@ fn private_file(path: &Path) -> Result<(), DbErr> {
             }
             Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                std::fs::OpenOptions::new()
+                let created = std::fs::OpenOptions::new()
                     .write(true)
                     .create_new(true)
                     .mode(0o600)
-                    .open(path)
-                    .map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", path.display())))?;
+                    .open(path);
+                match created {
+                    Ok(_) => {}
+                    // Another process starting at the same moment made it
+                    // first, with the same mode.
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                    Err(e) => {
+                        return Err(DbErr::Custom(format!(
+                            "cannot create {}: {e}",
+                            path.display()
+                        )));
+                    }
+                }
             }
             Err(_) => {}
         }
