@@ -162,6 +162,9 @@ async fn serve(config: &Config) -> Result<(), BoxError> {
         metrics,
         webhooks: config.webhook_settings(),
         rate_limits: config.rate_limits(),
+        keys: Arc::new(api_keys::KeyCache::new(Duration::milliseconds(i64::from(
+            config.api_key_cache_ttl_ms,
+        )))),
         audit_retention: Duration::days(i64::from(config.audit_retention_days)),
         mail: Arc::new(mail),
         lifecycle: Default::default(),

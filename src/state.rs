@@ -9,6 +9,7 @@ use crate::{
     metrics::Metrics,
     service::{
         self, Clock,
+        api_keys::KeyCache,
         jobs::{JobSettings, Worker},
         mail::MailSettings,
         password::PasswordHasher,
@@ -59,6 +60,8 @@ pub struct AppState {
     pub webhooks: WebhookSettings,
     /// Limits on creating and completing resets.
     pub rate_limits: RateLimits,
+    /// Keys verified recently (see [`KeyCache`]).
+    pub keys: Arc<KeyCache>,
     /// How long audit entries are kept.
     pub audit_retention: Duration,
     /// The reset email's settings.

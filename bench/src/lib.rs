@@ -64,6 +64,7 @@ pub fn state(
             complete_per_key: lots,
             ..RateLimits::default()
         },
+        keys: Arc::new(api_keys::KeyCache::new(chrono::Duration::seconds(5))),
         audit_retention: chrono::Duration::days(90),
         // What `cargo run` has: test mode's emails go to the log.
         mail: Arc::new(

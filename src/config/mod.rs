@@ -275,6 +275,12 @@ pub struct Config {
     /// (such as `10.0.0.0/8`); none by default, so the socket address is the client.
     #[arg(long, env = "TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_net, global = true)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// How long a verified API key is trusted without a new look-up, in
+    /// milliseconds: a revoked key stops working within this time. 0 looks
+    /// every request's key up.
+    #[arg(long, env = "API_KEY_CACHE_TTL_MS", default_value_t = 5_000,
+          value_parser = clap::value_parser!(u32).range(0..=60_000), global = true)]
+    pub api_key_cache_ttl_ms: u32,
     /// How many days audit entries are kept.
     #[arg(long, env = "AUDIT_RETENTION_DAYS", default_value_t = 90,
           value_parser = clap::value_parser!(u16).range(1..=3650), global = true)]

@@ -38,8 +38,14 @@ pub fn webhook_secret() -> String {
 
 /// The hex SHA-256 digest of a secret: what the database stores and looks up.
 pub fn digest(secret: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let hash = Sha256::digest(secret.as_bytes());
-    hash.iter().map(|b| format!("{b:02x}")).collect()
+    let mut hex = String::with_capacity(64);
+    for b in hash {
+        hex.push(char::from(HEX[usize::from(b >> 4)]));
+        hex.push(char::from(HEX[usize::from(b & 0x0f)]));
+    }
+    hex
 }
 
 /// A password reset token: 43 URL-safe characters. `Debug` prints `[redacted]`.
@@ -115,6 +121,14 @@ impl fmt::Debug for ApiKeySecret {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn digests_are_lowercase_hex_sha256_as_stored() {
+        assert_eq!(
+            digest("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
 
     #[test]
     fn tokens_are_long_url_safe_distinct_and_redacted() {

@@ -4,7 +4,6 @@ use axum::http::{HeaderMap, StatusCode, header};
 
 use crate::{
     domain::{ApiKeySecret, Auth},
-    service::api_keys,
     state::AppState,
 };
 
@@ -30,13 +29,15 @@ pub(crate) async fn authenticate(
     else {
         return Ok(Auth::Invalid);
     };
-    match api_keys::authenticate(
-        &state.reader,
-        &state.db,
-        &ApiKeySecret::from_client(key),
-        state.clock.now(),
-    )
-    .await
+    match state
+        .keys
+        .authenticate(
+            &state.reader,
+            &state.db,
+            &ApiKeySecret::from_client(key),
+            state.clock.now(),
+        )
+        .await
     {
         Ok(Some(principal)) => Ok(Auth::Key(principal)),
         Ok(None) => Ok(Auth::Invalid),

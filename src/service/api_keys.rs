@@ -159,6 +159,72 @@ pub async fn authenticate(
     }))
 }
 
+/// The most keys a [`KeyCache`] holds; past it, it starts over.
+const CACHE_MAX: usize = 10_000;
+
+/// Keys verified recently, so a request does not look its key up again:
+/// for `ttl` after a key was verified, its principal comes from memory. A
+/// revoked key therefore works at most `ttl` longer in a process that
+/// verified it just before (the revocation is visible at once to every
+/// process that had not). Unknown and revoked keys are never kept: every
+/// request with one is looked up. Shared by every request of the process.
+#[derive(Debug)]
+pub struct KeyCache {
+    ttl: Duration,
+    entries: std::sync::RwLock<std::collections::HashMap<String, (Principal, DateTime<Utc>)>>,
+}
+
+impl KeyCache {
+    /// A cache keeping verified keys for `ttl`; zero keeps none.
+    pub fn new(ttl: Duration) -> Self {
+        Self {
+            ttl,
+            entries: Default::default(),
+        }
+    }
+
+    /// The principal `secret` stands for, from memory when it was verified
+    /// less than the TTL ago, else as [`authenticate`] finds it.
+    ///
+    /// # Errors
+    /// [`Error::Database`] if the look-up fails.
+    pub async fn authenticate(
+        &self,
+        reader: &DatabaseConnection,
+        db: &DatabaseConnection,
+        secret: &ApiKeySecret,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Principal>> {
+        if self.ttl <= Duration::zero() {
+            return authenticate(reader, db, secret, now).await;
+        }
+        let digest = secret.digest();
+        {
+            let entries = self.entries.read().unwrap_or_else(|e| e.into_inner());
+            if let Some((principal, verified)) = entries.get(&digest)
+                && now - *verified < self.ttl
+                && now >= *verified
+            {
+                return Ok(Some(principal.clone()));
+            }
+        }
+        let found = authenticate(reader, db, secret, now).await?;
+        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
+        match &found {
+            Some(principal) => {
+                if entries.len() >= CACHE_MAX {
+                    entries.clear();
+                }
+                entries.insert(digest, (principal.clone(), now));
+            }
+            None => {
+                entries.remove(&digest);
+            }
+        }
+        Ok(found)
+    }
+}
+
 /// On a database with no keys at all, creates a test-mode integration key and
 /// a test-mode sales-channel key so a newcomer can start at once.
 ///

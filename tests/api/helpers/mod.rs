@@ -243,6 +243,7 @@ impl TestApp {
             metrics,
             webhooks: options.webhooks.clone(),
             rate_limits: options.rate_limits,
+            keys: Arc::new(api_keys::KeyCache::new(chrono::Duration::seconds(5))),
             audit_retention: chrono::Duration::days(90),
             mail: options.mail.clone(),
             lifecycle: Default::default(),
