@@ -238,9 +238,7 @@ pub(crate) fn to_graphql(err: service::Error) -> async_graphql::Error {
             refused.source = Some(Arc::new(RetryAfter(retry_after)));
             refused
         }
-        service::Error::Database(
-            cause @ (sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_)),
-        ) => {
+        service::Error::Database(cause) if service::database_unreachable(&cause) => {
             tracing::error!(error = %cause, "the database cannot be reached");
             let mut refused = error(
                 ErrorCode::ServiceUnavailable,

@@ -34,6 +34,34 @@ pub enum Error {
 /// The result of a service call.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// Whether `err` says the database is out of reach rather than a fault: no
+/// connection to be had, or the one in use broke mid-query. A client should
+/// retry these; every other database error is a bug to log.
+pub fn database_unreachable(err: &sea_orm::DbErr) -> bool {
+    use sea_orm::{DbErr, RuntimeErr, sqlx};
+    let cause = match err {
+        DbErr::ConnectionAcquire(_) => return true,
+        DbErr::Conn(_) => return true,
+        DbErr::Query(RuntimeErr::SqlxError(cause)) | DbErr::Exec(RuntimeErr::SqlxError(cause)) => {
+            cause
+        }
+        _ => return false,
+    };
+    match cause.as_ref() {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        // PostgreSQL's connection exceptions (class 08) and its shutting down
+        // or starting up (57P01 to 57P03).
+        sqlx::Error::Database(e) => e.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03")
+        }),
+        _ => false,
+    }
+}
+
 /// One refused input field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserError {

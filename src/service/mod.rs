@@ -21,4 +21,4 @@ pub mod sealing;
 pub mod webhooks;
 
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use error::{Error, ErrorCode, Result, UserError};
+pub use error::{Error, ErrorCode, Result, UserError, database_unreachable};

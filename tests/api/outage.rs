@@ -32,11 +32,13 @@ impl Proxy {
         let (up_now, pipes) = (up.clone(), piped.clone());
         tokio::spawn(async move {
             while let Ok((mut client, _)) = listener.accept().await {
+                // Checked under the lock `cut` takes: no pipe opens after it.
+                let mut pipes = pipes.lock().await;
                 if !up_now.load(Ordering::SeqCst) {
                     drop(client); // the database is "down": the door closes at once
                     continue;
                 }
-                pipes.lock().await.spawn(async move {
+                pipes.spawn(async move {
                     if let Ok(mut server) = tokio::net::TcpStream::connect(target).await {
                         let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
                     }
@@ -47,9 +49,13 @@ impl Proxy {
     }
 
     /// The database goes away: every connection drops, new ones are refused.
+    /// Returns once every pipe is gone, not merely told to go: an aborted
+    /// task may still be carrying a query on another worker thread.
     async fn cut(&self) {
+        let mut pipes = self.piped.lock().await;
         self.up.store(false, Ordering::SeqCst);
-        self.piped.lock().await.abort_all();
+        pipes.abort_all();
+        while pipes.join_next().await.is_some() {}
     }
 
     fn restore(&self) {
@@ -91,9 +97,10 @@ async fn requests_fail_fast_while_the_database_is_away_and_recover_when_it_is_ba
         app.state.reader.clone().close().await.unwrap();
     }
     let down = count(&app).await;
-    assert_eq!(down.status(), 503);
-    assert_eq!(down.headers()["retry-after"], "1");
+    let (status, retry) = (down.status(), down.headers().get("retry-after").cloned());
     let body: serde_json::Value = down.json().await.unwrap();
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(retry.unwrap(), "1");
     assert_eq!(error_codes(&body), ["SERVICE_UNAVAILABLE"]);
     let text = body.to_string();
     assert!(!text.contains("sqlx") && !text.contains("5432"), "{text}");
