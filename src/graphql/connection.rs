@@ -97,9 +97,9 @@ macro_rules! connection {
         impl $connection {
             /// The connection of `page`, each row shown through `build`.
             #[allow(dead_code)] // not every connection has rows that cannot fail
-            pub(crate) fn new(
-                page: $crate::service::pagination::Page<$entity>,
-                mut build: impl FnMut(<$entity as sea_orm::EntityTrait>::Model) -> $node,
+            pub(crate) fn new<T>(
+                page: $crate::service::pagination::Page<$entity, T>,
+                mut build: impl FnMut(T) -> $node,
             ) -> Self {
                 match Self::try_new(page, |row| Ok::<_, std::convert::Infallible>(build(row))) {
                     Ok(connection) => connection,
@@ -109,9 +109,9 @@ macro_rules! connection {
 
             /// The connection of `page`, each row shown through `build`,
             /// or `build`'s first error.
-            pub(crate) fn try_new<E>(
-                page: $crate::service::pagination::Page<$entity>,
-                build: impl FnMut(<$entity as sea_orm::EntityTrait>::Model) -> Result<$node, E>,
+            pub(crate) fn try_new<T, E>(
+                page: $crate::service::pagination::Page<$entity, T>,
+                build: impl FnMut(T) -> Result<$node, E>,
             ) -> Result<Self, E> {
                 let page_info = $crate::graphql::connection::PageInfo {
                     has_next_page: page.has_next_page,

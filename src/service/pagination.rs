@@ -183,15 +183,34 @@ fn decode_cursor(raw: &str, sort: &str) -> Result<Cursor> {
 }
 
 /// A page of rows, each with its cursor, and a way to count the whole list.
-pub struct Page<E: EntityTrait> {
+/// A row is `E`'s model unless the page was read with related rows
+/// ([`fetch_page_with`]).
+pub struct Page<E: EntityTrait, T = <E as EntityTrait>::Model> {
     /// The rows in the requested order, each with its cursor.
-    pub items: Vec<(RowCursor, E::Model)>,
+    pub items: Vec<(RowCursor, T)>,
     /// Whether more rows follow the last one.
     pub has_next_page: bool,
     /// Whether more rows precede the first one.
     pub has_previous_page: bool,
     /// Counts the whole list, on demand.
     pub counter: Counter<E>,
+}
+
+impl<E: EntityTrait, T> Page<E, T> {
+    /// The same page with each row turned into another by `f`.
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<E, U> {
+        let mut f = f;
+        Page {
+            items: self
+                .items
+                .into_iter()
+                .map(|(cursor, row)| (cursor, f(row)))
+                .collect(),
+            has_next_page: self.has_next_page,
+            has_previous_page: self.has_previous_page,
+            counter: self.counter,
+        }
+    }
 }
 
 /// The filtered list behind a page, to count only when a client asks.
@@ -331,55 +350,123 @@ pub async fn fetch_page<E: Keyed>(
     direction: Direction,
     args: PageArgs,
 ) -> Result<Page<E>> {
-    let window = window(args, key.name)?;
-    let counter = Counter {
-        select: select.clone(),
-        db: db.clone(),
-    };
-    // Backward pages are read in the reverse order, then flipped.
-    let ascending = (direction == Direction::Asc) == window.forward;
-    let order = if ascending { Order::Asc } else { Order::Desc };
-    let mut query = select;
-    let had_cursor = window.cursor.is_some();
-    if let Some(cursor) = window.cursor {
-        query = query.filter(after_condition(key, ascending, cursor.v, cursor.i));
-    }
-    if key.nullable {
-        // `IS NULL` sorts false (0) before true (1) on both databases.
-        query = query.order_by(key.column.is_null(), order.clone());
-    }
-    let mut rows = query
-        .order_by(key.column, order.clone())
-        .order_by(E::public_id_column(), order)
-        .limit(window.limit + 1)
+    let plan = PagePlan::new(db, select, key, direction, args)?;
+    let rows = plan.query.clone().all(db).await?;
+    Ok(plan.finish(rows, |row| row))
+}
+
+/// Like [`fetch_page`], with each row's `R` row read in the same statement
+/// (a left join along the entities' relation).
+///
+/// # Errors
+/// As [`fetch_page`].
+pub async fn fetch_page_with<E, R>(
+    db: &DatabaseConnection,
+    select: Select<E>,
+    key: &SortKey<E>,
+    direction: Direction,
+    args: PageArgs,
+) -> Result<Page<E, (E::Model, Option<R::Model>)>>
+where
+    E: Keyed + sea_orm::Related<R>,
+    R: EntityTrait,
+{
+    let plan = PagePlan::new(db, select, key, direction, args)?;
+    let rows = plan
+        .query
+        .clone()
+        .find_also_related(R::default())
         .all(db)
         .await?;
-    let has_more = rows.len() as u64 > window.limit;
-    rows.truncate(window.limit as usize);
-    if !window.forward {
-        rows.reverse();
-    }
-    let items = rows
-        .into_iter()
-        .map(|row| {
-            let cursor = RowCursor {
-                sort: key.name,
-                value: (key.value)(&row),
-                id: E::public_id(&row).to_owned(),
-            };
-            (cursor, row)
+    Ok(plan.finish(rows, |(row, _)| row))
+}
+
+/// One page's statement, and what turns its rows into a [`Page`].
+struct PagePlan<'k, E: Keyed> {
+    /// The filtered, ordered and limited statement (one row more than the
+    /// page, to tell whether more follow).
+    query: Select<E>,
+    key: &'k SortKey<E>,
+    window: Window,
+    had_cursor: bool,
+    counter: Counter<E>,
+}
+
+impl<'k, E: Keyed> PagePlan<'k, E> {
+    fn new(
+        db: &DatabaseConnection,
+        select: Select<E>,
+        key: &'k SortKey<E>,
+        direction: Direction,
+        args: PageArgs,
+    ) -> Result<Self> {
+        let mut window = window(args, key.name)?;
+        let counter = Counter {
+            select: select.clone(),
+            db: db.clone(),
+        };
+        // Backward pages are read in the reverse order, then flipped.
+        let ascending = (direction == Direction::Asc) == window.forward;
+        let order = if ascending { Order::Asc } else { Order::Desc };
+        let mut query = select;
+        let had_cursor = window.cursor.is_some();
+        if let Some(cursor) = window.cursor.take() {
+            query = query.filter(after_condition(key, ascending, cursor.v, cursor.i));
+        }
+        if key.nullable {
+            // `IS NULL` sorts false (0) before true (1) on both databases.
+            query = query.order_by(key.column.is_null(), order.clone());
+        }
+        let query = query
+            .order_by(key.column, order.clone())
+            .order_by(E::public_id_column(), order)
+            .limit(window.limit + 1);
+        Ok(Self {
+            query,
+            key,
+            window,
+            had_cursor,
+            counter,
         })
-        .collect();
-    // A page that starts from a cursor has the cursor's row on its other side.
-    let (has_next_page, has_previous_page) = if window.forward {
-        (has_more, had_cursor)
-    } else {
-        (had_cursor, has_more)
-    };
-    Ok(Page {
-        items,
-        has_next_page,
-        has_previous_page,
-        counter,
-    })
+    }
+
+    /// The page of `rows` (as the statement returned them), each row's
+    /// entity model found by `model`.
+    fn finish<T>(self, mut rows: Vec<T>, model: impl Fn(&T) -> &E::Model) -> Page<E, T> {
+        let Self {
+            key,
+            window,
+            had_cursor,
+            counter,
+            ..
+        } = self;
+        let has_more = rows.len() as u64 > window.limit;
+        rows.truncate(window.limit as usize);
+        if !window.forward {
+            rows.reverse();
+        }
+        let items = rows
+            .into_iter()
+            .map(|row| {
+                let cursor = RowCursor {
+                    sort: key.name,
+                    value: (key.value)(model(&row)),
+                    id: E::public_id(model(&row)).to_owned(),
+                };
+                (cursor, row)
+            })
+            .collect();
+        // A page that starts from a cursor has the cursor's row on its other side.
+        let (has_next_page, has_previous_page) = if window.forward {
+            (has_more, had_cursor)
+        } else {
+            (had_cursor, has_more)
+        };
+        Page {
+            items,
+            has_next_page,
+            has_previous_page,
+            counter,
+        }
+    }
 }

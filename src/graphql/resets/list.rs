@@ -15,7 +15,6 @@ use crate::{
         error::to_graphql,
     },
     service::{
-        customers,
         pagination::PageArgs,
         password_resets::{self, ResetFilter, ResetSort},
     },
@@ -83,8 +82,8 @@ pub(crate) struct ResetListArgs {
 
 impl ResetListArgs {
     /// Fetches the page; `customer_key` restricts it to one customer. When
-    /// the selection asks for each row's customer, they are loaded with the
-    /// page, in one query, without the DataLoader's batching window.
+    /// the selection asks for each row's customer, they are read with the
+    /// page, in the same statement, without the DataLoader's batching window.
     pub(crate) async fn fetch(
         self,
         ctx: &Context<'_>,
@@ -109,6 +108,9 @@ impl ResetListArgs {
             field: CustomerPasswordResetSortField::CreatedAt,
             direction: SortDirection::Desc,
         });
+        let look = ctx.look_ahead();
+        let with_customers = look.field("nodes").field("customer").exists()
+            || look.field("edges").field("node").field("customer").exists();
         let page = password_resets::list(
             &state.reader,
             principal.mode,
@@ -117,26 +119,20 @@ impl ResetListArgs {
             sort.direction.into(),
             self.page,
             now,
+            with_customers,
         )
         .await
         .map_err(to_graphql)?;
-        let look = ctx.look_ahead();
-        let customers: HashMap<i64, Arc<Customer>> =
-            if look.field("nodes").field("customer").exists()
-                || look.field("edges").field("node").field("customer").exists()
-            {
-                let keys: Vec<i64> = page.items.iter().map(|(_, m)| m.customer_id).collect();
-                customers::load_many(&state.reader, &keys)
-                    .await
-                    .map_err(to_graphql)?
-                    .into_iter()
-                    .map(|(key, c)| (key, Arc::new(Customer::from(c))))
-                    .collect()
-            } else {
-                HashMap::new()
-            };
-        Ok(CustomerPasswordResetConnection::new(page, |m| {
-            let customer = customers.get(&m.customer_id).cloned();
+        // One customer object per customer, however many of its resets the
+        // page holds.
+        let mut customers: HashMap<i64, Arc<Customer>> = HashMap::new();
+        Ok(CustomerPasswordResetConnection::new(page, |(m, c)| {
+            let customer = c.map(|c| {
+                customers
+                    .entry(c.id)
+                    .or_insert_with(|| Arc::new(Customer::from(c)))
+                    .clone()
+            });
             let mut reset = CustomerPasswordReset::new(m, now);
             reset.preloaded_customer = customer;
             reset

@@ -99,11 +99,17 @@ fn customers_where(mode: Mode, condition: Condition) -> sea_orm::sea_query::Sele
         .into_query()
 }
 
-/// A page of the resets of `mode` matching `filter`, with statuses judged at `now`.
+/// A reset of a page, with its customer when the page was asked for them.
+pub type ResetRow = (reset::Model, Option<customer::Model>);
+
+/// A page of the resets of `mode` matching `filter`, with statuses judged at
+/// `now`; with `with_customers`, each row's customer is read in the same
+/// statement.
 ///
 /// # Errors
 /// [`crate::service::Error::BadRequest`] for bad paging arguments;
 /// [`crate::service::Error::Database`] otherwise.
+#[allow(clippy::too_many_arguments)]
 pub async fn list(
     db: &DatabaseConnection,
     mode: Mode,
@@ -112,7 +118,8 @@ pub async fn list(
     direction: Direction,
     page: PageArgs,
     now: DateTime<Utc>,
-) -> Result<Page<reset::Entity>> {
+    with_customers: bool,
+) -> Result<Page<reset::Entity, ResetRow>> {
     use reset::Column as C;
     let mut cond = Condition::all().add(C::Mode.eq(mode.as_str()));
     if let Some(ids) = filter.ids {
@@ -151,5 +158,11 @@ pub async fn list(
         }
     }
     let select = reset::Entity::find().filter(cond);
-    pagination::fetch_page(db, select, &sort_key(sort), direction, page).await
+    let key = sort_key(sort);
+    if with_customers {
+        pagination::fetch_page_with::<_, customer::Entity>(db, select, &key, direction, page).await
+    } else {
+        let page = pagination::fetch_page(db, select, &key, direction, page).await?;
+        Ok(page.map(|row| (row, None)))
+    }
 }
