@@ -47,3 +47,31 @@ impl Related<super::customer_password_reset::Entity> for Entity {
 }
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl Model {
+    /// The model from the columns of `row` from position `at` on, in the
+    /// order of [`Column`] (the order `Entity::find()` selects them in): read
+    /// by position, with no column name built or looked up. `None` when the
+    /// row has no customer there (the empty side of a left join).
+    ///
+    /// # Errors
+    /// [`DbErr`] when a column is missing or of another type.
+    pub fn at_position(row: &QueryResult, at: usize) -> Result<Option<Self>, DbErr> {
+        let Some(id) = row.try_get_by_index::<Option<i64>>(at)? else {
+            return Ok(None);
+        };
+        Ok(Some(Self {
+            id,
+            public_id: row.try_get_by_index(at + 1)?,
+            mode: row.try_get_by_index(at + 2)?,
+            email: row.try_get_by_index(at + 3)?,
+            email_key: row.try_get_by_index(at + 4)?,
+            password_digest: row.try_get_by_index(at + 5)?,
+            reference: row.try_get_by_index(at + 6)?,
+            password_changed_at: row.try_get_by_index(at + 7)?,
+            metadata: row.try_get_by_index(at + 8)?,
+            created_at: row.try_get_by_index(at + 9)?,
+            updated_at: row.try_get_by_index(at + 10)?,
+        }))
+    }
+}

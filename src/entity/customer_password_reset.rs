@@ -59,3 +59,30 @@ impl Related<super::customer::Entity> for Entity {
 }
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl Model {
+    /// The model from the columns of `row` from position `at` on, in the
+    /// order of [`Column`] (the order `Entity::find()` selects them in): read
+    /// by position, with no column name built or looked up.
+    ///
+    /// # Errors
+    /// [`DbErr`] when a column is missing or of another type.
+    pub fn at_position(row: &QueryResult, at: usize) -> Result<Self, DbErr> {
+        Ok(Self {
+            id: row.try_get_by_index(at)?,
+            public_id: row.try_get_by_index(at + 1)?,
+            mode: row.try_get_by_index(at + 2)?,
+            customer_id: row.try_get_by_index(at + 3)?,
+            customer_email: row.try_get_by_index(at + 4)?,
+            token_digest: row.try_get_by_index(at + 5)?,
+            expires_at: row.try_get_by_index(at + 6)?,
+            reset_password_at: row.try_get_by_index(at + 7)?,
+            invalidated_at: row.try_get_by_index(at + 8)?,
+            reference: row.try_get_by_index(at + 9)?,
+            reference_origin: row.try_get_by_index(at + 10)?,
+            metadata: row.try_get_by_index(at + 11)?,
+            created_at: row.try_get_by_index(at + 12)?,
+            updated_at: row.try_get_by_index(at + 13)?,
+        })
+    }
+}

@@ -6,8 +6,8 @@
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, EntityTrait, Order, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Select, Value,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, Order,
+    PaginatorTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait, Select, Value,
 };
 use serde::{Deserialize, Serialize};
 
@@ -355,8 +355,12 @@ pub async fn fetch_page<E: Keyed>(
     Ok(plan.finish(rows, |row| row))
 }
 
+/// A row of `E` with its row of `R`, if any.
+pub type Joined<E, R> = (<E as EntityTrait>::Model, Option<<R as EntityTrait>::Model>);
+
 /// Like [`fetch_page`], with each row's `R` row read in the same statement
-/// (a left join along the entities' relation).
+/// (a left join along the entities' relation); `decode` reads a row of it by
+/// position (`E`'s columns, then `R`'s), which costs less than by name.
 ///
 /// # Errors
 /// As [`fetch_page`].
@@ -366,18 +370,24 @@ pub async fn fetch_page_with<E, R>(
     key: &SortKey<E>,
     direction: Direction,
     args: PageArgs,
-) -> Result<Page<E, (E::Model, Option<R::Model>)>>
+    decode: fn(&QueryResult) -> Result<Joined<E, R>, sea_orm::DbErr>,
+) -> Result<Page<E, Joined<E, R>>>
 where
     E: Keyed + sea_orm::Related<R>,
     R: EntityTrait,
 {
     let plan = PagePlan::new(db, select, key, direction, args)?;
-    let rows = plan
+    let statement = plan
         .query
         .clone()
         .find_also_related(R::default())
-        .all(db)
-        .await?;
+        .build(db.get_database_backend());
+    let rows = db
+        .query_all_raw(statement)
+        .await?
+        .iter()
+        .map(decode)
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(plan.finish(rows, |(row, _)| row))
 }
 

@@ -413,3 +413,54 @@ async fn customers_list_with_their_password_resets() {
     );
     assert_eq!(nodes[2]["passwordResets"]["totalCount"], 1);
 }
+
+#[tokio::test]
+async fn a_reset_listed_with_its_customer_reads_as_it_does_alone() {
+    let app = TestApp::spawn().await;
+    app.create_customer("ada@example.com", Some("correct horse battery"))
+        .await;
+    app.create_customer("guest@example.com", None).await;
+    let (described, _) = app.create_reset("ada@example.com").await;
+    let update = "mutation($id: ID!) { updateCustomerPasswordReset(input: { id: $id, reference: \"r-1\", referenceOrigin: \"crm\", metadata: { a: [1, \"b\"] } }) { userErrors { code } } }";
+    let body = app
+        .gql(Some(&app.integration), update, json!({ "id": described }))
+        .await;
+    assert_eq!(
+        body["data"]["updateCustomerPasswordReset"]["userErrors"],
+        json!([])
+    );
+    app.clock.advance(Duration::seconds(1));
+    let (_, token) = app.create_reset("guest@example.com").await;
+    app.complete(&app.sales_channel, &token, "a long new passphrase")
+        .await;
+    app.clock.advance(Duration::seconds(1));
+    app.create_reset("guest@example.com").await;
+
+    let fields = "id customerEmail resetPasswordAt expiresAt status reference referenceOrigin metadata createdAt updatedAt mode customer { id email hasPassword passwordChangedAt reference metadata createdAt updatedAt mode passwordHashOutdated }";
+    let listed = app
+        .gql(
+            Some(&app.integration),
+            &format!("{{ customerPasswordResets {{ nodes {{ {fields} }} }} }}"),
+            json!({}),
+        )
+        .await;
+    let nodes = listed["data"]["customerPasswordResets"]["nodes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{listed}"));
+    assert_eq!(nodes.len(), 3, "{listed}");
+    for node in nodes {
+        let alone = app
+            .gql(
+                Some(&app.integration),
+                &format!("query($id: ID!) {{ customerPasswordReset(id: $id) {{ {fields} }} }}"),
+                json!({ "id": node["id"] }),
+            )
+            .await;
+        assert_eq!(node, &alone["data"]["customerPasswordReset"], "{alone}");
+    }
+    let statuses: Vec<&str> = nodes
+        .iter()
+        .map(|n| n["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["PENDING", "COMPLETED", "PENDING"]);
+}

@@ -2,7 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QuerySelect, QueryTrait,
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryResult, QuerySelect,
+    QueryTrait,
 };
 
 use super::{ResetStatus, status_condition};
@@ -102,6 +103,15 @@ fn customers_where(mode: Mode, condition: Condition) -> sea_orm::sea_query::Sele
 /// A reset of a page, with its customer when the page was asked for them.
 pub type ResetRow = (reset::Model, Option<customer::Model>);
 
+/// A reset and its customer from a row of the two tables joined, read by
+/// position: the reset's columns, then the customer's.
+fn reset_row(row: &QueryResult) -> Result<ResetRow, sea_orm::DbErr> {
+    use sea_orm::Iterable;
+    let reset = reset::Model::at_position(row, 0)?;
+    let customer = customer::Model::at_position(row, reset::Column::iter().count())?;
+    Ok((reset, customer))
+}
+
 /// A page of the resets of `mode` matching `filter`, with statuses judged at
 /// `now`; with `with_customers`, each row's customer is read in the same
 /// statement.
@@ -160,7 +170,7 @@ pub async fn list(
     let select = reset::Entity::find().filter(cond);
     let key = sort_key(sort);
     if with_customers {
-        pagination::fetch_page_with::<_, customer::Entity>(db, select, &key, direction, page).await
+        pagination::fetch_page_with(db, select, &key, direction, page, reset_row).await
     } else {
         let page = pagination::fetch_page(db, select, &key, direction, page).await?;
         Ok(page.map(|row| (row, None)))
