@@ -125,11 +125,7 @@ impl Default for HttpSettings {
 pub fn router(schema: AppSchema, app: AppState, settings: HttpSettings) -> Router {
     let settings = Arc::new(settings);
     let sdl = crate::graphql::sdl_of(&schema);
-    let endpoint = graphql::Endpoint {
-        schema,
-        app: app.clone(),
-        settings: settings.clone(),
-    };
+    let endpoint = graphql::Endpoint::new(schema, app.clone(), settings.clone());
     let mut router = Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
         .with_state(endpoint)

@@ -18,6 +18,7 @@
 
 mod document;
 mod negotiate;
+mod parsed;
 mod persisted;
 mod refusal;
 mod wire;
@@ -35,6 +36,7 @@ use serde_json::Value;
 
 use self::{
     negotiate::{MediaType, negotiate, wants_html},
+    parsed::ParsedDocuments,
     refusal::{Refusal, error_body},
     wire::WireRequest,
 };
@@ -52,6 +54,20 @@ pub(super) struct Endpoint {
     pub schema: AppSchema,
     pub app: AppState,
     pub settings: Arc<HttpSettings>,
+    /// Documents parsed before, by query text.
+    documents: ParsedDocuments,
+}
+
+impl Endpoint {
+    /// The endpoint of `schema`, with nothing parsed yet.
+    pub fn new(schema: AppSchema, app: AppState, settings: Arc<HttpSettings>) -> Self {
+        Self {
+            schema,
+            app,
+            settings,
+            documents: ParsedDocuments::default(),
+        }
+    }
 }
 
 /// How one operation of a request ended.
@@ -318,7 +334,7 @@ impl Endpoint {
             }
         }
         let operation_name = request.operation_name.clone();
-        let parsed = request.parsed_query().map_err(|e| {
+        let parsed = self.documents.parse(&mut request).map_err(|e| {
             let message = document::located(&e);
             Refusal::graphql(
                 StatusCode::BAD_REQUEST,
