@@ -41,6 +41,14 @@ pub(crate) enum Work {
     Statements(Arc<Vec<String>>),
     /// [`BY_ID`] with a random one of these ids per request.
     ById(Arc<Vec<String>>),
+    /// These statements, captured for the reset `sample`, run for a random
+    /// one of `ids` per request: the same row every time would be a cache's
+    /// best case.
+    ReplayById {
+        statements: Arc<Vec<String>>,
+        sample: String,
+        ids: Arc<Vec<String>>,
+    },
 }
 
 impl Work {
@@ -49,6 +57,16 @@ impl Work {
         Work::Statements(Arc::new(
             statements.iter().map(ToString::to_string).collect(),
         ))
+    }
+
+    /// The server's own statements for the reset `sample`, replayed for a
+    /// random one of `ids` per request.
+    pub(crate) fn replay_by_id(statements: &[Statement], sample: &str, ids: Vec<String>) -> Self {
+        Work::ReplayById {
+            statements: Arc::new(statements.iter().map(ToString::to_string).collect()),
+            sample: sample.to_owned(),
+            ids: Arc::new(ids),
+        }
     }
 
     /// One statement.
@@ -81,6 +99,26 @@ async fn pgbench(url: &str, work: &Work, concurrency: usize, duration: Duration)
             ids.len(),
             BY_ID.replace("public_id = $1", "id = :n")
         ),
+        // Likewise for the server's statements: the reset by internal key.
+        Work::ReplayById {
+            statements,
+            sample,
+            ids,
+        } => {
+            let by_key = format!("\"customer_password_resets\".\"public_id\" = '{sample}'");
+            assert!(
+                statements.iter().any(|s| s.contains(&by_key)),
+                "the server's by-id statements select by {by_key}: {statements:?}"
+            );
+            let mut script = format!("\\set n random(1, {})\n", ids.len());
+            for s in statements.iter() {
+                let s = s
+                    .replace('\n', " ")
+                    .replace(&by_key, "\"customer_password_resets\".\"id\" = :n");
+                script.push_str(&format!("{s};\n"));
+            }
+            script
+        }
     };
     let file = std::env::temp_dir().join(format!("pwreset-pgbench-{}.sql", std::process::id()));
     std::fs::write(&file, script).expect("the pgbench script");
@@ -150,6 +188,20 @@ async fn sqlite_loop(url: &str, work: &Work, concurrency: usize, duration: Durat
                     Work::Statements(statements) => {
                         for sql in statements.iter() {
                             sqlx::query(sqlx::AssertSqlSafe(sql.as_str()))
+                                .fetch_all(&pool)
+                                .await
+                                .expect("a statement");
+                        }
+                    }
+                    Work::ReplayById {
+                        statements,
+                        sample,
+                        ids,
+                    } => {
+                        let id = ids.choose(&mut rand::rng()).cloned().unwrap_or_default();
+                        for sql in statements.iter() {
+                            let sql = sql.replace(sample.as_str(), &id);
+                            sqlx::query(sqlx::AssertSqlSafe(sql))
                                 .fetch_all(&pool)
                                 .await
                                 .expect("a statement");

@@ -200,7 +200,10 @@ async fn run(args: Args) {
             duration,
             args.rounds,
             &url,
-            (least_work, Work::replay(&own)),
+            (
+                least_work,
+                Work::replay_by_id(&own, &seed.reset_ids[0], seed.reset_ids.clone()),
+            ),
             move || {
                 let id = ids.choose(&mut rand::rng()).cloned()?;
                 Some(json!({ "query": by_id, "variables": { "id": id } }))
