@@ -1,10 +1,12 @@
-//! Lists: keyset pages in both directions, limits, filters, sorts, totalCount,
-//! and a page read with its customers in one statement.
+//! Lists: keyset pages in both directions, limits, filters, sorts, totalCount;
+//! resets listed with their customers in `with_customers`.
 
 use chrono::Duration;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, error_codes, start_time};
+
+mod with_customers;
 
 const LIST: &str = "query($first: Int, $after: String, $last: Int, $before: String,
         $filter: CustomerPasswordResetFilter, $sort: CustomerPasswordResetSort) {
@@ -13,7 +15,7 @@ const LIST: &str = "query($first: Int, $after: String, $last: Int, $before: Stri
         pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } }";
 
 /// Creates `n` customers `c0@…` to `c{n-1}@…`, one reset each, a second apart; returns reset ids oldest first.
-async fn seed(app: &TestApp, n: usize) -> Vec<String> {
+pub(super) async fn seed(app: &TestApp, n: usize) -> Vec<String> {
     let mut ids = Vec::new();
     for i in 0..n {
         let email = format!("c{i}@example.com");
@@ -348,119 +350,4 @@ async fn total_count_costs_a_query_only_when_asked_for() {
         without + 1,
         "one COUNT query, and only when asked for"
     );
-}
-
-#[tokio::test]
-async fn listing_fifty_resets_with_their_customers_takes_one_statement() {
-    let app = TestApp::spawn().await;
-    seed(&app, 50).await;
-    // Two resets of one customer on the page share its row.
-    app.create_reset("c1@example.com").await;
-    // The customers asked for through nodes, edges, and a fragment.
-    for (query, rows) in [
-        (
-            "{ customerPasswordResets(first: 50) { nodes { customerEmail customer { id email } } } }",
-            "/data/customerPasswordResets/nodes",
-        ),
-        (
-            "{ customerPasswordResets(first: 50) { edges { node { customerEmail customer { email } } } } }",
-            "/data/customerPasswordResets/edges",
-        ),
-        (
-            "{ customerPasswordResets(first: 50) { nodes { ...R } } } fragment R on CustomerPasswordReset { customerEmail customer { email } }",
-            "/data/customerPasswordResets/nodes",
-        ),
-    ] {
-        // Once to have the key verified and cached, then measured.
-        app.gql(Some(&app.integration), query, json!({})).await;
-        app.take_statements();
-        let body = app.gql(Some(&app.integration), query, json!({})).await;
-        let statements = app.take_statements();
-        let rows = body.pointer(rows).and_then(Value::as_array).unwrap();
-        assert_eq!(rows.len(), 50, "{body}");
-        for row in rows {
-            let reset = row.get("node").unwrap_or(row);
-            assert_eq!(
-                reset["customer"]["email"], reset["customerEmail"],
-                "each reset with its own customer: {body}"
-            );
-        }
-        // The page joined to its customers: one statement, not one per
-        // row, nor one for the page and another for the customers.
-        assert_eq!(statements, 1, "{statements} statements for 50 rows");
-    }
-}
-
-#[tokio::test]
-async fn customers_list_with_their_password_resets() {
-    let app = TestApp::spawn().await;
-    seed(&app, 3).await;
-    app.create_reset("c1@example.com").await;
-    let body = app
-        .gql(
-            Some(&app.integration),
-            r#"{ customers(sort: { field: EMAIL, direction: ASC }) { totalCount nodes { email passwordResets { totalCount nodes { status } } } } }"#,
-            json!({}),
-        )
-        .await;
-    let nodes = &body["data"]["customers"]["nodes"];
-    assert_eq!(body["data"]["customers"]["totalCount"], 3);
-    assert_eq!(nodes[0]["email"], "c0@example.com");
-    assert_eq!(nodes[1]["passwordResets"]["totalCount"], 2);
-    assert_eq!(
-        nodes[1]["passwordResets"]["nodes"],
-        json!([{ "status": "PENDING" }, { "status": "INVALIDATED" }])
-    );
-    assert_eq!(nodes[2]["passwordResets"]["totalCount"], 1);
-}
-
-#[tokio::test]
-async fn a_reset_listed_with_its_customer_reads_as_it_does_alone() {
-    let app = TestApp::spawn().await;
-    app.create_customer("ada@example.com", Some("correct horse battery"))
-        .await;
-    app.create_customer("guest@example.com", None).await;
-    let (described, _) = app.create_reset("ada@example.com").await;
-    let update = "mutation($id: ID!) { updateCustomerPasswordReset(input: { id: $id, reference: \"r-1\", referenceOrigin: \"crm\", metadata: { a: [1, \"b\"] } }) { userErrors { code } } }";
-    let body = app
-        .gql(Some(&app.integration), update, json!({ "id": described }))
-        .await;
-    assert_eq!(
-        body["data"]["updateCustomerPasswordReset"]["userErrors"],
-        json!([])
-    );
-    app.clock.advance(Duration::seconds(1));
-    let (_, token) = app.create_reset("guest@example.com").await;
-    app.complete(&app.sales_channel, &token, "a long new passphrase")
-        .await;
-    app.clock.advance(Duration::seconds(1));
-    app.create_reset("guest@example.com").await;
-
-    let fields = "id customerEmail resetPasswordAt expiresAt status reference referenceOrigin metadata createdAt updatedAt mode customer { id email hasPassword passwordChangedAt reference metadata createdAt updatedAt mode passwordHashOutdated }";
-    let listed = app
-        .gql(
-            Some(&app.integration),
-            &format!("{{ customerPasswordResets {{ nodes {{ {fields} }} }} }}"),
-            json!({}),
-        )
-        .await;
-    let nodes = listed["data"]["customerPasswordResets"]["nodes"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{listed}"));
-    assert_eq!(nodes.len(), 3, "{listed}");
-    for node in nodes {
-        let alone = app
-            .gql(
-                Some(&app.integration),
-                &format!("query($id: ID!) {{ customerPasswordReset(id: $id) {{ {fields} }} }}"),
-                json!({ "id": node["id"] }),
-            )
-            .await;
-        assert_eq!(node, &alone["data"]["customerPasswordReset"], "{alone}");
-    }
-    let statuses: Vec<&str> = nodes
-        .iter()
-        .map(|n| n["status"].as_str().unwrap())
-        .collect();
-    assert_eq!(statuses, ["PENDING", "COMPLETED", "PENDING"]);
 }
