@@ -13,8 +13,10 @@ const MAX_EMAIL_LEN: usize = 254;
 pub struct Email(String);
 
 impl Email {
-    /// Parses an address: one `@`, a non-empty local part, a domain with a dot,
-    /// no white space or control characters, at most 254 bytes.
+    /// Parses an address: one `@`, a non-empty local part of dot-separated
+    /// atoms, a domain with a dot, none of RFC 5322's specials (`()<>[]:;\,"`:
+    /// quoted local parts and address literals are refused), no white space or
+    /// control characters, at most 254 bytes.
     ///
     /// # Errors
     /// [`ErrorCode::InvalidEmail`] for anything else.
@@ -37,7 +39,19 @@ impl Email {
             && !domain.ends_with('.')
             && !domain.contains("..")
             && !domain.contains('@');
-        if local.is_empty() || local.contains('@') || !domain_ok {
+        // RFC 5322 specials outside a quoted string, and dots that do not
+        // separate two atoms: no mail server would take such an address, so
+        // a reset for it could never reach anyone.
+        let specials =
+            |part: &str| part.contains(['(', ')', '<', '>', '[', ']', ':', ';', '\\', ',', '"']);
+        let local_ok = !local.starts_with('.') && !local.ends_with('.') && !local.contains("..");
+        if local.is_empty()
+            || local.contains('@')
+            || !local_ok
+            || specials(local)
+            || specials(domain)
+            || !domain_ok
+        {
             return Err(invalid());
         }
         Ok(Self(email.to_owned()))
@@ -72,6 +86,19 @@ mod tests {
     }
 
     #[test]
+    fn accepts_the_unusual_characters_addresses_may_have() {
+        for raw in [
+            "o'hara&co@example.com",
+            "ada+tag@example.com",
+            "a.b-c_d@sub.example.co.uk",
+            "{ada}|~!#$%^*=?`/@example.com",
+            "jürgen@例え.jp",
+        ] {
+            assert!(Email::parse(raw).is_ok(), "{raw:?} should be accepted");
+        }
+    }
+
+    #[test]
     fn refuses_what_cannot_be_an_address() {
         for raw in [
             "",
@@ -82,6 +109,15 @@ mod tests {
             "a da@example.com",
             "ada@@example.com",
             "ada@example..com",
+            "<b>ada</b>@example.com",
+            "\"ada\"@example.com",
+            "a,da@example.com",
+            "ada;@example.com",
+            ".ada@example.com",
+            "ada.@example.com",
+            "a..da@example.com",
+            "ada@[192.0.2.1]",
+            "ada@exa(mple).com",
         ] {
             assert!(Email::parse(raw).is_err(), "{raw:?} should be refused");
         }

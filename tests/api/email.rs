@@ -214,22 +214,39 @@ async fn html_escapes_what_the_customer_typed() {
         "plain text stays plain"
     );
 
-    // An address our parser takes but SMTP cannot carry (a quoted local part
-    // with `<`) fails for good, with the reason; nothing breaks.
+    // An address no mail server would take is refused when it is given, so
+    // nothing is queued for it.
     let odd = "\"<b>ada</b>\"@example.com";
-    app.create_customer(odd, None).await;
-    request(&app, json!({ "customerEmail": odd })).await;
+    let refused = request(&app, json!({ "customerEmail": odd })).await;
+    assert_eq!(
+        refused["data"]["createCustomerPasswordReset"]["userErrors"][0]["code"], "INVALID_EMAIL",
+        "{refused}"
+    );
+    // A mailbox the mail server refuses for good fails at once, with the
+    // reason, and is not tried again.
+    app.create_customer("gone@example.com", None).await;
+    request(&app, json!({ "customerEmail": "gone@example.com" })).await;
+    app.run_jobs().await;
+    app.clock.advance(chrono::Duration::minutes(30));
     app.run_jobs().await;
     assert_eq!(sink.messages().len(), 1);
     let rows = reset_email::Entity::find().all(&app.db).await.unwrap();
-    let failed = rows.iter().find(|r| r.recipient == odd).unwrap();
-    assert_eq!(failed.status, "failed");
+    assert_eq!(rows.len(), 2, "nothing queued for the refused address");
+    let failed = rows
+        .iter()
+        .find(|r| r.recipient == "gone@example.com")
+        .unwrap();
+    assert_eq!(
+        (failed.status.as_str(), failed.attempt_count),
+        ("failed", 1)
+    );
     assert!(
         failed
             .last_error
             .as_deref()
             .unwrap()
-            .contains("recipient address")
+            .contains("no such mailbox"),
+        "{failed:?}"
     );
 }
 

@@ -149,10 +149,15 @@ async fn converse(
             message.from = command[command.len() - from.len()..].trim().to_owned();
             b"250 ok\r\n"
         } else if let Some(to) = upper.strip_prefix("RCPT TO:") {
-            message
-                .to
-                .push(command[command.len() - to.len()..].trim().to_owned());
-            b"250 ok\r\n"
+            if to.contains("<GONE@") {
+                // A mailbox that no longer exists: refused for good.
+                b"550 5.1.1 no such mailbox\r\n"
+            } else {
+                message
+                    .to
+                    .push(command[command.len() - to.len()..].trim().to_owned());
+                b"250 ok\r\n"
+            }
         } else if upper == "DATA" {
             write.write_all(b"354 go on\r\n").await?;
             let mut data = Vec::new();
