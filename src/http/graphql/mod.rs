@@ -14,6 +14,7 @@
 //! - Bodies are capped while they are read (413), GET query strings at the
 //!   same size (414), batches by count (`wire`).
 //! - Automatic Persisted Queries, stored in the database (`persisted`).
+//! - A query sent again is not parsed again (`parsed`).
 //! - Execution is cut off after the request timeout (503).
 
 mod document;
