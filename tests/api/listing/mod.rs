@@ -32,6 +32,19 @@ async fn list(app: &TestApp, variables: Value) -> Value {
     body["data"]["customerPasswordResets"].clone()
 }
 
+/// The answer to `LIST` with `variables`, which must be refused as bad input.
+async fn refused(app: &TestApp, variables: &Value) -> Value {
+    let body = app
+        .gql(Some(&app.integration), LIST, variables.clone())
+        .await;
+    assert_eq!(
+        error_codes(&body),
+        ["BAD_USER_INPUT"],
+        "{variables}: {body}"
+    );
+    body
+}
+
 fn ids(page: &Value) -> Vec<String> {
     page["edges"]
         .as_array()
@@ -146,14 +159,7 @@ async fn page_size_defaults_to_25_and_may_not_exceed_100() {
         json!({ "first": -1 }),
         json!({ "first": 1, "last": 1 }),
     ] {
-        let body = app
-            .gql(Some(&app.integration), LIST, variables.clone())
-            .await;
-        assert_eq!(
-            error_codes(&body),
-            ["BAD_USER_INPUT"],
-            "{variables}: {body}"
-        );
+        let body = refused(&app, &variables).await;
         assert_eq!(body["data"], json!(null));
     }
     let body = app
@@ -180,14 +186,7 @@ async fn malformed_or_foreign_cursors_are_refused_clearly() {
         json!({ "before": "e30" }),
         other_sort,
     ] {
-        let body = app
-            .gql(Some(&app.integration), LIST, variables.clone())
-            .await;
-        assert_eq!(
-            error_codes(&body),
-            ["BAD_USER_INPUT"],
-            "{variables}: {body}"
-        );
+        let body = refused(&app, &variables).await;
         assert!(
             body["errors"][0]["message"]
                 .as_str()
