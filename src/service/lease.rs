@@ -12,7 +12,7 @@ use sea_orm::{
     sea_query::{Expr, LockBehavior, LockType},
 };
 
-use super::Result;
+use super::{Clock, Result};
 use crate::domain::PublicId;
 
 /// A table whose rows workers lease: it has an id, a `locked_until` time and
@@ -26,13 +26,35 @@ pub(crate) trait Leased: EntityTrait {
     fn locked_by_column() -> Self::Column;
 }
 
-/// Extends the lease named `lease` to `until`, on the rows it still holds:
-/// for work that outlasts a lease, so a lease can be short and a crashed
-/// worker's rows come free soon.
-///
-/// # Errors
-/// [`super::Error::Database`] if the update fails.
-pub(crate) async fn renew<E: Leased>(
+/// Runs `work` on the rows the lease named `lease` holds, extending the
+/// lease to `length` past `clock`'s time every `every` until `work` ends: so
+/// a lease can be as short as one attempt and a margin, however long a batch
+/// takes, and a crashed worker's rows come free that soon after its last
+/// renewal. A failed renewal is logged; the work goes on.
+pub(crate) async fn holding<E: Leased, T>(
+    db: &DatabaseConnection,
+    lease: &str,
+    clock: &dyn Clock,
+    length: chrono::Duration,
+    every: std::time::Duration,
+    work: impl Future<Output = T>,
+) -> T {
+    let renewing = async {
+        loop {
+            tokio::time::sleep(every).await;
+            if let Err(e) = renew::<E>(db, lease, clock.now() + length).await {
+                tracing::warn!(error = %e, table = E::default().table_name(), "renewing a lease failed");
+            }
+        }
+    };
+    tokio::select! {
+        done = work => done,
+        () = renewing => unreachable!("renewing never ends"),
+    }
+}
+
+/// Extends the lease named `lease` to `until`, on the rows it still holds.
+async fn renew<E: Leased>(
     db: &DatabaseConnection,
     lease: &str,
     until: DateTime<Utc>,

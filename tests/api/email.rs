@@ -304,6 +304,32 @@ async fn two_workers_on_one_database_send_each_email_once() {
 }
 
 #[tokio::test]
+async fn a_crashed_processs_emails_are_taken_over_within_seconds() {
+    let sink = SmtpSink::start().await;
+    let app = app_with(mail_through(&sink)).await;
+    app.create_customer("ada@example.com", None).await;
+    app.create_reset("ada@example.com").await;
+    sink.set_mute(true);
+    let worker = app.worker();
+    let crashing = tokio::spawn(async move { worker.run_once().await });
+    sink.a_connection_hangs().await; // the email is being sent...
+    crashing.abort(); // ...when its process dies.
+    let _ = crashing.await;
+
+    sink.set_mute(false);
+    let other = app.other_process_worker().await;
+    other.run_once().await.unwrap();
+    assert!(
+        sink.messages().is_empty(),
+        "the dead process's lease still holds"
+    );
+    // Seconds later, not a minute, its lease has run out.
+    app.clock.advance(chrono::Duration::seconds(16));
+    other.run_once().await.unwrap();
+    assert_eq!(sink.messages().len(), 1);
+}
+
+#[tokio::test]
 async fn an_email_for_a_reset_that_no_longer_works_is_not_sent() {
     let sink = SmtpSink::start().await;
     let app = app_with(mail_through(&sink)).await;

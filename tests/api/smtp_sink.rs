@@ -76,6 +76,8 @@ pub struct SmtpSink {
     pub addr: SocketAddr,
     messages: Arc<Mutex<Vec<Received>>>,
     down: Arc<AtomicBool>,
+    mute: Arc<AtomicBool>,
+    held: Arc<tokio::sync::Notify>,
 }
 
 impl SmtpSink {
@@ -85,9 +87,20 @@ impl SmtpSink {
         let addr = listener.local_addr().unwrap();
         let messages: Arc<Mutex<Vec<Received>>> = Arc::default();
         let down = Arc::new(AtomicBool::new(false));
+        let mute = Arc::new(AtomicBool::new(false));
+        let held = Arc::new(tokio::sync::Notify::new());
         let (kept, refusing) = (messages.clone(), down.clone());
+        let (silent, holding) = (mute.clone(), held.clone());
         tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                if silent.load(Ordering::SeqCst) {
+                    holding.notify_one();
+                    // Never a greeting: held open until the client goes away.
+                    tokio::spawn(async move {
+                        let _ = tokio::io::copy(&mut stream, &mut tokio::io::sink()).await;
+                    });
+                    continue;
+                }
                 let (kept, refusing) = (kept.clone(), refusing.clone());
                 tokio::spawn(async move {
                     let _ = converse(stream, kept, refusing.load(Ordering::SeqCst)).await;
@@ -98,7 +111,20 @@ impl SmtpSink {
             addr,
             messages,
             down,
+            mute,
+            held,
         }
+    }
+
+    /// While `mute`, every connection is taken and never answered, as a
+    /// server that hangs.
+    pub fn set_mute(&self, mute: bool) {
+        self.mute.store(mute, Ordering::SeqCst);
+    }
+
+    /// Returns once a connection was taken while mute.
+    pub async fn a_connection_hangs(&self) {
+        self.held.notified().await;
     }
 
     /// The URL the server sends through (no TLS: a local sink).

@@ -30,13 +30,17 @@ use crate::{
 
 /// Attempts before an email is given up.
 const MAX_ATTEMPTS: i32 = 12;
-/// Emails claimed at once: each SMTP conversation may take up to 10 s, so a
-/// batch fits well inside its lease.
+/// Emails claimed at once.
 const BATCH: u64 = 5;
 /// Batches one run sends at most before it lets the other jobs run.
 const BATCHES_PER_RUN: usize = 20;
-/// How long a claim keeps other processes away.
-const LEASE: chrono::Duration = chrono::Duration::seconds(60);
+/// How long a claim keeps other processes away: one SMTP conversation (at
+/// most 10 s) and a margin. A batch that takes longer renews it every
+/// [`RENEW_EVERY`]; a crashed process's emails come free this long after its
+/// last renewal.
+const LEASE: chrono::Duration = chrono::Duration::seconds(15);
+/// How often a batch in progress renews its lease.
+const RENEW_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl lease::Leased for email::Entity {
     fn id_column() -> Self::Column {
@@ -116,11 +120,18 @@ impl Mailer {
             if claimed.is_empty() {
                 break;
             }
-            for row in claimed {
-                attempts += 1;
-                let attempt = self.attempt(&row).await;
-                self.record(row, attempt).await?;
-            }
+            attempts += claimed.len();
+            let lease = claimed[0].locked_by.clone().unwrap_or_default();
+            let batch = async {
+                for row in claimed {
+                    let attempt = self.attempt(&row).await;
+                    self.record(row, attempt).await?;
+                }
+                Ok::<_, Error>(())
+            };
+            let clock = self.clock.as_ref();
+            lease::holding::<email::Entity, _>(&self.db, &lease, clock, LEASE, RENEW_EVERY, batch)
+                .await?;
         }
         Ok(attempts)
     }

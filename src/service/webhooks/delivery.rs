@@ -149,20 +149,16 @@ impl Deliverer {
                     }
                 }
             };
-            let renewing = async {
-                loop {
-                    tokio::time::sleep(RENEW_EVERY).await;
-                    let until = self.clock.now() + LEASE;
-                    if let Err(e) = lease::renew::<delivery::Entity>(&self.db, &lease, until).await
-                    {
-                        tracing::warn!(error = %e, "renewing a delivery lease failed");
-                    }
-                }
-            };
-            tokio::select! {
-                () = all_done => {}
-                () = renewing => {}
-            }
+            let clock = self.clock.as_ref();
+            lease::holding::<delivery::Entity, _>(
+                &self.db,
+                &lease,
+                clock,
+                LEASE,
+                RENEW_EVERY,
+                all_done,
+            )
+            .await;
         }
     }
 
