@@ -1,14 +1,18 @@
 //! Parsed documents kept by query text, so that a query a client sends again
 //! is not parsed again. Bounded in entries and in bytes of query text; when
 //! full, an arbitrary entry makes room (a flood of distinct queries costs the
-//! others their place, never memory).
+//! others their place, never memory). Documents with a mutation are never
+//! kept: their text may carry a token or a password written inline.
 
 use std::{
     collections::HashMap,
     sync::{Arc, Mutex},
 };
 
-use async_graphql::{Request, ServerError, parser::types::ExecutableDocument};
+use async_graphql::{
+    Request, ServerError,
+    parser::types::{ExecutableDocument, OperationType},
+};
 
 /// Queries longer than this are parsed every time: they are rare, and would
 /// crowd out the many short ones.
@@ -49,8 +53,15 @@ impl ParsedDocuments {
             request.set_parsed_query(ExecutableDocument::clone(&document));
             return request.parsed_query();
         }
-        let document = Arc::new(request.parsed_query()?.clone());
-        self.keep(Arc::from(request.query.as_str()), document);
+        let parsed = request.parsed_query()?;
+        let has_mutation = parsed
+            .operations
+            .iter()
+            .any(|(_, op)| op.node.ty == OperationType::Mutation);
+        if !has_mutation {
+            let document = Arc::new(parsed.clone());
+            self.keep(Arc::from(request.query.as_str()), document);
+        }
         request.parsed_query()
     }
 
@@ -95,6 +106,15 @@ mod tests {
         let mut again = Request::new("{ a b }");
         assert_eq!(format!("{:?}", cache.parse(&mut again).unwrap()), parsed);
         assert_eq!(cache.size(), (1, 7));
+    }
+
+    #[test]
+    fn documents_with_a_mutation_are_not_kept() {
+        let cache = ParsedDocuments::default();
+        let text = r#"query Q { a } mutation M { complete(token: "t", password: "p") }"#;
+        let mut request = Request::new(text);
+        assert!(cache.parse(&mut request).is_ok());
+        assert_eq!(cache.size(), (0, 0));
     }
 
     #[test]
