@@ -2,30 +2,27 @@
 
 use std::{
     io::{BufRead, BufReader, Read},
-    process::{Command, Stdio},
+    process::Stdio,
 };
 
 use serde_json::json;
 
+use super::spawn_server;
 use crate::helpers::TestDb;
 
 #[tokio::test]
 async fn json_logs_carry_the_request_id_and_operation_but_no_secrets() {
     let db = TestDb::sqlite_file();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pwreset"))
-        .env("DATABASE_URL", &db.url)
-        .env("LISTEN_ADDR", "127.0.0.1:0")
-        .env("METRICS_ADDR", "")
-        .env("LOG_FORMAT", "json")
-        .env("RUST_LOG", "info")
+    let env = [
+        ("METRICS_ADDR", ""),
+        ("LOG_FORMAT", "json"),
+        ("RUST_LOG", "info"),
         // Test mode's emails to a port where nothing listens: the
         // development mailer (which logs test-mode links on purpose) is off.
-        .env("TEST_SMTP_URL", "smtp://127.0.0.1:9?tls=none")
-        .env("MAIL_FROM", "shop@example.com")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        ("TEST_SMTP_URL", "smtp://127.0.0.1:9?tls=none"),
+        ("MAIL_FROM", "shop@example.com"),
+    ];
+    let mut child = spawn_server(&db, &env, Stdio::piped());
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     // Keep reading stdout's pipe open until the server is stopped.
     let (url, keys, _stdout) = tokio::task::spawn_blocking(move || {
@@ -139,16 +136,12 @@ async fn the_development_mailer_logs_test_mode_links_and_never_live_ones() {
         ],
     );
     let live = String::from_utf8(live.stdout).unwrap().trim().to_owned();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pwreset"))
-        .env("DATABASE_URL", &db.url)
-        .env("LISTEN_ADDR", "127.0.0.1:0")
-        .env("METRICS_ADDR", "")
-        .env("RUST_LOG", "info")
-        .env("WEBHOOK_POLL_INTERVAL_MS", "100")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let env = [
+        ("METRICS_ADDR", ""),
+        ("RUST_LOG", "info"),
+        ("WEBHOOK_POLL_INTERVAL_MS", "100"),
+    ];
+    let mut child = spawn_server(&db, &env, Stdio::piped());
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let (url, banner, _stdout) = tokio::task::spawn_blocking(move || {
         let mut banner = String::new();

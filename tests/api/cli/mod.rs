@@ -30,22 +30,28 @@ fn integration_key(db: &TestDb, mode: &str) -> String {
     String::from_utf8(output.stdout).unwrap().trim().to_owned()
 }
 
-/// Starts `pwreset serve` on a free port, with `env` besides; returns the
-/// child, its stdout after the first line, and the GraphQL URL.
-async fn start_server(
-    db: &TestDb,
-    env: &[(&str, &str)],
-) -> (Child, BufReader<std::process::ChildStdout>, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_pwreset"))
+/// Spawns `pwreset serve` on `db` and a free port, with `env` besides (its
+/// entries win over the defaults here), stdout piped and stderr to `stderr`.
+fn spawn_server(db: &TestDb, env: &[(&str, &str)], stderr: Stdio) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_pwreset"))
         .env("DATABASE_URL", &db.url)
         .env("LISTEN_ADDR", "127.0.0.1:0")
         .env("METRICS_ADDR", "127.0.0.1:0")
         .env("RUST_LOG", "warn")
         .envs(env.iter().copied())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(stderr)
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+/// Starts `pwreset serve` on a free port, with `env` besides; returns the
+/// child, its stdout after the first line, and the GraphQL URL.
+async fn start_server(
+    db: &TestDb,
+    env: &[(&str, &str)],
+) -> (Child, BufReader<std::process::ChildStdout>, String) {
+    let mut child = spawn_server(db, env, Stdio::null());
     let mut stdout = BufReader::new(child.stdout.take().unwrap());
     let (stdout, url) = tokio::task::spawn_blocking(move || {
         let mut line = String::new();
