@@ -1,7 +1,11 @@
 //! Customers in GraphQL: the type, its list, and `createCustomer`
 //! (integration keys only).
 
-use async_graphql::{ComplexObject, Context, Enum, ID, InputObject, Json, Object, SimpleObject};
+use std::borrow::Cow;
+
+use async_graphql::{
+    Context, Enum, ID, InputObject, Json, Object, SimpleObject, dataloader::DataLoader,
+};
 use chrono::{DateTime, Utc};
 
 use super::{
@@ -9,6 +13,7 @@ use super::{
     access::{self, INTEGRATION},
     connection::{SortDirection, connection, page_complexity},
     error::{UserError, payload, to_graphql},
+    loaders::CustomerLoader,
     mode::Mode,
     resets::{
         CustomerPasswordResetConnection, CustomerPasswordResetFilter, CustomerPasswordResetSort,
@@ -25,52 +30,94 @@ use crate::{
 };
 
 /// A shopper with an account (or a guest, with no password) in one mode.
-#[derive(Debug, Clone, SimpleObject)]
-#[graphql(complex)]
+#[derive(Debug, Clone)]
 pub struct Customer {
-    /// Opaque id (`cus_…`).
-    pub id: ID,
-    /// The email address, as given at creation.
-    pub email: String,
-    /// Whether the customer has a password; guests have none until a reset sets one.
-    pub has_password: bool,
-    /// When the password was last set (at creation, or by a reset); null for guests.
-    pub password_changed_at: Option<DateTime<Utc>>,
-    /// The merchant's own reference.
-    pub reference: Option<String>,
-    /// Free-form data the merchant attached: always a JSON object.
-    pub metadata: Json<serde_json::Value>,
-    /// When the customer was created.
-    pub created_at: DateTime<Utc>,
-    /// When the customer last changed (a password reset changes it).
-    pub updated_at: DateTime<Utc>,
-    /// The mode the customer belongs to.
-    pub mode: Mode,
-    #[graphql(skip)]
+    id: ID,
+    email: String,
+    mode: Mode,
     pub(crate) key: i64,
-    #[graphql(skip)]
-    outdated_hash: Option<String>,
+    /// The rest of what the type shows, when it was read with the customer;
+    /// otherwise it is loaded when a field asks for it.
+    detail: Option<Detail>,
+    /// The password digest, when the whole row was read; otherwise it is
+    /// loaded when `passwordHashOutdated` asks for it.
+    digest: Option<Option<String>>,
+}
+
+/// What a customer shows beyond its id, email and mode.
+#[derive(Debug, Clone)]
+struct Detail {
+    has_password: bool,
+    password_changed_at: Option<DateTime<Utc>>,
+    reference: Option<String>,
+    metadata: serde_json::Value,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<customer::Model> for Detail {
+    fn from(m: customer::Model) -> Self {
+        Self {
+            has_password: m.password_digest.is_some(),
+            password_changed_at: m.password_changed_at,
+            reference: m.reference,
+            metadata: m.metadata,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
 }
 
 impl From<customer::Model> for Customer {
-    fn from(m: customer::Model) -> Self {
+    fn from(mut m: customer::Model) -> Self {
+        let id = ID(std::mem::take(&mut m.public_id));
+        let email = std::mem::take(&mut m.email);
+        let mode = Mode::from(m.mode.as_str());
+        let (key, digest) = (m.id, m.password_digest.clone());
+        Self {
+            id,
+            email,
+            mode,
+            key,
+            detail: Some(Detail::from(m)),
+            digest: Some(digest),
+        }
+    }
+}
+
+impl From<customer::Shown> for Customer {
+    fn from(m: customer::Shown) -> Self {
         Self {
             id: ID(m.public_id),
             email: m.email,
-            has_password: m.password_digest.is_some(),
-            password_changed_at: m.password_changed_at,
-            outdated_hash: m.password_digest,
-            reference: m.reference,
-            metadata: Json(m.metadata),
-            created_at: m.created_at,
-            updated_at: m.updated_at,
             mode: Mode::from(m.mode.as_str()),
             key: m.id,
+            detail: Some(Detail {
+                has_password: m.has_password,
+                password_changed_at: m.password_changed_at,
+                reference: m.reference,
+                metadata: m.metadata,
+                created_at: m.created_at,
+                updated_at: m.updated_at,
+            }),
+            digest: None,
         }
     }
 }
 
 impl Customer {
+    /// The customer of `mode` read as its keys and email only.
+    pub(crate) fn brief(m: customer::Brief, mode: Mode) -> Self {
+        Self {
+            id: ID(m.public_id),
+            email: m.email,
+            mode,
+            key: m.id,
+            detail: None,
+            digest: None,
+        }
+    }
+
     /// The customer with `id` in the caller's mode, if any.
     pub(crate) async fn by_id(ctx: &Context<'_>, id: &str) -> async_graphql::Result<Option<Self>> {
         let principal = access::require(ctx, INTEGRATION)?;
@@ -80,18 +127,90 @@ impl Customer {
             .map_err(to_graphql)?
             .map(Customer::from))
     }
+
+    /// The whole row, through the request's loader (one statement for all
+    /// the customers a response asks this of).
+    async fn row(&self, ctx: &Context<'_>) -> async_graphql::Result<customer::Model> {
+        let loader = ctx.data_unchecked::<DataLoader<CustomerLoader>>();
+        loader
+            .load_one(self.key)
+            .await?
+            .ok_or_else(|| "the customer was deleted meanwhile".into())
+    }
+
+    /// What the customer shows beyond its id, email and mode: as read with
+    /// it, or loaded now.
+    async fn detail(&self, ctx: &Context<'_>) -> async_graphql::Result<Cow<'_, Detail>> {
+        match &self.detail {
+            Some(detail) => Ok(Cow::Borrowed(detail)),
+            None => Ok(Cow::Owned(Detail::from(self.row(ctx).await?))),
+        }
+    }
 }
 
-#[ComplexObject]
+/// A shopper with an account (or a guest, with no password) in one mode.
+#[Object]
 impl Customer {
+    /// Opaque id (`cus_…`).
+    pub async fn id(&self) -> &ID {
+        &self.id
+    }
+
+    /// The email address, as given at creation.
+    async fn email(&self) -> &str {
+        &self.email
+    }
+
+    /// Whether the customer has a password; guests have none until a reset sets one.
+    async fn has_password(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        Ok(self.detail(ctx).await?.has_password)
+    }
+
+    /// When the password was last set (at creation, or by a reset); null for guests.
+    async fn password_changed_at(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<DateTime<Utc>>> {
+        Ok(self.detail(ctx).await?.password_changed_at)
+    }
+
+    /// The merchant's own reference.
+    async fn reference(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        Ok(self.detail(ctx).await?.reference.clone())
+    }
+
+    /// Free-form data the merchant attached: always a JSON object.
+    async fn metadata(&self, ctx: &Context<'_>) -> async_graphql::Result<Json<serde_json::Value>> {
+        Ok(Json(self.detail(ctx).await?.metadata.clone()))
+    }
+
+    /// When the customer was created.
+    async fn created_at(&self, ctx: &Context<'_>) -> async_graphql::Result<DateTime<Utc>> {
+        Ok(self.detail(ctx).await?.created_at)
+    }
+
+    /// When the customer last changed (a password reset changes it).
+    async fn updated_at(&self, ctx: &Context<'_>) -> async_graphql::Result<DateTime<Utc>> {
+        Ok(self.detail(ctx).await?.updated_at)
+    }
+
+    /// The mode the customer belongs to.
+    async fn mode(&self) -> Mode {
+        self.mode
+    }
+
     /// Whether the stored password digest was made with weaker Argon2id
     /// parameters than the server now uses; it is upgraded the next time the
     /// password is set. False for guests.
-    async fn password_hash_outdated(&self, ctx: &Context<'_>) -> bool {
+    async fn password_hash_outdated(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        let digest = match &self.digest {
+            Some(digest) => Cow::Borrowed(digest),
+            None => Cow::Owned(self.row(ctx).await?.password_digest),
+        };
         let hasher = &access::state(ctx).hasher;
-        self.outdated_hash
+        Ok(digest
             .as_deref()
-            .is_some_and(|digest| hasher.is_outdated(digest))
+            .is_some_and(|digest| hasher.is_outdated(digest)))
     }
 
     /// The customer's password resets, newest first unless sorted otherwise.

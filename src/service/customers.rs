@@ -6,14 +6,14 @@ use serde_json::{Value, json};
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, Set,
-    SqlErr, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    QueryFilter, QuerySelect, QueryTrait, Select, Set, SqlErr, TransactionTrait,
 };
 
 use super::{
     Error, ErrorCode, Result, UserError,
     error::Errors,
-    pagination::{self, Direction, Keyed, Page, PageArgs, SortKey},
+    pagination::{self, Direction, Keyed, Page, PageArgs, Row, SortKey},
     password::PasswordHasher,
     webhooks,
 };
@@ -152,20 +152,36 @@ pub async fn find_by_email(
         .await?)
 }
 
-/// The customer of `mode` with public id `id`; `None` for an unknown or
-/// malformed id, or one of another mode.
+/// The customer of `mode` with public id `id`, as reads show it (without its
+/// password digest); `None` for an unknown or malformed id, or one of another
+/// mode.
 ///
 /// # Errors
 /// [`Error::Database`] if the query fails.
-pub async fn get(db: &DatabaseConnection, mode: Mode, id: &str) -> Result<Option<customer::Model>> {
+pub async fn get(db: &DatabaseConnection, mode: Mode, id: &str) -> Result<Option<customer::Shown>> {
     if PublicId::parse(CUSTOMER_ID_PREFIX, id).is_none() {
         return Ok(None);
     }
-    Ok(customer::Entity::find()
+    let select = customer::Entity::find()
         .filter(customer::Column::Mode.eq(mode.as_str()))
         .filter(customer::Column::PublicId.eq(id))
-        .one(db)
-        .await?)
+        .limit(1);
+    let statement = shown(select).build(db.get_database_backend());
+    Ok(db
+        .query_one_raw(statement)
+        .await?
+        .map(|row| customer::Shown::at_position(&row, 0))
+        .transpose()?
+        .flatten())
+}
+
+/// `select` reading what a customer shows ([`customer::Shown`]): never the
+/// password digest.
+fn shown(select: Select<customer::Entity>) -> Select<customer::Entity> {
+    select
+        .select_only()
+        .columns(customer::Shown::COLUMNS)
+        .expr(customer::Shown::has_password())
 }
 
 /// Customers by internal key, for the DataLoader: one query for many keys.
@@ -216,7 +232,7 @@ impl Keyed for customer::Entity {
     }
 }
 
-fn sort_key(sort: CustomerSort) -> SortKey<customer::Entity> {
+fn sort_key(sort: CustomerSort) -> SortKey<customer::Entity, customer::Shown> {
     match sort {
         CustomerSort::CreatedAt => SortKey {
             name: "created_at",
@@ -239,7 +255,14 @@ fn sort_key(sort: CustomerSort) -> SortKey<customer::Entity> {
     }
 }
 
-/// A page of the customers of `mode` matching `filter`.
+impl Row for customer::Shown {
+    fn public_id(&self) -> &str {
+        &self.public_id
+    }
+}
+
+/// A page of the customers of `mode` matching `filter`, as reads show them
+/// (without their password digests).
 ///
 /// # Errors
 /// [`Error::BadRequest`] for bad paging arguments; [`Error::Database`] otherwise.
@@ -250,7 +273,7 @@ pub async fn list(
     sort: CustomerSort,
     direction: Direction,
     page: PageArgs,
-) -> Result<Page<customer::Entity>> {
+) -> Result<Page<customer::Entity, customer::Shown>> {
     let mut cond = Condition::all().add(customer::Column::Mode.eq(mode.as_str()));
     if let Some(ids) = filter.ids {
         cond = cond.add(customer::Column::PublicId.is_in(ids));
@@ -262,7 +285,13 @@ pub async fn list(
         cond = cond.add(customer::Column::Reference.eq(reference));
     }
     let select = customer::Entity::find().filter(cond);
-    pagination::fetch_page(db, select, &sort_key(sort), direction, page).await
+    // A row always has its customer: decoding yields `None` only for the
+    // empty side of a join, which this statement has not.
+    let decode = |row: &sea_orm::QueryResult| {
+        customer::Shown::at_position(row, 0)?
+            .ok_or_else(|| sea_orm::DbErr::RecordNotFound("customer row without an id".into()))
+    };
+    pagination::fetch_page_as(db, select, &sort_key(sort), direction, page, shown, decode).await
 }
 
 /// A customer as a JSON:API resource object, as webhook events carry it

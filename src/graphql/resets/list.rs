@@ -16,7 +16,7 @@ use crate::{
     },
     service::{
         pagination::PageArgs,
-        password_resets::{self, ResetFilter, ResetSort},
+        password_resets::{self, ListedCustomer, ResetFilter, ResetSort, WithCustomers},
     },
 };
 
@@ -83,7 +83,8 @@ pub(crate) struct ResetListArgs {
 impl ResetListArgs {
     /// Fetches the page; `customer_key` restricts it to one customer. When
     /// the selection asks for each row's customer, they are read with the
-    /// page, in the same statement, without the DataLoader's batching window.
+    /// page, in the same statement, without the DataLoader's batching window,
+    /// and no more of them than the selection shows.
     pub(crate) async fn fetch(
         self,
         ctx: &Context<'_>,
@@ -108,9 +109,7 @@ impl ResetListArgs {
             field: CustomerPasswordResetSortField::CreatedAt,
             direction: SortDirection::Desc,
         });
-        let look = ctx.look_ahead();
-        let with_customers = look.field("nodes").field("customer").exists()
-            || look.field("edges").field("node").field("customer").exists();
+        let with_customers = customers_asked(ctx);
         let page = password_resets::list(
             &state.reader,
             principal.mode,
@@ -128,9 +127,13 @@ impl ResetListArgs {
         let mut customers: HashMap<i64, Arc<Customer>> = HashMap::new();
         Ok(CustomerPasswordResetConnection::new(page, |(m, c)| {
             let customer = c.map(|c| {
+                let (key, customer) = match c {
+                    ListedCustomer::Brief(c) => (c.id, Customer::brief(c, principal.mode.into())),
+                    ListedCustomer::Shown(c) => (c.id, Customer::from(c)),
+                };
                 customers
-                    .entry(c.id)
-                    .or_insert_with(|| Arc::new(Customer::from(c)))
+                    .entry(key)
+                    .or_insert_with(|| Arc::new(customer))
                     .clone()
             });
             let mut reset = CustomerPasswordReset::new(m, now);
@@ -138,4 +141,31 @@ impl ResetListArgs {
             reset
         }))
     }
+}
+
+/// How much of each row's customer the list field of `ctx` selects (through
+/// `nodes` or `edges.node`, fragments included): none, only what a brief
+/// read holds, or more. Directives are not weighed, so a field that
+/// `@skip` leaves out still counts: never less than the response shows.
+fn customers_asked(ctx: &Context<'_>) -> WithCustomers {
+    /// The customer fields a brief read answers (`mode` is the reset's).
+    const BRIEF: [&str; 5] = ["__typename", "id", "email", "mode", "passwordResets"];
+    let mut rows = Vec::new();
+    for field in ctx.field().selection_set() {
+        match field.name() {
+            "nodes" => rows.push(field),
+            "edges" => rows.extend(field.selection_set().filter(|f| f.name() == "node")),
+            _ => {}
+        }
+    }
+    let mut asked = WithCustomers::No;
+    for row in rows {
+        for customer in row.selection_set().filter(|f| f.name() == "customer") {
+            if customer.selection_set().any(|f| !BRIEF.contains(&f.name())) {
+                return WithCustomers::Shown;
+            }
+            asked = WithCustomers::Brief;
+        }
+    }
+    asked
 }

@@ -92,7 +92,7 @@ pub struct CustomerPasswordReset {
 
 impl CustomerPasswordReset {
     /// The reset as seen at `now`, without its token.
-    pub(crate) fn new(m: customer_password_reset::Model, now: DateTime<Utc>) -> Self {
+    pub(crate) fn new(m: customer_password_reset::Shown, now: DateTime<Utc>) -> Self {
         let status = password_resets::status(&m, now).into();
         Self {
             id: ID(m.public_id),

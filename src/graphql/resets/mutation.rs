@@ -159,7 +159,7 @@ impl ResetMutation {
                 if !reachable && principal.mode == crate::domain::Mode::Live {
                     state.metrics.resets_undeliverable(1);
                 }
-                let mut reset = CustomerPasswordReset::new(*reset, now);
+                let mut reset = CustomerPasswordReset::new((*reset).into(), now);
                 reset.reset_password_token = Some(token.expose().to_owned());
                 Some(reset)
             }
@@ -207,7 +207,7 @@ impl ResetMutation {
             state.metrics.reset_completed();
         }
         Ok(CompleteCustomerPasswordResetPayload {
-            customer_password_reset: reset.map(|r| CustomerPasswordReset::new(r, now)),
+            customer_password_reset: reset.map(|r| CustomerPasswordReset::new(r.into(), now)),
             user_errors,
         })
     }
@@ -230,7 +230,7 @@ impl ResetMutation {
             password_resets::update(&state.db, principal.mode, &input.id, changes, now).await;
         let (reset, user_errors) = payload(result)?;
         Ok(UpdateCustomerPasswordResetPayload {
-            customer_password_reset: reset.map(|r| CustomerPasswordReset::new(r, now)),
+            customer_password_reset: reset.map(|r| CustomerPasswordReset::new(r.into(), now)),
             user_errors,
         })
     }

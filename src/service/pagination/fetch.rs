@@ -3,13 +3,13 @@
 //! table.
 
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, Order, QueryFilter,
-    QueryOrder, QueryResult, QuerySelect, QueryTrait, Select,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, Order, QueryFilter, QueryOrder,
+    QueryResult, QuerySelect, QueryTrait, Select,
 };
 
 use super::{
     Counter, Cursor, DEFAULT_PAGE_SIZE, Direction, Error, Keyed, MAX_PAGE_SIZE, Page, PageArgs,
-    Result, RowCursor, SortKey, SortValue, decode_cursor,
+    Result, Row, RowCursor, SortKey, SortValue, decode_cursor,
 };
 
 struct Window {
@@ -82,8 +82,8 @@ fn window(args: PageArgs, sort: &str) -> Result<Window> {
 
 /// The rows strictly after `(value, id)` in the order `ascending` describes.
 /// NULLs sort after every value ascending, before every value descending.
-fn after_condition<E: Keyed>(
-    key: &SortKey<E>,
+fn after_condition<E: Keyed, R>(
+    key: &SortKey<E, R>,
     ascending: bool,
     value: SortValue,
     id: String,
@@ -131,61 +131,52 @@ pub async fn fetch_page<E: Keyed>(
 ) -> Result<Page<E>> {
     let plan = PagePlan::new(db, select, key, direction, args)?;
     let rows = plan.query.clone().all(db).await?;
-    Ok(plan.finish(rows, |row| row))
+    Ok(plan.finish(rows, key.value, E::public_id))
 }
 
-/// A row of `E` with its row of `R`, if any.
-pub type Joined<E, R> = (<E as EntityTrait>::Model, Option<<R as EntityTrait>::Model>);
-
-/// Like [`fetch_page`], with each row's `R` row read in the same statement
-/// (a left join along the entities' relation); `decode` reads a row of it by
-/// position (`E`'s columns, then `R`'s), which costs less than by name.
+/// Like [`fetch_page`], with the rows in another shape: `shape` chooses the
+/// columns of the filtered, ordered and limited statement (and may join
+/// related tables), and `decode` reads a row of its result by position,
+/// which costs less than by name.
 ///
 /// # Errors
 /// As [`fetch_page`].
-pub async fn fetch_page_with<E, R>(
+pub async fn fetch_page_as<E: Keyed, T: Row>(
     db: &DatabaseConnection,
     select: Select<E>,
-    key: &SortKey<E>,
+    key: &SortKey<E, T>,
     direction: Direction,
     args: PageArgs,
-    decode: fn(&QueryResult) -> Result<Joined<E, R>, sea_orm::DbErr>,
-) -> Result<Page<E, Joined<E, R>>>
-where
-    E: Keyed + sea_orm::Related<R>,
-    R: EntityTrait,
-{
+    shape: impl FnOnce(Select<E>) -> Select<E>,
+    decode: impl Fn(&QueryResult) -> Result<T, sea_orm::DbErr>,
+) -> Result<Page<E, T>> {
     let plan = PagePlan::new(db, select, key, direction, args)?;
-    let statement = plan
-        .query
-        .clone()
-        .find_also_related(R::default())
-        .build(db.get_database_backend());
+    let statement = shape(plan.query.clone()).build(db.get_database_backend());
     let rows = db
         .query_all_raw(statement)
         .await?
         .iter()
         .map(decode)
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(plan.finish(rows, |(row, _)| row))
+    Ok(plan.finish(rows, key.value, T::public_id))
 }
 
 /// One page's statement, and what turns its rows into a [`Page`].
-struct PagePlan<'k, E: Keyed> {
+struct PagePlan<E: Keyed> {
     /// The filtered, ordered and limited statement (one row more than the
     /// page, to tell whether more follow).
     query: Select<E>,
-    key: &'k SortKey<E>,
+    sort: &'static str,
     window: Window,
     had_cursor: bool,
     counter: Counter<E>,
 }
 
-impl<'k, E: Keyed> PagePlan<'k, E> {
-    fn new(
+impl<E: Keyed> PagePlan<E> {
+    fn new<R>(
         db: &DatabaseConnection,
         select: Select<E>,
-        key: &'k SortKey<E>,
+        key: &SortKey<E, R>,
         direction: Direction,
         args: PageArgs,
     ) -> Result<Self> {
@@ -212,7 +203,7 @@ impl<'k, E: Keyed> PagePlan<'k, E> {
             .limit(window.limit + 1);
         Ok(Self {
             query,
-            key,
+            sort: key.name,
             window,
             had_cursor,
             counter,
@@ -220,10 +211,15 @@ impl<'k, E: Keyed> PagePlan<'k, E> {
     }
 
     /// The page of `rows` (as the statement returned them), each row's
-    /// entity model found by `model`.
-    fn finish<T>(self, mut rows: Vec<T>, model: impl Fn(&T) -> &E::Model) -> Page<E, T> {
+    /// sort value read by `value` and its public id by `public_id`.
+    fn finish<T>(
+        self,
+        mut rows: Vec<T>,
+        value: fn(&T) -> SortValue,
+        public_id: fn(&T) -> &str,
+    ) -> Page<E, T> {
         let Self {
-            key,
+            sort,
             window,
             had_cursor,
             counter,
@@ -238,9 +234,9 @@ impl<'k, E: Keyed> PagePlan<'k, E> {
             .into_iter()
             .map(|row| {
                 let cursor = RowCursor {
-                    sort: key.name,
-                    value: (key.value)(model(&row)),
-                    id: E::public_id(model(&row)).to_owned(),
+                    sort,
+                    value: value(&row),
+                    id: public_id(&row).to_owned(),
                 };
                 (cursor, row)
             })

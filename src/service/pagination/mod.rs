@@ -14,7 +14,7 @@ use super::{Error, Result};
 
 mod fetch;
 
-pub use fetch::{Joined, fetch_page, fetch_page_with};
+pub use fetch::{fetch_page, fetch_page_as};
 
 /// Page size when the client gives neither `first` nor `last`.
 pub const DEFAULT_PAGE_SIZE: u64 = 25;
@@ -116,8 +116,9 @@ impl SortValue {
     }
 }
 
-/// A column a list can be sorted by.
-pub struct SortKey<E: EntityTrait> {
+/// A column a list can be sorted by, over rows read as `R` (the entity's
+/// model unless the list reads fewer columns).
+pub struct SortKey<E: EntityTrait, R = <E as EntityTrait>::Model> {
     /// The name cursors carry, so a cursor from another sort is refused.
     pub name: &'static str,
     /// The column.
@@ -125,7 +126,7 @@ pub struct SortKey<E: EntityTrait> {
     /// Whether the column can be NULL.
     pub nullable: bool,
     /// Reads the row's value, for its cursor.
-    pub value: fn(&E::Model) -> SortValue,
+    pub value: fn(&R) -> SortValue,
 }
 
 /// An entity with a public id, the tie-breaker of every sort.
@@ -134,6 +135,13 @@ pub trait Keyed: EntityTrait {
     fn public_id_column() -> Self::Column;
     /// The row's public id.
     fn public_id(model: &Self::Model) -> &str;
+}
+
+/// A row of a page read in another shape than its entity's model
+/// ([`fetch_page_as`]).
+pub trait Row {
+    /// The row's public id.
+    fn public_id(&self) -> &str;
 }
 
 #[derive(Serialize, Deserialize)]
@@ -186,8 +194,8 @@ fn decode_cursor(raw: &str, sort: &str) -> Result<Cursor> {
 }
 
 /// A page of rows, each with its cursor, and a way to count the whole list.
-/// A row is `E`'s model unless the page was read with related rows
-/// ([`fetch_page_with`]).
+/// A row is `E`'s model unless the page was read in another shape
+/// ([`fetch_page_as`]).
 pub struct Page<E: EntityTrait, T = <E as EntityTrait>::Model> {
     /// The rows in the requested order, each with its cursor.
     pub items: Vec<(RowCursor, T)>,

@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter, QueryResult, QuerySelect,
-    QueryTrait,
+    ColumnTrait, Condition, DatabaseConnection, EntityTrait, JoinType, QueryFilter, QueryResult,
+    QuerySelect, QueryTrait, RelationTrait, Select,
 };
 
 use super::{ResetStatus, status_condition};
@@ -12,7 +12,7 @@ use crate::{
     entity::{customer, customer_password_reset as reset},
     service::{
         Result,
-        pagination::{self, Direction, Keyed, Page, PageArgs, SortKey, TimeRange},
+        pagination::{self, Direction, Keyed, Page, PageArgs, Row, SortKey, TimeRange},
     },
 };
 
@@ -61,31 +61,31 @@ impl Keyed for reset::Entity {
     }
 }
 
-fn sort_key(sort: ResetSort) -> SortKey<reset::Entity> {
+fn sort_key(sort: ResetSort) -> SortKey<reset::Entity, ResetRow> {
     match sort {
         ResetSort::CreatedAt => SortKey {
             name: "created_at",
             column: reset::Column::CreatedAt,
             nullable: false,
-            value: |m| Some(m.created_at).into(),
+            value: |(r, _)| Some(r.created_at).into(),
         },
         ResetSort::UpdatedAt => SortKey {
             name: "updated_at",
             column: reset::Column::UpdatedAt,
             nullable: false,
-            value: |m| Some(m.updated_at).into(),
+            value: |(r, _)| Some(r.updated_at).into(),
         },
         ResetSort::ResetPasswordAt => SortKey {
             name: "reset_password_at",
             column: reset::Column::ResetPasswordAt,
             nullable: true,
-            value: |m| m.reset_password_at.into(),
+            value: |(r, _)| r.reset_password_at.into(),
         },
         ResetSort::Reference => SortKey {
             name: "reference",
             column: reset::Column::Reference,
             nullable: true,
-            value: |m| m.reference.clone().into(),
+            value: |(r, _)| r.reference.clone().into(),
         },
     }
 }
@@ -100,21 +100,66 @@ fn customers_where(mode: Mode, condition: Condition) -> sea_orm::sea_query::Sele
         .into_query()
 }
 
-/// A reset of a page, with its customer when the page was asked for them.
-pub type ResetRow = (reset::Model, Option<customer::Model>);
+/// How much of each reset's customer a list reads with the page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WithCustomers {
+    /// None: the customers are not asked for.
+    No,
+    /// Their keys and emails ([`customer::Brief`]).
+    Brief,
+    /// All a read shows of them ([`customer::Shown`]).
+    Shown,
+}
 
-/// A reset and its customer from a row of the two tables joined, read by
-/// position: the reset's columns, then the customer's.
-fn reset_row(row: &QueryResult) -> Result<ResetRow, sea_orm::DbErr> {
-    use sea_orm::Iterable;
-    let reset = reset::Model::at_position(row, 0)?;
-    let customer = customer::Model::at_position(row, reset::Column::iter().count())?;
+/// A reset's customer, read with the page.
+#[derive(Debug, Clone)]
+pub enum ListedCustomer {
+    /// Its keys and email.
+    Brief(customer::Brief),
+    /// All a read shows of it.
+    Shown(customer::Shown),
+}
+
+/// A reset of a page, with its customer when the page was asked for them.
+pub type ResetRow = (reset::Shown, Option<ListedCustomer>);
+
+impl Row for ResetRow {
+    fn public_id(&self) -> &str {
+        &self.0.public_id
+    }
+}
+
+/// The page's statement reads the resets' columns, then, joined, their
+/// customers' as `with` asks.
+fn columns(select: Select<reset::Entity>, with: WithCustomers) -> Select<reset::Entity> {
+    let select = select.select_only().columns(reset::Shown::COLUMNS);
+    let joined = |select: Select<reset::Entity>| {
+        select.join(JoinType::LeftJoin, reset::Relation::Customer.def())
+    };
+    match with {
+        WithCustomers::No => select,
+        WithCustomers::Brief => joined(select).columns(customer::Brief::COLUMNS),
+        WithCustomers::Shown => joined(select)
+            .columns(customer::Shown::COLUMNS)
+            .expr(customer::Shown::has_password()),
+    }
+}
+
+/// A row of the page's statement, read by position as [`columns`] laid it out.
+fn decode(row: &QueryResult, with: WithCustomers) -> Result<ResetRow, sea_orm::DbErr> {
+    let reset = reset::Shown::at_position(row, 0)?;
+    let at = reset::Shown::COLUMNS.len();
+    let customer = match with {
+        WithCustomers::No => None,
+        WithCustomers::Brief => customer::Brief::at_position(row, at)?.map(ListedCustomer::Brief),
+        WithCustomers::Shown => customer::Shown::at_position(row, at)?.map(ListedCustomer::Shown),
+    };
     Ok((reset, customer))
 }
 
 /// A page of the resets of `mode` matching `filter`, with statuses judged at
-/// `now`; with `with_customers`, each row's customer is read in the same
-/// statement.
+/// `now`, and each row's customer as `with_customers` asks, read in the same
+/// statement. No token digest is read.
 ///
 /// # Errors
 /// [`crate::service::Error::BadRequest`] for bad paging arguments;
@@ -128,7 +173,7 @@ pub async fn list(
     direction: Direction,
     page: PageArgs,
     now: DateTime<Utc>,
-    with_customers: bool,
+    with_customers: WithCustomers,
 ) -> Result<Page<reset::Entity, ResetRow>> {
     use reset::Column as C;
     let mut cond = Condition::all().add(C::Mode.eq(mode.as_str()));
@@ -168,11 +213,14 @@ pub async fn list(
         }
     }
     let select = reset::Entity::find().filter(cond);
-    let key = sort_key(sort);
-    if with_customers {
-        pagination::fetch_page_with(db, select, &key, direction, page, reset_row).await
-    } else {
-        let page = pagination::fetch_page(db, select, &key, direction, page).await?;
-        Ok(page.map(|row| (row, None)))
-    }
+    pagination::fetch_page_as(
+        db,
+        select,
+        &sort_key(sort),
+        direction,
+        page,
+        |select| columns(select, with_customers),
+        |row| decode(row, with_customers),
+    )
+    .await
 }

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    Set, TransactionTrait,
+    QuerySelect, QueryTrait, Set, TransactionTrait,
 };
 
 use super::document;
@@ -13,12 +13,32 @@ use crate::{
     service::{Error, Result, UserError, error::Errors, webhooks},
 };
 
-/// The reset of `mode` with public id `id`; `None` for an unknown or malformed
-/// id, or one of another mode.
+/// The reset of `mode` with public id `id`, as reads show it (without its
+/// token digest); `None` for an unknown or malformed id, or one of another
+/// mode.
 ///
 /// # Errors
 /// [`Error::Database`] if the query fails.
-pub async fn get(db: &impl ConnectionTrait, mode: Mode, id: &str) -> Result<Option<reset::Model>> {
+pub async fn get(db: &impl ConnectionTrait, mode: Mode, id: &str) -> Result<Option<reset::Shown>> {
+    if PublicId::parse(RESET_ID_PREFIX, id).is_none() {
+        return Ok(None);
+    }
+    let statement = reset::Entity::find()
+        .select_only()
+        .columns(reset::Shown::COLUMNS)
+        .filter(reset::Column::Mode.eq(mode.as_str()))
+        .filter(reset::Column::PublicId.eq(id))
+        .limit(1)
+        .build(db.get_database_backend());
+    Ok(db
+        .query_one_raw(statement)
+        .await?
+        .map(|row| reset::Shown::at_position(&row, 0))
+        .transpose()?)
+}
+
+/// The whole row of the reset of `mode` with public id `id`, for a change.
+async fn find(db: &impl ConnectionTrait, mode: Mode, id: &str) -> Result<Option<reset::Model>> {
     if PublicId::parse(RESET_ID_PREFIX, id).is_none() {
         return Ok(None);
     }
@@ -73,7 +93,7 @@ pub async fn update(
         .metadata
         .and_then(|m| errors.check(&["input", "metadata"], Metadata::parse(m)));
     errors.finish()?;
-    let model = get(db, mode, id).await?.ok_or_else(not_found)?;
+    let model = find(db, mode, id).await?.ok_or_else(not_found)?;
     let mut active: reset::ActiveModel = model.into();
     if let Some(reference) = reference {
         active.reference = Set(reference.into_inner());
@@ -99,7 +119,7 @@ pub async fn delete(
     now: DateTime<Utc>,
 ) -> Result<String> {
     let txn = db.begin().await?;
-    let model = get(&txn, mode, id).await?.ok_or_else(not_found)?;
+    let model = find(&txn, mode, id).await?.ok_or_else(not_found)?;
     let deleted = reset::Entity::delete_by_id(model.id).exec(&txn).await?;
     if deleted.rows_affected == 0 {
         return Err(not_found());

@@ -26,7 +26,7 @@ use sea_orm::{
 };
 
 pub use complete::complete;
-pub use list::{ResetFilter, ResetSort, list};
+pub use list::{ListedCustomer, ResetFilter, ResetRow, ResetSort, WithCustomers, list};
 pub use manage::{ResetChanges, delete, get, update};
 pub use queue::{Processed, process_requests};
 
@@ -152,19 +152,53 @@ impl ResetStatus {
     }
 }
 
-/// The status of `model` at `now`.
+/// The status of `reset` at `now`.
 ///
 /// A reset is *open* until it is completed or closed (`invalidated_at`); a
 /// customer has at most one open reset (a unique index holds it). Closing
 /// one that had already expired leaves it `Expired`: only a reset closed
 /// while its token still worked is `Invalidated`.
-pub fn status(model: &reset::Model, now: DateTime<Utc>) -> ResetStatus {
-    match (model.reset_password_at, model.invalidated_at) {
+pub fn status(reset: impl Into<Times>, now: DateTime<Utc>) -> ResetStatus {
+    let Times {
+        expires_at,
+        reset_password_at,
+        invalidated_at,
+    } = reset.into();
+    match (reset_password_at, invalidated_at) {
         (Some(_), _) => ResetStatus::Completed,
-        (None, Some(closed)) if closed < model.expires_at => ResetStatus::Invalidated,
+        (None, Some(closed)) if closed < expires_at => ResetStatus::Invalidated,
         (None, Some(_)) => ResetStatus::Expired,
-        (None, None) if model.expires_at <= now => ResetStatus::Expired,
+        (None, None) if expires_at <= now => ResetStatus::Expired,
         (None, None) => ResetStatus::Pending,
+    }
+}
+
+/// The times of a reset that say where it stands, from a whole row or a
+/// shown one.
+#[derive(Debug, Clone, Copy)]
+pub struct Times {
+    expires_at: DateTime<Utc>,
+    reset_password_at: Option<DateTime<Utc>>,
+    invalidated_at: Option<DateTime<Utc>>,
+}
+
+impl From<&reset::Model> for Times {
+    fn from(m: &reset::Model) -> Self {
+        Self {
+            expires_at: m.expires_at,
+            reset_password_at: m.reset_password_at,
+            invalidated_at: m.invalidated_at,
+        }
+    }
+}
+
+impl From<&reset::Shown> for Times {
+    fn from(m: &reset::Shown) -> Self {
+        Self {
+            expires_at: m.expires_at,
+            reset_password_at: m.reset_password_at,
+            invalidated_at: m.invalidated_at,
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 //! Resets listed with their customers: one statement for the page and its
-//! customers, read as each reset reads alone, and customers with their resets.
+//! customers, read as each reset reads alone, no more of them read than the
+//! query shows, and customers with their resets.
 
 use chrono::Duration;
 use serde_json::{Value, json};
@@ -25,6 +26,11 @@ async fn listing_fifty_resets_with_their_customers_takes_one_statement() {
         ),
         (
             "{ customerPasswordResets(first: 50) { nodes { ...R } } } fragment R on CustomerPasswordReset { customerEmail customer { email } }",
+            "/data/customerPasswordResets/nodes",
+        ),
+        // More of each customer than its email.
+        (
+            "{ customerPasswordResets(first: 50) { nodes { customerEmail customer { email hasPassword createdAt metadata } } } }",
             "/data/customerPasswordResets/nodes",
         ),
     ] {
@@ -120,4 +126,123 @@ async fn a_reset_listed_with_its_customer_reads_as_it_does_alone() {
         .map(|n| n["status"].as_str().unwrap())
         .collect();
     assert_eq!(statuses, ["PENDING", "COMPLETED", "PENDING"]);
+}
+
+/// Customers with a password and without, one with a reference and
+/// metadata, each with a reset.
+async fn customers_with_resets(app: &TestApp) {
+    app.create_customer("ada@example.com", Some("correct horse battery"))
+        .await;
+    let create = "mutation { createCustomer(input: { email: \"ref@example.com\", reference: \"crm-7\", metadata: { tier: \"gold\" } }) { userErrors { code } } }";
+    let body = app.gql(Some(&app.integration), create, json!({})).await;
+    assert_eq!(
+        body["data"]["createCustomer"]["userErrors"],
+        json!([]),
+        "{body}"
+    );
+    app.create_customer("guest@example.com", None).await;
+    for email in ["ada@example.com", "ref@example.com", "guest@example.com"] {
+        app.create_reset(email).await;
+        app.clock.advance(Duration::seconds(1));
+    }
+}
+
+/// The names of the fields of `type_name` that hold a value (scalars and
+/// enums, through lists and non-nulls), as the schema lists them.
+async fn leaf_fields(app: &TestApp, type_name: &str) -> Vec<String> {
+    let query = "query($t: String!) { __type(name: $t) { fields { name type { kind ofType { kind ofType { kind ofType { kind } } } } } } }";
+    let body = app
+        .gql(Some(&app.integration), query, json!({ "t": type_name }))
+        .await;
+    let fields = body["data"]["__type"]["fields"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"));
+    let innermost = |mut t: &Value| {
+        while !t["ofType"].is_null() {
+            t = &t["ofType"];
+        }
+        t["kind"].as_str().unwrap_or_default().to_owned()
+    };
+    fields
+        .iter()
+        .filter(|f| ["SCALAR", "ENUM"].contains(&innermost(&f["type"]).as_str()))
+        .map(|f| f["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn every_field_of_a_listed_resets_customer_reads_as_the_customer_does_alone() {
+    let app = TestApp::spawn().await;
+    customers_with_resets(&app).await;
+    let fields = leaf_fields(&app, "Customer").await;
+    assert!(fields.len() >= 10, "{fields:?}");
+    for field in fields {
+        // The field alone, and beside a field a brief read cannot answer.
+        for selection in [format!("id {field}"), format!("id {field} updatedAt")] {
+            let listed = app
+                .gql(
+                    Some(&app.integration),
+                    &format!(
+                        "{{ customerPasswordResets {{ nodes {{ customer {{ {selection} }} }} }} }}"
+                    ),
+                    json!({}),
+                )
+                .await;
+            let nodes = listed["data"]["customerPasswordResets"]["nodes"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{listed}"));
+            assert_eq!(nodes.len(), 3, "{listed}");
+            for node in nodes {
+                let customer = &node["customer"];
+                let alone = app
+                    .gql(
+                        Some(&app.integration),
+                        &format!("query($id: ID!) {{ customer(id: $id) {{ {selection} }} }}"),
+                        json!({ "id": customer["id"] }),
+                    )
+                    .await;
+                assert_eq!(customer, &alone["data"]["customer"], "{selection}: {alone}");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn reading_resets_and_customers_never_selects_a_token_or_password_digest() {
+    let app = TestApp::spawn().await;
+    customers_with_resets(&app).await;
+    let (id, _) = app.create_reset("ada@example.com").await;
+    let customer_id = app
+        .create_customer("new@example.com", Some("a fine passphrase"))
+        .await;
+    let reset = "id customerEmail resetPasswordToken resetPasswordAt expiresAt status reference referenceOrigin metadata createdAt updatedAt mode";
+    // Every customer field but `passwordHashOutdated`, which has to read the digest.
+    let customer =
+        "id email hasPassword passwordChangedAt reference metadata createdAt updatedAt mode";
+    let queries = [
+        format!("{{ customerPasswordResets {{ nodes {{ {reset} }} }} }}"),
+        "{ customerPasswordResets { nodes { customer { email } } } }".to_owned(),
+        format!(
+            "{{ customerPasswordResets {{ edges {{ node {{ {reset} customer {{ {customer} }} }} }} }} }}"
+        ),
+        format!("{{ customerPasswordReset(id: \"{id}\") {{ {reset} }} }}"),
+        format!("{{ node(id: \"{id}\") {{ ... on CustomerPasswordReset {{ {reset} }} }} }}"),
+        format!("{{ customers(sort: {{ field: EMAIL }}) {{ nodes {{ {customer} }} }} }}"),
+        format!("{{ customer(id: \"{customer_id}\") {{ {customer} }} }}"),
+    ];
+    for query in queries {
+        let (body, statements) = app
+            .record_sql(app.gql(Some(&app.integration), &query, json!({})))
+            .await;
+        assert!(body["errors"].is_null(), "{body}");
+        assert!(!statements.is_empty(), "{query}");
+        for statement in statements {
+            // Whether a customer has a password is read without its digest.
+            let rest = statement.replace("\"password_digest\" IS NOT NULL", "");
+            assert!(
+                !rest.contains("token_digest") && !rest.contains("password_digest"),
+                "{query} read a digest: {statement}"
+            );
+        }
+    }
 }
