@@ -164,8 +164,9 @@ pub async fn get(db: &DatabaseConnection, mode: Mode, id: &str) -> Result<Option
     }
     let select = customer::Entity::find()
         .filter(customer::Column::Mode.eq(mode.as_str()))
-        .filter(customer::Column::PublicId.eq(id))
-        .limit(1);
+        // The public id is unique: no `LIMIT`, which SQLite would have to
+        // prepare the statement again for each time.
+        .filter(customer::Column::PublicId.eq(id));
     let statement = shown(select).build(db.get_database_backend());
     Ok(db
         .query_one_raw(statement)

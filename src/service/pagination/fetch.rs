@@ -3,8 +3,8 @@
 //! table.
 
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, Order, QueryFilter, QueryOrder,
-    QueryResult, QuerySelect, QueryTrait, Select,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, FromQueryResult, Order,
+    QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait, Select, Statement, Value,
 };
 
 use super::{
@@ -130,7 +130,12 @@ pub async fn fetch_page<E: Keyed>(
     args: PageArgs,
 ) -> Result<Page<E>> {
     let plan = PagePlan::new(db, select, key, direction, args)?;
-    let rows = plan.query.clone().all(db).await?;
+    let rows = db
+        .query_all_raw(plan.statement(db, plan.query.clone()))
+        .await?
+        .iter()
+        .map(|row| E::Model::from_query_result(row, ""))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(plan.finish(rows, key.value, E::public_id))
 }
 
@@ -151,9 +156,8 @@ pub async fn fetch_page_as<E: Keyed, T: Row>(
     decode: impl Fn(&QueryResult) -> Result<T, sea_orm::DbErr>,
 ) -> Result<Page<E, T>> {
     let plan = PagePlan::new(db, select, key, direction, args)?;
-    let statement = shape(plan.query.clone()).build(db.get_database_backend());
     let rows = db
-        .query_all_raw(statement)
+        .query_all_raw(plan.statement(db, shape(plan.query.clone())))
         .await?
         .iter()
         .map(decode)
@@ -210,6 +214,20 @@ impl<E: Keyed> PagePlan<E> {
         })
     }
 
+    /// `query` (the plan's, perhaps shaped) as a statement for `db`. On
+    /// SQLite the row limit is written into it rather than bound: SQLite
+    /// (since 3.47) plans a bound `LIMIT` for its value, so it prepares such
+    /// a statement again every time it runs, which costs more than running
+    /// it; written in, one prepared statement serves every page of a size.
+    fn statement(&self, db: &DatabaseConnection, query: Select<E>) -> Statement {
+        let backend = db.get_database_backend();
+        let statement = query.build(backend);
+        if backend != DbBackend::Sqlite {
+            return statement;
+        }
+        literal_limit(statement, self.window.limit + 1)
+    }
+
     /// The page of `rows` (as the statement returned them), each row's
     /// sort value read by `value` and its public id by `public_id`.
     fn finish<T>(
@@ -253,5 +271,46 @@ impl<E: Keyed> PagePlan<E> {
             has_previous_page,
             counter,
         }
+    }
+}
+
+/// `statement` with its trailing `LIMIT ?` bound to `limit` written as the
+/// number instead; any other statement as it is.
+fn literal_limit(mut statement: Statement, limit: u64) -> Statement {
+    let bound = statement.values.as_mut().and_then(|v| v.0.pop());
+    match (statement.sql.strip_suffix(" LIMIT ?"), bound) {
+        (Some(sql), Some(Value::BigUnsigned(Some(n)))) if n == limit => {
+            statement.sql = format!("{sql} LIMIT {n}");
+            statement
+        }
+        (_, bound) => {
+            if let (Some(values), Some(value)) = (statement.values.as_mut(), bound) {
+                values.0.push(value);
+            }
+            statement
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{DbBackend, EntityTrait, QuerySelect, QueryTrait};
+
+    use super::literal_limit;
+    use crate::entity::customer;
+
+    #[test]
+    fn a_page_statement_on_sqlite_carries_its_limit_as_a_number() {
+        let select = customer::Entity::find().limit(51);
+        let bound = select.build(DbBackend::Sqlite);
+        assert!(bound.sql.ends_with(" LIMIT ?"), "{}", bound.sql);
+        let values = bound.values.as_ref().map_or(0, |v| v.0.len());
+        let written = literal_limit(bound.clone(), 51);
+        assert!(written.sql.ends_with(" LIMIT 51"), "{}", written.sql);
+        assert_eq!(written.values.map_or(0, |v| v.0.len()), values - 1);
+        // Anything else is left as it was.
+        let other = literal_limit(bound.clone(), 26);
+        assert_eq!(other.sql, bound.sql);
+        assert_eq!(other.values, bound.values);
     }
 }

@@ -27,8 +27,9 @@ pub async fn get(db: &impl ConnectionTrait, mode: Mode, id: &str) -> Result<Opti
         .select_only()
         .columns(reset::Shown::COLUMNS)
         .filter(reset::Column::Mode.eq(mode.as_str()))
+        // The public id is unique: no `LIMIT`, which SQLite would have to
+        // prepare the statement again for each time.
         .filter(reset::Column::PublicId.eq(id))
-        .limit(1)
         .build(db.get_database_backend());
     Ok(db
         .query_one_raw(statement)
