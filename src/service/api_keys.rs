@@ -8,6 +8,7 @@ use sea_orm::{
 };
 
 use super::{Error, Result};
+use crate::service::statement;
 use crate::{
     domain::{API_KEY_ID_PREFIX, ApiKeySecret, Mode, Principal, PublicId, Role},
     entity::api_key,
@@ -102,10 +103,11 @@ pub async fn revoke(
     id: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<ApiKeyInfo>> {
-    let Some(model) = api_key::Entity::find()
-        .filter(api_key::Column::PublicId.eq(id))
-        .one(db)
-        .await?
+    let Some(model) = statement::first(
+        db,
+        api_key::Entity::find().filter(api_key::Column::PublicId.eq(id)),
+    )
+    .await?
     else {
         return Ok(None);
     };
@@ -128,10 +130,11 @@ pub async fn authenticate(
     secret: &ApiKeySecret,
     now: DateTime<Utc>,
 ) -> Result<Option<Principal>> {
-    let Some(model) = api_key::Entity::find()
-        .filter(api_key::Column::KeyDigest.eq(secret.digest()))
-        .one(reader)
-        .await?
+    let Some(model) = statement::first(
+        reader,
+        api_key::Entity::find().filter(api_key::Column::KeyDigest.eq(secret.digest())),
+    )
+    .await?
     else {
         return Ok(None);
     };

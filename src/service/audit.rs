@@ -11,6 +11,7 @@ use super::{
     Result,
     pagination::{self, Direction, Keyed, Page, PageArgs, SortKey, TimeRange},
 };
+use crate::service::statement;
 use crate::{
     domain::{AUDIT_EVENT_ID_PREFIX, Caller, Mode, PublicId},
     entity::reset_audit_event as audit,
@@ -244,11 +245,13 @@ pub async fn get(db: &DatabaseConnection, mode: Mode, id: &str) -> Result<Option
     if PublicId::parse(AUDIT_EVENT_ID_PREFIX, id).is_none() {
         return Ok(None);
     }
-    Ok(audit::Entity::find()
-        .filter(audit::Column::Mode.eq(mode.as_str()))
-        .filter(audit::Column::PublicId.eq(id))
-        .one(db)
-        .await?)
+    Ok(statement::first(
+        db,
+        audit::Entity::find()
+            .filter(audit::Column::Mode.eq(mode.as_str()))
+            .filter(audit::Column::PublicId.eq(id)),
+    )
+    .await?)
 }
 
 /// A page of the audit entries of `mode`, newest first.

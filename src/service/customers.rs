@@ -17,6 +17,7 @@ use super::{
     password::PasswordHasher,
     webhooks,
 };
+use crate::service::statement;
 use crate::{
     domain::{
         CUSTOMER_ID_PREFIX, Email, Metadata, Mode, Password, PublicId, RawPassword, Reference,
@@ -133,7 +134,7 @@ pub async fn lock<C: sea_orm::ConnectionTrait>(
     if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
         query = query.lock_exclusive();
     }
-    Ok(query.one(txn).await?)
+    Ok(statement::first(txn, query).await?)
 }
 
 /// The customer of `mode` with this email (any letter case), if any.
@@ -145,11 +146,13 @@ pub async fn find_by_email(
     mode: Mode,
     email: &Email,
 ) -> Result<Option<customer::Model>> {
-    Ok(customer::Entity::find()
-        .filter(customer::Column::Mode.eq(mode.as_str()))
-        .filter(customer::Column::EmailKey.eq(email.key()))
-        .one(db)
-        .await?)
+    Ok(statement::first(
+        db,
+        customer::Entity::find()
+            .filter(customer::Column::Mode.eq(mode.as_str()))
+            .filter(customer::Column::EmailKey.eq(email.key())),
+    )
+    .await?)
 }
 
 /// The customer of `mode` with public id `id`, as reads show it (without its

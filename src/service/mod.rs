@@ -18,6 +18,7 @@ pub mod password_resets;
 pub mod persisted_queries;
 pub mod rate_limits;
 pub mod sealing;
+mod statement;
 pub mod webhooks;
 
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -11,6 +11,7 @@ use sea_orm::{
 };
 
 use super::Result;
+use crate::service::statement;
 use crate::{domain::digest, entity::persisted_query};
 
 /// How stale `last_used_at` may get before a hit refreshes it: one write a
@@ -51,9 +52,8 @@ pub async fn find(
     now: DateTime<Utc>,
 ) -> Result<Option<String>> {
     let key = sha256.to_ascii_lowercase();
-    let Some(found) = persisted_query::Entity::find_by_id(key.clone())
-        .one(db)
-        .await?
+    let Some(found) =
+        statement::first(db, persisted_query::Entity::find_by_id(key.clone())).await?
     else {
         return Ok(None);
     };

@@ -21,6 +21,7 @@ use lettre::{
 use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, Set};
 
 use super::{Channel, MailContext, MailSettings, expire_tokens, link::redirect_link};
+use crate::service::statement;
 use crate::{
     domain::{DeliveryStatus, Mode},
     entity::{customer_password_reset as reset, reset_email as email},
@@ -139,7 +140,8 @@ impl Mailer {
     /// Renders and sends `row`.
     async fn attempt(&self, row: &email::Model) -> Attempt {
         let failed = |permanent: bool, error: String| Attempt::Failed { permanent, error };
-        let reset = match reset::Entity::find_by_id(row.reset_id).one(&self.db).await {
+        let reset = match statement::first(&self.db, reset::Entity::find_by_id(row.reset_id)).await
+        {
             Ok(Some(reset)) => reset,
             Ok(None) => return Attempt::Moot, // deleted; the cascade removes the email
             Err(e) => return failed(false, format!("reading the reset failed: {e}")),

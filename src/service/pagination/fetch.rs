@@ -3,14 +3,15 @@
 //! table.
 
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, FromQueryResult, Order,
-    QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait, Select, Statement, Value,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, FromQueryResult, Order,
+    QueryFilter, QueryOrder, QueryResult, QuerySelect, Select, Statement,
 };
 
 use super::{
     Counter, Cursor, DEFAULT_PAGE_SIZE, Direction, Error, Keyed, MAX_PAGE_SIZE, Page, PageArgs,
     Result, Row, RowCursor, SortKey, SortValue, decode_cursor,
 };
+use crate::service::statement;
 
 struct Window {
     limit: u64,
@@ -214,18 +215,10 @@ impl<E: Keyed> PagePlan<E> {
         })
     }
 
-    /// `query` (the plan's, perhaps shaped) as a statement for `db`. On
-    /// SQLite the row limit is written into it rather than bound: SQLite
-    /// (since 3.47) plans a bound `LIMIT` for its value, so it prepares such
-    /// a statement again every time it runs, which costs more than running
-    /// it; written in, one prepared statement serves every page of a size.
+    /// `query` (the plan's, perhaps shaped) as a statement for `db`, its
+    /// row limit written in on SQLite ([`statement::built`]).
     fn statement(&self, db: &DatabaseConnection, query: Select<E>) -> Statement {
-        let backend = db.get_database_backend();
-        let statement = query.build(backend);
-        if backend != DbBackend::Sqlite {
-            return statement;
-        }
-        literal_limit(statement, self.window.limit + 1)
+        statement::built(db, query, self.window.limit + 1)
     }
 
     /// The page of `rows` (as the statement returned them), each row's
@@ -271,46 +264,5 @@ impl<E: Keyed> PagePlan<E> {
             has_previous_page,
             counter,
         }
-    }
-}
-
-/// `statement` with its trailing `LIMIT ?` bound to `limit` written as the
-/// number instead; any other statement as it is.
-fn literal_limit(mut statement: Statement, limit: u64) -> Statement {
-    let bound = statement.values.as_mut().and_then(|v| v.0.pop());
-    match (statement.sql.strip_suffix(" LIMIT ?"), bound) {
-        (Some(sql), Some(Value::BigUnsigned(Some(n)))) if n == limit => {
-            statement.sql = format!("{sql} LIMIT {n}");
-            statement
-        }
-        (_, bound) => {
-            if let (Some(values), Some(value)) = (statement.values.as_mut(), bound) {
-                values.0.push(value);
-            }
-            statement
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use sea_orm::{DbBackend, EntityTrait, QuerySelect, QueryTrait};
-
-    use super::literal_limit;
-    use crate::entity::customer;
-
-    #[test]
-    fn a_page_statement_on_sqlite_carries_its_limit_as_a_number() {
-        let select = customer::Entity::find().limit(51);
-        let bound = select.build(DbBackend::Sqlite);
-        assert!(bound.sql.ends_with(" LIMIT ?"), "{}", bound.sql);
-        let values = bound.values.as_ref().map_or(0, |v| v.0.len());
-        let written = literal_limit(bound.clone(), 51);
-        assert!(written.sql.ends_with(" LIMIT 51"), "{}", written.sql);
-        assert_eq!(written.values.map_or(0, |v| v.0.len()), values - 1);
-        // Anything else is left as it was.
-        let other = literal_limit(bound.clone(), 26);
-        assert_eq!(other.sql, bound.sql);
-        assert_eq!(other.values, bound.values);
     }
 }

@@ -14,6 +14,7 @@ use super::{
     admission::{admit_complete, record_refusal},
     close_open, document, status, status_condition,
 };
+use crate::service::statement;
 use crate::{
     domain::{Caller, Email, ErrorCode, Mode, Password, RawPassword, ResetToken, Topic},
     entity::{customer, customer_password_reset as reset},
@@ -232,9 +233,11 @@ async fn find_by_token(
     mode: Mode,
     token: &ResetToken,
 ) -> Result<Option<reset::Model>> {
-    Ok(reset::Entity::find()
-        .filter(reset::Column::Mode.eq(mode.as_str()))
-        .filter(reset::Column::TokenDigest.eq(token.digest()))
-        .one(db)
-        .await?)
+    Ok(statement::first(
+        db,
+        reset::Entity::find()
+            .filter(reset::Column::Mode.eq(mode.as_str()))
+            .filter(reset::Column::TokenDigest.eq(token.digest())),
+    )
+    .await?)
 }

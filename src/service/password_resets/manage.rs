@@ -7,6 +7,7 @@ use sea_orm::{
 };
 
 use super::document;
+use crate::service::statement;
 use crate::{
     domain::{ErrorCode, Metadata, Mode, PublicId, RESET_ID_PREFIX, Reference, Topic},
     entity::{customer, customer_password_reset as reset},
@@ -43,11 +44,13 @@ async fn find(db: &impl ConnectionTrait, mode: Mode, id: &str) -> Result<Option<
     if PublicId::parse(RESET_ID_PREFIX, id).is_none() {
         return Ok(None);
     }
-    Ok(reset::Entity::find()
-        .filter(reset::Column::Mode.eq(mode.as_str()))
-        .filter(reset::Column::PublicId.eq(id))
-        .one(db)
-        .await?)
+    Ok(statement::first(
+        db,
+        reset::Entity::find()
+            .filter(reset::Column::Mode.eq(mode.as_str()))
+            .filter(reset::Column::PublicId.eq(id)),
+    )
+    .await?)
 }
 
 fn not_found() -> Error {
@@ -127,9 +130,8 @@ pub async fn delete(
     }
     let hooks = webhooks::subscribers(&txn, mode, &[Topic::ResetDestroyed]).await?;
     if !hooks.is_empty()
-        && let Some(customer) = customer::Entity::find_by_id(model.customer_id)
-            .one(&txn)
-            .await?
+        && let Some(customer) =
+            statement::first(&txn, customer::Entity::find_by_id(model.customer_id)).await?
     {
         let document = document::reset(&model, &customer, now);
         webhooks::record_event(&txn, &hooks, Topic::ResetDestroyed, document, None, now).await?;

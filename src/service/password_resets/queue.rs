@@ -21,6 +21,7 @@ use super::{
     admission::{ValidReset, admit_create},
     create::create_in,
 };
+use crate::service::statement;
 use crate::{
     domain::{Caller, Email, Mode, digest},
     entity::reset_request,
@@ -109,12 +110,14 @@ pub(super) async fn request(
 /// prefix is busier than the newcomer's would be at `position`; otherwise
 /// refuses the newcomer.
 async fn make_room(txn: &DatabaseTransaction, position: i32) -> Result<()> {
-    let busiest = reset_request::Entity::find()
-        .filter(reset_request::Column::LockedBy.is_null())
-        .order_by_desc(reset_request::Column::Position)
-        .order_by_desc(reset_request::Column::Id)
-        .one(txn)
-        .await?;
+    let busiest = statement::first(
+        txn,
+        reset_request::Entity::find()
+            .filter(reset_request::Column::LockedBy.is_null())
+            .order_by_desc(reset_request::Column::Position)
+            .order_by_desc(reset_request::Column::Id),
+    )
+    .await?;
     match busiest {
         Some(victim) if victim.position > position => {
             let mode: Mode = victim.mode.parse().map_err(Error::Internal)?;

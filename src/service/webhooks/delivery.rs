@@ -15,6 +15,7 @@ use sea_orm::{
 use serde_json::Value;
 
 use super::{CIRCUIT_THRESHOLD, commerce_layer_signature, standard_signature, target};
+use crate::service::statement;
 use crate::{
     domain::{DeliveryStatus, Topic},
     entity::{webhook, webhook_attempt, webhook_delivery as delivery, webhook_event as event},
@@ -182,12 +183,8 @@ impl Deliverer {
     /// Makes one attempt at `delivery` and records it.
     async fn deliver(&self, delivery: delivery::Model) -> Result<()> {
         let (Some(hook), Some(event)) = (
-            webhook::Entity::find_by_id(delivery.webhook_id)
-                .one(&self.db)
-                .await?,
-            event::Entity::find_by_id(delivery.event_id)
-                .one(&self.db)
-                .await?,
+            statement::first(&self.db, webhook::Entity::find_by_id(delivery.webhook_id)).await?,
+            statement::first(&self.db, event::Entity::find_by_id(delivery.event_id)).await?,
         ) else {
             return Ok(()); // deleted meanwhile; the cascade removes the delivery
         };

@@ -7,6 +7,7 @@ use sea_orm::{
 };
 
 use super::{WebhookSettings, target};
+use crate::service::statement;
 use crate::{
     domain::{CallbackUrl, ErrorCode, Mode, PublicId, Topic, WEBHOOK_ID_PREFIX, webhook_secret},
     entity::{webhook, webhook_attempt, webhook_delivery as delivery, webhook_event as event},
@@ -123,11 +124,13 @@ pub async fn get(db: &DatabaseConnection, mode: Mode, id: &str) -> Result<Option
     if PublicId::parse(WEBHOOK_ID_PREFIX, id).is_none() {
         return Ok(None);
     }
-    Ok(webhook::Entity::find()
-        .filter(webhook::Column::Mode.eq(mode.as_str()))
-        .filter(webhook::Column::PublicId.eq(id))
-        .one(db)
-        .await?)
+    Ok(statement::first(
+        db,
+        webhook::Entity::find()
+            .filter(webhook::Column::Mode.eq(mode.as_str()))
+            .filter(webhook::Column::PublicId.eq(id)),
+    )
+    .await?)
 }
 
 /// Changes a webhook.
