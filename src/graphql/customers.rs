@@ -13,7 +13,7 @@ use super::{
     access::{self, INTEGRATION},
     connection::{SortDirection, connection, page_complexity},
     error::{UserError, payload, to_graphql},
-    loaders::CustomerLoader,
+    loaders::{CustomerLoader, PasswordDigestLoader},
     mode::Mode,
     resets::{
         CustomerPasswordResetConnection, CustomerPasswordResetFilter, CustomerPasswordResetSort,
@@ -39,8 +39,9 @@ pub struct Customer {
     /// The rest of what the type shows, when it was read with the customer;
     /// otherwise it is loaded when a field asks for it.
     detail: Option<Detail>,
-    /// The password digest, when the whole row was read; otherwise it is
-    /// loaded when `passwordHashOutdated` asks for it.
+    /// The password digest, when the whole row was read (a write's
+    /// payload); otherwise it is loaded when `passwordHashOutdated`, and
+    /// only it, asks for it.
     digest: Option<Option<String>>,
 }
 
@@ -85,21 +86,27 @@ impl From<customer::Model> for Customer {
     }
 }
 
-impl From<customer::Shown> for Customer {
+impl From<customer::Shown> for Detail {
     fn from(m: customer::Shown) -> Self {
         Self {
-            id: ID(m.public_id),
-            email: m.email,
+            has_password: m.has_password,
+            password_changed_at: m.password_changed_at,
+            reference: m.reference,
+            metadata: m.metadata,
+            created_at: m.created_at,
+            updated_at: m.updated_at,
+        }
+    }
+}
+
+impl From<customer::Shown> for Customer {
+    fn from(mut m: customer::Shown) -> Self {
+        Self {
+            id: ID(std::mem::take(&mut m.public_id)),
+            email: std::mem::take(&mut m.email),
             mode: Mode::from(m.mode.as_str()),
             key: m.id,
-            detail: Some(Detail {
-                has_password: m.has_password,
-                password_changed_at: m.password_changed_at,
-                reference: m.reference,
-                metadata: m.metadata,
-                created_at: m.created_at,
-                updated_at: m.updated_at,
-            }),
+            detail: Some(Detail::from(m)),
             digest: None,
         }
     }
@@ -128,23 +135,19 @@ impl Customer {
             .map(Customer::from))
     }
 
-    /// The whole row, through the request's loader (one statement for all
+    /// What the customer shows beyond its id, email and mode: as read with
+    /// it, or loaded now through the request's loader (one statement for all
     /// the customers a response asks this of).
-    async fn row(&self, ctx: &Context<'_>) -> async_graphql::Result<customer::Model> {
+    async fn detail(&self, ctx: &Context<'_>) -> async_graphql::Result<Cow<'_, Detail>> {
+        if let Some(detail) = &self.detail {
+            return Ok(Cow::Borrowed(detail));
+        }
         let loader = ctx.data_unchecked::<DataLoader<CustomerLoader>>();
-        loader
+        let shown = loader
             .load_one(self.key)
             .await?
-            .ok_or_else(|| "the customer was deleted meanwhile".into())
-    }
-
-    /// What the customer shows beyond its id, email and mode: as read with
-    /// it, or loaded now.
-    async fn detail(&self, ctx: &Context<'_>) -> async_graphql::Result<Cow<'_, Detail>> {
-        match &self.detail {
-            Some(detail) => Ok(Cow::Borrowed(detail)),
-            None => Ok(Cow::Owned(Detail::from(self.row(ctx).await?))),
-        }
+            .ok_or("the customer was deleted meanwhile")?;
+        Ok(Cow::Owned(Detail::from(shown)))
     }
 }
 
@@ -205,7 +208,10 @@ impl Customer {
     async fn password_hash_outdated(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
         let digest = match &self.digest {
             Some(digest) => Cow::Borrowed(digest),
-            None => Cow::Owned(self.row(ctx).await?.password_digest),
+            None => {
+                let loader = ctx.data_unchecked::<DataLoader<PasswordDigestLoader>>();
+                Cow::Owned(loader.load_one(self.key).await?.flatten())
+            }
         };
         let hasher = &access::state(ctx).hasher;
         Ok(digest

@@ -1,4 +1,5 @@
-//! DataLoaders: many `customer` (or `email`) fields in one response cost one query.
+//! DataLoaders: many `customer` (or `email`, or `passwordHashOutdated`) fields in one
+//! response cost one query.
 
 use std::collections::HashMap;
 
@@ -25,11 +26,36 @@ impl CustomerLoader {
 }
 
 impl Loader<i64> for CustomerLoader {
-    type Value = customer::Model;
+    type Value = customer::Shown;
     type Error = async_graphql::Error;
 
     async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
         customers::load_many(&self.db, keys)
+            .await
+            .map_err(to_graphql)
+    }
+}
+
+/// Loads customers' password digests by internal key, for
+/// `passwordHashOutdated` only: the one field that needs a digest. One is
+/// created per request.
+pub struct PasswordDigestLoader {
+    db: DatabaseConnection,
+}
+
+impl PasswordDigestLoader {
+    /// A loader reading from `db`.
+    pub fn new(db: DatabaseConnection) -> Self {
+        Self { db }
+    }
+}
+
+impl Loader<i64> for PasswordDigestLoader {
+    type Value = Option<String>;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[i64]) -> Result<HashMap<i64, Self::Value>, Self::Error> {
+        customers::password_digests(&self.db, keys)
             .await
             .map_err(to_graphql)
     }

@@ -19,7 +19,7 @@ use async_graphql_value::{Name, Value};
 
 use super::{
     ErrorCode,
-    loaders::{CustomerLoader, ResetEmailLoader},
+    loaders::{CustomerLoader, PasswordDigestLoader, ResetEmailLoader},
 };
 use crate::{
     domain::{Auth, ClientIp},
@@ -27,7 +27,7 @@ use crate::{
 };
 
 /// `request` with what its resolvers read: the caller's `auth` and address,
-/// and fresh customer and reset-email DataLoaders over `state`'s read pool
+/// and fresh customer, password-digest and reset-email DataLoaders over `state`'s read pool
 /// (nothing is cached across requests). A variable the operation declares as nullable, with no
 /// default, and the client did not send, is treated as the GraphQL
 /// specification says: the argument or input field it stands for is *not
@@ -38,7 +38,16 @@ pub fn prepare(mut request: Request, state: &AppState, auth: Auth, ip: ClientIp)
     omit_unsent_variables(&mut request);
     let customers = DataLoader::new(CustomerLoader::new(state.reader.clone()), tokio::spawn);
     let emails = DataLoader::new(ResetEmailLoader::new(state.reader.clone()), tokio::spawn);
-    request.data(auth).data(ip).data(customers).data(emails)
+    let digests = DataLoader::new(
+        PasswordDigestLoader::new(state.reader.clone()),
+        tokio::spawn,
+    );
+    request
+        .data(auth)
+        .data(ip)
+        .data(customers)
+        .data(emails)
+        .data(digests)
 }
 
 /// The operation `request` runs: the named one, or the only one.

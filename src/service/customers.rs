@@ -188,20 +188,46 @@ fn shown(select: Select<customer::Entity>) -> Select<customer::Entity> {
         .expr(customer::Shown::has_password())
 }
 
-/// Customers by internal key, for the DataLoader: one query for many keys.
+/// Customers by internal key, as reads show them (without their password
+/// digests), for the DataLoader: one query for many keys.
 ///
 /// # Errors
 /// [`Error::Database`] if the query fails.
 pub async fn load_many(
     db: &DatabaseConnection,
     keys: &[i64],
-) -> Result<HashMap<i64, customer::Model>> {
+) -> Result<HashMap<i64, customer::Shown>> {
+    let select = customer::Entity::find().filter(customer::Column::Id.is_in(keys.iter().copied()));
+    let rows = db
+        .query_all_raw(shown(select).build(db.get_database_backend()))
+        .await?;
+    let mut found = HashMap::with_capacity(rows.len());
+    for row in rows {
+        if let Some(c) = customer::Shown::at_position(&row, 0)? {
+            found.insert(c.id, c);
+        }
+    }
+    Ok(found)
+}
+
+/// The password digests of customers by internal key (`None` for a guest),
+/// for the one field that needs them: one query for many keys.
+///
+/// # Errors
+/// [`Error::Database`] if the query fails.
+pub async fn password_digests(
+    db: &DatabaseConnection,
+    keys: &[i64],
+) -> Result<HashMap<i64, Option<String>>> {
     Ok(customer::Entity::find()
+        .select_only()
+        .column(customer::Column::Id)
+        .column(customer::Column::PasswordDigest)
         .filter(customer::Column::Id.is_in(keys.iter().copied()))
+        .into_tuple::<(i64, Option<String>)>()
         .all(db)
         .await?
         .into_iter()
-        .map(|c| (c.id, c))
         .collect())
 }
 

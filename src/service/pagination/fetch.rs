@@ -4,7 +4,7 @@
 
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, FromQueryResult, Order,
-    QueryFilter, QueryOrder, QueryResult, QuerySelect, Select, Statement,
+    QueryFilter, QueryOrder, QueryResult, Select, Statement,
 };
 
 use super::{
@@ -141,7 +141,7 @@ pub async fn fetch_page<E: Keyed>(
 }
 
 /// Like [`fetch_page`], with the rows in another shape: `shape` chooses the
-/// columns of the filtered, ordered and limited statement (and may join
+/// columns of the filtered and ordered statement (and may join
 /// related tables), and `decode` reads a row of its result by position,
 /// which costs less than by name.
 ///
@@ -168,8 +168,8 @@ pub async fn fetch_page_as<E: Keyed, T: Row>(
 
 /// One page's statement, and what turns its rows into a [`Page`].
 struct PagePlan<E: Keyed> {
-    /// The filtered, ordered and limited statement (one row more than the
-    /// page, to tell whether more follow).
+    /// The filtered and ordered statement; [`PagePlan::statement`] limits
+    /// it to one row more than the page, to tell whether more follow.
     query: Select<E>,
     sort: &'static str,
     window: Window,
@@ -204,8 +204,7 @@ impl<E: Keyed> PagePlan<E> {
         }
         let query = query
             .order_by(key.column, order.clone())
-            .order_by(E::public_id_column(), order)
-            .limit(window.limit + 1);
+            .order_by(E::public_id_column(), order);
         Ok(Self {
             query,
             sort: key.name,
@@ -215,8 +214,9 @@ impl<E: Keyed> PagePlan<E> {
         })
     }
 
-    /// `query` (the plan's, perhaps shaped) as a statement for `db`, its
-    /// row limit written in on SQLite ([`statement::built`]).
+    /// `query` (the plan's, perhaps shaped) as a statement for `db`, limited
+    /// to one row more than the page, the limit written in on SQLite
+    /// ([`statement::built`]).
     fn statement(&self, db: &DatabaseConnection, query: Select<E>) -> Statement {
         statement::built(db, query, self.window.limit + 1)
     }

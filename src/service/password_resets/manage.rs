@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QuerySelect, QueryTrait, Set, TransactionTrait,
+    QuerySelect, QueryTrait, Select, Set, TransactionTrait,
 };
 
 use super::document;
@@ -21,16 +21,14 @@ use crate::{
 /// # Errors
 /// [`Error::Database`] if the query fails.
 pub async fn get(db: &impl ConnectionTrait, mode: Mode, id: &str) -> Result<Option<reset::Shown>> {
-    if PublicId::parse(RESET_ID_PREFIX, id).is_none() {
+    let Some(select) = by_public_id(mode, id) else {
         return Ok(None);
-    }
-    let statement = reset::Entity::find()
+    };
+    // The public id is unique: no `LIMIT`, which SQLite would have to
+    // prepare the statement again for each time.
+    let statement = select
         .select_only()
         .columns(reset::Shown::COLUMNS)
-        .filter(reset::Column::Mode.eq(mode.as_str()))
-        // The public id is unique: no `LIMIT`, which SQLite would have to
-        // prepare the statement again for each time.
-        .filter(reset::Column::PublicId.eq(id))
         .build(db.get_database_backend());
     Ok(db
         .query_one_raw(statement)
@@ -41,16 +39,21 @@ pub async fn get(db: &impl ConnectionTrait, mode: Mode, id: &str) -> Result<Opti
 
 /// The whole row of the reset of `mode` with public id `id`, for a change.
 async fn find(db: &impl ConnectionTrait, mode: Mode, id: &str) -> Result<Option<reset::Model>> {
-    if PublicId::parse(RESET_ID_PREFIX, id).is_none() {
+    let Some(select) = by_public_id(mode, id) else {
         return Ok(None);
-    }
-    Ok(statement::first(
-        db,
+    };
+    Ok(statement::first(db, select).await?)
+}
+
+/// The query for the reset of `mode` with public id `id`; `None` for a
+/// malformed id, which no reset has.
+fn by_public_id(mode: Mode, id: &str) -> Option<Select<reset::Entity>> {
+    PublicId::parse(RESET_ID_PREFIX, id)?;
+    Some(
         reset::Entity::find()
             .filter(reset::Column::Mode.eq(mode.as_str()))
             .filter(reset::Column::PublicId.eq(id)),
     )
-    .await?)
 }
 
 fn not_found() -> Error {

@@ -226,6 +226,10 @@ async fn reading_resets_and_customers_never_selects_a_token_or_password_digest()
             "{{ customerPasswordResets {{ edges {{ node {{ {reset} customer {{ {customer} }} }} }} }} }}"
         ),
         format!("{{ customerPasswordReset(id: \"{id}\") {{ {reset} }} }}"),
+        // A reset read alone loads its customer through the request's loader.
+        format!(
+            "{{ customerPasswordReset(id: \"{id}\") {{ {reset} customer {{ {customer} }} }} }}"
+        ),
         format!("{{ node(id: \"{id}\") {{ ... on CustomerPasswordReset {{ {reset} }} }} }}"),
         format!("{{ customers(sort: {{ field: EMAIL }}) {{ nodes {{ {customer} }} }} }}"),
         format!("{{ customer(id: \"{customer_id}\") {{ {customer} }} }}"),
