@@ -138,7 +138,7 @@ pub async fn seed(db: &DatabaseConnection, customers: usize, resets: usize) -> S
             emails.push(email.clone());
             customer::ActiveModel {
                 public_id: Set(PublicId::generate("cus").into_string()),
-                mode: Set("test".into()),
+                mode: Set(Mode::Test),
                 email_key: Set(email.clone()),
                 email: Set(email),
                 password_digest: Set(Some(digest.clone())),
@@ -195,7 +195,7 @@ pub async fn seed(db: &DatabaseConnection, customers: usize, resets: usize) -> S
         reset_ids.push(public_id.clone());
         rows.push(reset::ActiveModel {
             public_id: Set(public_id),
-            mode: Set("test".into()),
+            mode: Set(Mode::Test),
             customer_id: Set(customer_id),
             customer_email: Set(email),
             token_digest: Set(token.digest()),

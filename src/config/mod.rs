@@ -9,14 +9,11 @@ mod settings;
 
 pub use mail::MailConfig;
 pub use parse::OptionalAddr;
-use parse::{parse_base_url, parse_key, parse_net, parse_optional_addr, parse_origin};
+use parse::{one_of, parse_base_url, parse_key, parse_net, parse_optional_addr, parse_origin};
 
 use std::net::SocketAddr;
 
-use clap::{
-    ArgAction, Args, Parser, Subcommand, ValueEnum,
-    builder::{PossibleValuesParser, TypedValueParser},
-};
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
 
 use crate::{
     domain::{Mode, Role},
@@ -328,10 +325,10 @@ pub enum ApiKeyCommand {
     /// Create a key and print it on stdout (it cannot be shown again).
     Create {
         /// `integration` (back office, trusted) or `sales_channel` (public, in a storefront).
-        #[arg(long, value_parser = PossibleValuesParser::new(["integration", "sales_channel"]).try_map(|s| s.parse::<Role>()))]
+        #[arg(long, value_parser = one_of::<Role>())]
         role: Role,
         /// `test` or `live`: the only records the key will see.
-        #[arg(long, value_parser = PossibleValuesParser::new(["test", "live"]).try_map(|s| s.parse::<Mode>()))]
+        #[arg(long, value_parser = one_of::<Mode>())]
         mode: Mode,
         /// A label to recognise the key by.
         #[arg(long)]

@@ -1,8 +1,23 @@
 //! Value parsers for the settings that clap cannot check on its own.
 
-use std::net::SocketAddr;
+use std::{net::SocketAddr, str::FromStr};
+
+use clap::builder::{PossibleValuesParser, TypedValueParser};
 
 use crate::service::sealing::SealingKey;
+
+/// A parser that takes one of `T`'s names (listed by `--help`), from the
+/// enum's own list of values.
+pub(super) fn one_of<T>() -> impl TypedValueParser<Value = T>
+where
+    T: strum::VariantArray + Into<&'static str> + FromStr<Err = strum::ParseError>,
+    T: Copy + Send + Sync + 'static,
+{
+    let names = T::VARIANTS
+        .iter()
+        .map(|value| -> &'static str { (*value).into() });
+    PossibleValuesParser::new(names).try_map(|name| name.parse::<T>())
+}
 
 /// A socket address, or none (the setting was empty).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

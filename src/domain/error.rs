@@ -1,83 +1,87 @@
 //! Why input is refused: the one list of stable codes, and the error every
 //! parsing constructor returns.
+//!
+//! Parsing constructors carry a code in a [`ParseError`]; services add the
+//! codes only they can decide (a taken email, an unknown id, a spent token);
+//! GraphQL shows [`ErrorCode`] itself as `UserErrorCode`, its doc comments as
+//! the schema's descriptions, and the docs list it from the same enum. A new
+//! code is one new variant here, with its doc comment.
 
-/// A stable, machine-readable reason for refusing input. Parsing constructors
-/// carry it in a [`ParseError`]; services add the codes only they can decide
-/// (a taken email, an unknown id, a spent token). GraphQL shows each as the
-/// `UserErrorCode` of the same name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Why a mutation refused its input. Stable: clients may switch on it.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::VariantArray,
+    async_graphql::Enum,
+)]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
+#[graphql(name = "UserErrorCode")]
 pub enum ErrorCode {
-    /// Not an email address.
+    /// The email address is not valid.
     InvalidEmail,
-    /// Another customer of the same mode has this email.
+    /// Another customer of this mode already has this email (letter case ignored).
     EmailTaken,
-    /// A password shorter than the policy's minimum.
+    /// The password is shorter than the minimum (8 characters unless configured higher).
     PasswordTooShort,
-    /// A password longer than [`super::MAX_PASSWORD_CHARS`].
+    /// The password is longer than 256 characters.
     PasswordTooLong,
-    /// A password on the list of common passwords.
+    /// The password is on a list of common passwords that attackers try first.
     PasswordTooCommon,
-    /// A password containing the customer's email or its local part.
+    /// The password contains the customer's email address or its local part.
     PasswordContainsEmail,
-    /// Metadata that is not a JSON object.
+    /// `metadata` must be a JSON object.
     MetadataNotObject,
-    /// Metadata whose JSON text is too large.
+    /// `metadata` is larger than 16 KiB of JSON.
     MetadataTooLarge,
-    /// A reference that is too long.
+    /// `reference` is longer than 255 characters.
     ReferenceTooLong,
-    /// No customer of this mode has this email (told only to integrations).
+    /// No customer of this mode has this email (integration keys only: sales
+    /// channels are never told).
     CustomerNotFound,
     /// No record of this mode has this id.
     NotFound,
-    /// No reset of this mode has this token.
+    /// No password reset has this token.
     TokenInvalid,
-    /// The token's time ran out.
+    /// The token has expired; request a new reset.
     TokenExpired,
     /// The token was already used to reset the password.
     TokenAlreadyUsed,
-    /// The reset was superseded by a newer one or voided by another reset.
+    /// A newer reset replaced this one, or another reset completed first.
     TokenInvalidated,
-    /// Not a usable webhook callback URL.
+    /// `callbackUrl` must be an http or https URL with a host and no credentials.
     InvalidCallbackUrl,
-    /// The callback URL points at an address that is not public.
+    /// `callbackUrl` points at a private, loopback or link-local address, which
+    /// this server refuses (see `WEBHOOK_ALLOW_PRIVATE_TARGETS`).
     CallbackUrlNotAllowed,
-    /// Not a webhook topic.
+    /// `topic` is not one of the supported Commerce Layer topics. No longer
+    /// sent: topics are the `WebhookTopic` enum, so an unknown one is refused
+    /// before execution (`BAD_USER_INPUT`).
+    #[graphql(
+        deprecation = "topics are the WebhookTopic enum now; an unknown one is a BAD_USER_INPUT request error"
+    )]
     InvalidTopic,
-    /// A field the caller's role may not set (a sales channel setting the
-    /// merchant's `reference` or `metadata`).
+    /// The field may not be set with this key: sales-channel keys may not set a
+    /// reset's `reference`, `referenceOrigin` or `metadata` (the back office's
+    /// fields, which its mailer may trust).
     FieldNotAllowed,
-    /// A `redirectUrl` whose origin is not allowed, or that is not an http(s) URL.
+    /// `redirectUrl` is not an http(s) URL, or its origin is not one of the
+    /// server's `RESET_URL_ALLOWED_ORIGINS`.
     RedirectUrlNotAllowed,
-    /// A `locale` that is not a language tag.
+    /// `locale` is not a language tag such as `en` or `de-CH`.
     InvalidLocale,
 }
 
 impl ErrorCode {
     /// The code as clients see it (`TOKEN_EXPIRED`), for logs, metrics and the audit trail.
     pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::InvalidEmail => "INVALID_EMAIL",
-            ErrorCode::EmailTaken => "EMAIL_TAKEN",
-            ErrorCode::PasswordTooShort => "PASSWORD_TOO_SHORT",
-            ErrorCode::PasswordTooLong => "PASSWORD_TOO_LONG",
-            ErrorCode::PasswordTooCommon => "PASSWORD_TOO_COMMON",
-            ErrorCode::PasswordContainsEmail => "PASSWORD_CONTAINS_EMAIL",
-            ErrorCode::MetadataNotObject => "METADATA_NOT_OBJECT",
-            ErrorCode::MetadataTooLarge => "METADATA_TOO_LARGE",
-            ErrorCode::ReferenceTooLong => "REFERENCE_TOO_LONG",
-            ErrorCode::CustomerNotFound => "CUSTOMER_NOT_FOUND",
-            ErrorCode::NotFound => "NOT_FOUND",
-            ErrorCode::TokenInvalid => "TOKEN_INVALID",
-            ErrorCode::TokenExpired => "TOKEN_EXPIRED",
-            ErrorCode::TokenAlreadyUsed => "TOKEN_ALREADY_USED",
-            ErrorCode::TokenInvalidated => "TOKEN_INVALIDATED",
-            ErrorCode::InvalidCallbackUrl => "INVALID_CALLBACK_URL",
-            ErrorCode::CallbackUrlNotAllowed => "CALLBACK_URL_NOT_ALLOWED",
-            ErrorCode::InvalidTopic => "INVALID_TOPIC",
-            ErrorCode::FieldNotAllowed => "FIELD_NOT_ALLOWED",
-            ErrorCode::RedirectUrlNotAllowed => "REDIRECT_URL_NOT_ALLOWED",
-            ErrorCode::InvalidLocale => "INVALID_LOCALE",
-        }
+        self.into()
     }
 }
 

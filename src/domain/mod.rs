@@ -2,6 +2,7 @@
 //! types exists, it is known to be well formed. Secrets (passwords, reset
 //! tokens, API keys) redact themselves in `Debug` so they cannot reach a log.
 
+mod audit;
 mod caller;
 mod email;
 mod error;
@@ -12,6 +13,7 @@ mod principal;
 mod secret;
 mod webhook;
 
+pub use audit::{AuditAction, AuditOutcome};
 pub use caller::{Auth, Caller, ClientIp};
 pub use email::Email;
 pub use error::{ErrorCode, ParseError};

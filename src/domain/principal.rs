@@ -1,12 +1,25 @@
-//! Who is calling: the role and mode of the API key on the request.
-
-use std::{fmt, str::FromStr};
+//! Who is calling: the role and mode of the API key on the request. Modes
+//! and roles are stored, and typed on the command line, by their snake-case
+//! names (`test`, `sales_channel`).
 
 use super::PublicId;
 
 /// The environment a key and every record belong to. Modes never mix: a key
 /// sees and touches only records of its own mode.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::VariantArray,
+    async_graphql::Enum,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum Mode {
     /// Test data, for development and staging.
     Test,
@@ -17,32 +30,24 @@ pub enum Mode {
 impl Mode {
     /// The mode as stored and as typed on the command line.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::Test => "test",
-            Mode::Live => "live",
-        }
-    }
-}
-
-impl FromStr for Mode {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "test" => Ok(Mode::Test),
-            "live" => Ok(Mode::Live),
-            other => Err(format!("unknown mode {other:?} (expected test or live)")),
-        }
-    }
-}
-
-impl fmt::Display for Mode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        self.into()
     }
 }
 
 /// What an API key may do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::VariantArray,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum Role {
     /// A trusted back-office integration: may do everything in its mode.
     Integration,
@@ -53,29 +58,7 @@ pub enum Role {
 impl Role {
     /// The role as stored and as typed on the command line.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Integration => "integration",
-            Role::SalesChannel => "sales_channel",
-        }
-    }
-}
-
-impl FromStr for Role {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "integration" => Ok(Role::Integration),
-            "sales_channel" => Ok(Role::SalesChannel),
-            other => Err(format!(
-                "unknown role {other:?} (expected integration or sales_channel)"
-            )),
-        }
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        self.into()
     }
 }
 

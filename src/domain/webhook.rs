@@ -1,49 +1,58 @@
-//! Webhook topics, delivery statuses and callback URLs.
+//! Webhook topics, delivery statuses and callback URLs. A topic is stored
+//! by its Commerce Layer name, a status by its lower-case name.
 
-use std::{
-    fmt,
-    net::{IpAddr, Ipv4Addr, Ipv6Addr},
-    str::FromStr,
-};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use reqwest::Url;
+use url::Url;
 
 use super::{ErrorCode, ParseError};
 
-/// An event a webhook can subscribe to, named as Commerce Layer names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// An event a webhook subscribes to. Calls carry the event under its
+/// Commerce Layer name, given with each value (the `X-CommerceLayer-Topic`
+/// header and the payload), whatever this enum calls it.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::VariantArray,
+    async_graphql::Enum,
+)]
+#[graphql(name = "WebhookTopic")]
 pub enum Topic {
-    /// A password reset was requested; the payload carries the token.
+    /// `customer_password_resets.create`: a reset was requested. The payload
+    /// carries the reset token (until it expires), for the mailer.
+    #[strum(serialize = "customer_password_resets.create")]
+    #[graphql(name = "CUSTOMER_PASSWORD_RESETS_CREATE")]
     ResetCreated,
-    /// A password reset was completed.
+    /// `customer_password_resets.reset_password`: a reset was completed.
+    #[strum(serialize = "customer_password_resets.reset_password")]
+    #[graphql(name = "CUSTOMER_PASSWORD_RESETS_RESET_PASSWORD")]
     ResetCompleted,
-    /// A password reset was deleted.
+    /// `customer_password_resets.destroy`: a reset was deleted.
+    #[strum(serialize = "customer_password_resets.destroy")]
+    #[graphql(name = "CUSTOMER_PASSWORD_RESETS_DESTROY")]
     ResetDestroyed,
-    /// A customer was created.
+    /// `customers.create`: a customer was created.
+    #[strum(serialize = "customers.create")]
+    #[graphql(name = "CUSTOMERS_CREATE")]
     CustomerCreated,
-    /// A customer's password was reset: tell them, and end their sessions.
+    /// `customers.password_reset`: a customer's password was reset (by a
+    /// completed reset): tell them, and end their sessions.
+    #[strum(serialize = "customers.password_reset")]
+    #[graphql(name = "CUSTOMERS_PASSWORD_RESET")]
     CustomerPasswordReset,
 }
 
 impl Topic {
-    /// Every topic.
-    pub const ALL: [Topic; 5] = [
-        Topic::ResetCreated,
-        Topic::ResetCompleted,
-        Topic::ResetDestroyed,
-        Topic::CustomerCreated,
-        Topic::CustomerPasswordReset,
-    ];
-
     /// Commerce Layer's name for the topic.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Topic::ResetCreated => "customer_password_resets.create",
-            Topic::ResetCompleted => "customer_password_resets.reset_password",
-            Topic::ResetDestroyed => "customer_password_resets.destroy",
-            Topic::CustomerCreated => "customers.create",
-            Topic::CustomerPasswordReset => "customers.password_reset",
-        }
+        self.into()
     }
 
     /// The attribute of `data.attributes` that carries this topic's secret,
@@ -58,34 +67,25 @@ impl Topic {
     }
 }
 
-impl FromStr for Topic {
-    type Err = ParseError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Topic::ALL
-            .into_iter()
-            .find(|t| t.as_str() == s)
-            .ok_or_else(|| {
-                let names: Vec<_> = Topic::ALL.iter().map(|t| t.as_str()).collect();
-                ParseError::new(
-                    ErrorCode::InvalidTopic,
-                    format!("must be one of {}", names.join(", ")),
-                )
-            })
-    }
-}
-
-impl fmt::Display for Topic {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Where one delivery of an event to one webhook stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Where one delivery of an event to one webhook, or one reset email,
+/// stands.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::VariantArray,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum DeliveryStatus {
     /// Waiting for its next attempt.
     Pending,
-    /// The receiver answered 2xx.
+    /// The receiver answered 2xx (the mail server accepted the email).
     Delivered,
     /// Every attempt failed; no more will be made.
     Failed,
@@ -94,32 +94,9 @@ pub enum DeliveryStatus {
 }
 
 impl DeliveryStatus {
-    /// Every status.
-    pub const ALL: [DeliveryStatus; 4] = [
-        DeliveryStatus::Pending,
-        DeliveryStatus::Delivered,
-        DeliveryStatus::Failed,
-        DeliveryStatus::Expired,
-    ];
-
     /// The status as stored.
     pub fn as_str(self) -> &'static str {
-        match self {
-            DeliveryStatus::Pending => "pending",
-            DeliveryStatus::Delivered => "delivered",
-            DeliveryStatus::Failed => "failed",
-            DeliveryStatus::Expired => "expired",
-        }
-    }
-}
-
-impl FromStr for DeliveryStatus {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        DeliveryStatus::ALL
-            .into_iter()
-            .find(|d| d.as_str() == s)
-            .ok_or_else(|| format!("unknown delivery status {s:?}"))
+        self.into()
     }
 }
 

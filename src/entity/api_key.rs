@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::{Mode, Role};
+
 /// One API key; the key itself is stored only as `key_digest`.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "api_keys")]
@@ -15,9 +17,9 @@ pub struct Model {
     /// A human label.
     pub name: String,
     /// `integration` or `sales_channel`.
-    pub role: String,
+    pub role: Role,
     /// `test` or `live`.
-    pub mode: String,
+    pub mode: Mode,
     /// Hex SHA-256 of the key.
     #[sea_orm(unique)]
     pub key_digest: String,

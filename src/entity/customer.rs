@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::Mode;
+
 /// One customer of one mode.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "customers")]
@@ -13,7 +15,7 @@ pub struct Model {
     #[sea_orm(unique)]
     pub public_id: String,
     /// `test` or `live`.
-    pub mode: String,
+    pub mode: Mode,
     /// The address as given.
     pub email: String,
     /// The address in lower case; unique per mode.
@@ -57,7 +59,7 @@ pub struct Shown {
     /// Public id (`cus_…`).
     pub public_id: String,
     /// `test` or `live`.
-    pub mode: String,
+    pub mode: Mode,
     /// The address as given.
     pub email: String,
     /// The address in lower case (what lists sort by).

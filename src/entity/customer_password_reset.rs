@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::Mode;
+
 /// One reset request. The token is stored only as `token_digest`.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "customer_password_resets")]
@@ -13,7 +15,7 @@ pub struct Model {
     #[sea_orm(unique)]
     pub public_id: String,
     /// `test` or `live`.
-    pub mode: String,
+    pub mode: Mode,
     /// The customer (internal key).
     pub customer_id: i64,
     /// The email the reset was requested for.
@@ -70,7 +72,7 @@ pub struct Shown {
     /// Public id (`cpr_…`).
     pub public_id: String,
     /// `test` or `live`.
-    pub mode: String,
+    pub mode: Mode,
     /// The customer (internal key).
     pub customer_id: i64,
     /// The email the reset was requested for.

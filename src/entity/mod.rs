@@ -1,6 +1,7 @@
 //! SeaORM entities, one file per table. These are database rows, never the
 //! public schema: `graphql` builds its own types from them, so a new column
-//! (a password digest!) cannot leak.
+//! (a password digest!) cannot leak. Enum columns are typed: the domain's
+//! enums, stored by name (`text`).
 
 pub mod api_key;
 pub mod customer;
@@ -14,3 +15,5 @@ pub mod webhook;
 pub mod webhook_attempt;
 pub mod webhook_delivery;
 pub mod webhook_event;
+
+mod text;

@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::{AuditAction, AuditOutcome, Mode};
+
 /// One attempt to create or complete a reset. Never holds a token or password.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "reset_audit_events")]
@@ -13,11 +15,11 @@ pub struct Model {
     #[sea_orm(unique)]
     pub public_id: String,
     /// `test` or `live`.
-    pub mode: String,
+    pub mode: Mode,
     /// `create` or `complete`.
-    pub action: String,
+    pub action: AuditAction,
     /// `accepted`, `created`, `no_customer`, `completed`, `rejected` or `rate_limited`.
-    pub outcome: String,
+    pub outcome: AuditOutcome,
     /// Why it was refused (a user error code), if it was.
     pub reason: Option<String>,
     /// The API key's public id.

@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::{DeliveryStatus, Mode};
+
 /// A reset's email to its customer, sent by the background jobs, retried
 /// until sent, given up, or its token expires.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -14,7 +16,7 @@ pub struct Model {
     #[sea_orm(unique)]
     pub public_id: String,
     /// `test` or `live`: which mode's mail settings send it.
-    pub mode: String,
+    pub mode: Mode,
     /// The reset (internal key).
     pub reset_id: i64,
     /// The customer's email address.
@@ -25,7 +27,7 @@ pub struct Model {
     /// against the allowed origins; `None` uses the mode's `RESET_URL`.
     pub redirect_url: Option<String>,
     /// `pending`, `sent`, `failed` (gave up) or `expired` (its token expired first).
-    pub status: String,
+    pub status: DeliveryStatus,
     /// Attempts made so far.
     pub attempt_count: i32,
     /// When the next attempt is due.

@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::Mode;
+
 /// A storefront's reset request, answered at once and processed by the
 /// background jobs, so the answer is the same work whether or not the email
 /// has an account. One per email and mode: a second request folds into it.
@@ -12,7 +14,7 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     /// `test` or `live`.
-    pub mode: String,
+    pub mode: Mode,
     /// The email as given (already validated).
     pub email: String,
     /// The email folded to lower case: one queued request per email and mode.

@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::{Mode, Topic};
+
 /// A subscription: calls to `callback_url` for every event of `topic` in `mode`.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "webhooks")]
@@ -13,9 +15,9 @@ pub struct Model {
     #[sea_orm(unique)]
     pub public_id: String,
     /// `test` or `live`.
-    pub mode: String,
+    pub mode: Mode,
     /// Commerce Layer topic name, such as `customer_password_resets.create`.
-    pub topic: String,
+    pub topic: Topic,
     /// Where events are POSTed.
     pub callback_url: String,
     /// Whether payloads include the customer.

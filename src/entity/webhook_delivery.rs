@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::DeliveryStatus;
+
 /// One event to one webhook, retried until it succeeds or gives up.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "webhook_deliveries")]
@@ -17,7 +19,7 @@ pub struct Model {
     /// The webhook (internal key).
     pub webhook_id: i64,
     /// `pending`, `delivered`, `failed` (gave up) or `expired` (its token expired first).
-    pub status: String,
+    pub status: DeliveryStatus,
     /// Attempts made so far.
     pub attempt_count: i32,
     /// When the next attempt is due.

@@ -2,6 +2,8 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::domain::{Mode, Topic};
+
 /// Something that happened, written in the same transaction as the change.
 #[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
 #[sea_orm(table_name = "webhook_events")]
@@ -13,9 +15,9 @@ pub struct Model {
     #[sea_orm(unique)]
     pub public_id: String,
     /// `test` or `live`.
-    pub mode: String,
+    pub mode: Mode,
     /// Commerce Layer topic name.
-    pub topic: String,
+    pub topic: Topic,
     /// The JSON:API document (`data`, `included`), never holding a token.
     pub payload: Json,
     /// When it happened.

@@ -1,6 +1,6 @@
 //! The audit trail in GraphQL (integration keys only).
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use super::{
@@ -9,44 +9,13 @@ use super::{
     error::to_graphql,
 };
 use crate::{
+    domain::{AuditAction, AuditOutcome},
     entity::reset_audit_event,
     service::{
-        audit::{self, Action, AuditFilter, Outcome},
+        audit::{self, AuditFilter},
         pagination::PageArgs,
     },
 };
-
-/// What was attempted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-#[graphql(remote = "crate::service::audit::Action")]
-pub enum AuditAction {
-    /// `createCustomerPasswordReset`.
-    Create,
-    /// `completeCustomerPasswordReset`.
-    Complete,
-}
-
-/// How an attempt ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-#[graphql(remote = "crate::service::audit::Outcome")]
-pub enum AuditOutcome {
-    /// A storefront request was answered and queued (the same for every email;
-    /// it becomes `CREATED` or `NO_CUSTOMER` once processed).
-    Accepted,
-    /// A reset was created.
-    Created,
-    /// No customer has the email; nothing was created.
-    NoCustomer,
-    /// The password was reset.
-    Completed,
-    /// The input was refused; `reason` says why.
-    Rejected,
-    /// A rate limit refused it (or, with reason `QUEUE_FULL`, a full queue shed it).
-    RateLimited,
-    /// A storefront request made before the customer's password last changed:
-    /// no reset was created for it (reason `PASSWORD_CHANGED`).
-    Superseded,
-}
 
 /// One attempt to create or complete a password reset. Never holds a token or password.
 #[derive(Debug, Clone, SimpleObject)]
@@ -71,12 +40,10 @@ pub struct PasswordResetAuditEvent {
 
 impl From<reset_audit_event::Model> for PasswordResetAuditEvent {
     fn from(m: reset_audit_event::Model) -> Self {
-        let action = m.action.parse().unwrap_or(Action::Create).into();
-        let outcome = m.outcome.parse().unwrap_or(Outcome::Rejected).into();
         Self {
             id: ID(m.public_id),
-            action,
-            outcome,
+            action: m.action,
+            outcome: m.outcome,
             reason: m.reason,
             key_id: ID(m.key_id),
             client_ip: m.client_ip,
@@ -126,8 +93,8 @@ impl AuditQuery {
         let state = access::state(ctx);
         let f = filter.unwrap_or_default();
         let filter = AuditFilter {
-            action: f.action.map(Into::into),
-            outcomes: f.outcome.map(|o| o.into_iter().map(Into::into).collect()),
+            action: f.action,
+            outcomes: f.outcome,
             customer_id: f.customer_id.map(|id| id.0),
             key_id: f.key_id.map(|id| id.0),
             client_ip: f.client_ip,

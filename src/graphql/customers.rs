@@ -14,14 +14,13 @@ use super::{
     connection::{SortDirection, connection, page_complexity},
     error::{UserError, payload, to_graphql},
     loaders::{CustomerLoader, PasswordDigestLoader},
-    mode::Mode,
     resets::{
         CustomerPasswordResetConnection, CustomerPasswordResetFilter, CustomerPasswordResetSort,
         ResetListArgs,
     },
 };
 use crate::{
-    domain::RawPassword,
+    domain::{Mode, RawPassword},
     entity::customer,
     service::{
         customers::{self, CustomerFilter as Filter, CustomerSort as SortKey, NewCustomer},
@@ -73,7 +72,7 @@ impl From<customer::Model> for Customer {
     fn from(mut m: customer::Model) -> Self {
         let id = ID(std::mem::take(&mut m.public_id));
         let email = std::mem::take(&mut m.email);
-        let mode = Mode::from(m.mode.as_str());
+        let mode = m.mode;
         let (key, digest) = (m.id, m.password_digest.clone());
         Self {
             id,
@@ -104,7 +103,7 @@ impl From<customer::Shown> for Customer {
         Self {
             id: ID(std::mem::take(&mut m.public_id)),
             email: std::mem::take(&mut m.email),
-            mode: Mode::from(m.mode.as_str()),
+            mode: m.mode,
             key: m.id,
             detail: Some(Detail::from(m)),
             digest: None,

@@ -5,67 +5,9 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Enum, ErrorExtensions, SimpleObject};
+use async_graphql::{ErrorExtensions, SimpleObject};
 
-use crate::service;
-
-/// Why a mutation refused its input. Stable: clients may switch on it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-#[graphql(remote = "crate::domain::ErrorCode")]
-pub enum UserErrorCode {
-    /// The email address is not valid.
-    InvalidEmail,
-    /// Another customer of this mode already has this email (letter case ignored).
-    EmailTaken,
-    /// The password is shorter than the minimum (8 characters unless configured higher).
-    PasswordTooShort,
-    /// The password is longer than 256 characters.
-    PasswordTooLong,
-    /// The password is on a list of common passwords that attackers try first.
-    PasswordTooCommon,
-    /// The password contains the customer's email address or its local part.
-    PasswordContainsEmail,
-    /// `metadata` must be a JSON object.
-    MetadataNotObject,
-    /// `metadata` is larger than 16 KiB of JSON.
-    MetadataTooLarge,
-    /// `reference` is longer than 255 characters.
-    ReferenceTooLong,
-    /// No customer of this mode has this email (integration keys only: sales
-    /// channels are never told).
-    CustomerNotFound,
-    /// No record of this mode has this id.
-    NotFound,
-    /// No password reset has this token.
-    TokenInvalid,
-    /// The token has expired; request a new reset.
-    TokenExpired,
-    /// The token was already used to reset the password.
-    TokenAlreadyUsed,
-    /// A newer reset replaced this one, or another reset completed first.
-    TokenInvalidated,
-    /// `callbackUrl` must be an http or https URL with a host and no credentials.
-    InvalidCallbackUrl,
-    /// `callbackUrl` points at a private, loopback or link-local address, which
-    /// this server refuses (see `WEBHOOK_ALLOW_PRIVATE_TARGETS`).
-    CallbackUrlNotAllowed,
-    /// `topic` is not one of the supported Commerce Layer topics. No longer
-    /// sent: topics are the `WebhookTopic` enum, so an unknown one is refused
-    /// before execution (`BAD_USER_INPUT`).
-    #[graphql(
-        deprecation = "topics are the WebhookTopic enum now; an unknown one is a BAD_USER_INPUT request error"
-    )]
-    InvalidTopic,
-    /// The field may not be set with this key: sales-channel keys may not set a
-    /// reset's `reference`, `referenceOrigin` or `metadata` (the back office's
-    /// fields, which its mailer may trust).
-    FieldNotAllowed,
-    /// `redirectUrl` is not an http(s) URL, or its origin is not one of the
-    /// server's `RESET_URL_ALLOWED_ORIGINS`.
-    RedirectUrlNotAllowed,
-    /// `locale` is not a language tag such as `en` or `de-CH`.
-    InvalidLocale,
-}
+use crate::{domain::ErrorCode as UserErrorCode, service};
 
 /// A refused input field, returned in a mutation payload's `userErrors`.
 #[derive(Debug, Clone, SimpleObject)]
@@ -84,14 +26,18 @@ impl From<service::UserError> for UserError {
         Self {
             field: (!e.field.is_empty()).then_some(e.field),
             message: e.message,
-            code: e.code.into(),
+            code: e.code,
         }
     }
 }
 
 /// The `extensions.code` of a GraphQL error: what a client switches on. Every
-/// error this server sends, from the HTTP layer or from a resolver, carries one.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// error this server sends, from the HTTP layer or from a resolver, carries
+/// one; [`strum::VariantArray`] lists them all.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr, strum::VariantArray, strum::Display,
+)]
+#[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 pub enum ErrorCode {
     /// No API key, or an unknown or revoked one.
     Unauthenticated,
@@ -134,52 +80,9 @@ pub enum ErrorCode {
 }
 
 impl ErrorCode {
-    /// Every code.
-    pub const ALL: [ErrorCode; 19] = [
-        ErrorCode::Unauthenticated,
-        ErrorCode::Forbidden,
-        ErrorCode::BadUserInput,
-        ErrorCode::TooManyRequests,
-        ErrorCode::InternalServerError,
-        ErrorCode::Timeout,
-        ErrorCode::BadRequest,
-        ErrorCode::PayloadTooLarge,
-        ErrorCode::UriTooLong,
-        ErrorCode::UnsupportedMediaType,
-        ErrorCode::NotAcceptable,
-        ErrorCode::MethodNotAllowed,
-        ErrorCode::BatchingDisabled,
-        ErrorCode::BatchTooLarge,
-        ErrorCode::GraphqlParseFailed,
-        ErrorCode::GraphqlValidationFailed,
-        ErrorCode::PersistedQueryInvalid,
-        ErrorCode::PersistedQueryNotFound,
-        ErrorCode::ServiceUnavailable,
-    ];
-
     /// The code as sent (`TOO_MANY_REQUESTS`).
     pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorCode::Unauthenticated => "UNAUTHENTICATED",
-            ErrorCode::Forbidden => "FORBIDDEN",
-            ErrorCode::BadUserInput => "BAD_USER_INPUT",
-            ErrorCode::TooManyRequests => "TOO_MANY_REQUESTS",
-            ErrorCode::InternalServerError => "INTERNAL_SERVER_ERROR",
-            ErrorCode::Timeout => "TIMEOUT",
-            ErrorCode::BadRequest => "BAD_REQUEST",
-            ErrorCode::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
-            ErrorCode::UriTooLong => "URI_TOO_LONG",
-            ErrorCode::UnsupportedMediaType => "UNSUPPORTED_MEDIA_TYPE",
-            ErrorCode::NotAcceptable => "NOT_ACCEPTABLE",
-            ErrorCode::MethodNotAllowed => "METHOD_NOT_ALLOWED",
-            ErrorCode::BatchingDisabled => "BATCHING_DISABLED",
-            ErrorCode::BatchTooLarge => "BATCH_TOO_LARGE",
-            ErrorCode::GraphqlParseFailed => "GRAPHQL_PARSE_FAILED",
-            ErrorCode::GraphqlValidationFailed => "GRAPHQL_VALIDATION_FAILED",
-            ErrorCode::PersistedQueryInvalid => "PERSISTED_QUERY_INVALID",
-            ErrorCode::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
-            ErrorCode::ServiceUnavailable => "SERVICE_UNAVAILABLE",
-        }
+        self.into()
     }
 }
 

@@ -18,7 +18,6 @@ mod connection;
 mod customers;
 mod error;
 mod loaders;
-mod mode;
 mod node;
 mod request;
 mod resets;

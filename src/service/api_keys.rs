@@ -39,8 +39,8 @@ pub struct ApiKeyInfo {
 
 fn info(model: api_key::Model) -> Result<ApiKeyInfo> {
     Ok(ApiKeyInfo {
-        role: model.role.parse().map_err(Error::Internal)?,
-        mode: model.mode.parse().map_err(Error::Internal)?,
+        role: model.role,
+        mode: model.mode,
         id: model.public_id,
         name: model.name,
         created_at: model.created_at,
@@ -65,8 +65,8 @@ pub async fn create(
     let model = api_key::ActiveModel {
         public_id: Set(PublicId::generate(API_KEY_ID_PREFIX).into_string()),
         name: Set(name.to_owned()),
-        role: Set(role.as_str().to_owned()),
-        mode: Set(mode.as_str().to_owned()),
+        role: Set(role),
+        mode: Set(mode),
         key_digest: Set(secret.digest()),
         created_at: Set(now),
         last_used_at: Set(None),
@@ -157,8 +157,8 @@ pub async fn authenticate(
     Ok(Some(Principal {
         key_id: PublicId::parse(API_KEY_ID_PREFIX, &model.public_id)
             .ok_or_else(|| Error::Internal("malformed api key id".into()))?,
-        role: model.role.parse().map_err(Error::Internal)?,
-        mode: model.mode.parse().map_err(Error::Internal)?,
+        role: model.role,
+        mode: model.mode,
     }))
 }
 

@@ -13,105 +13,17 @@ use super::{
 };
 use crate::service::statement;
 use crate::{
-    domain::{AUDIT_EVENT_ID_PREFIX, Caller, Mode, PublicId},
+    domain::{AUDIT_EVENT_ID_PREFIX, AuditAction, AuditOutcome, Caller, Mode, PublicId},
     entity::reset_audit_event as audit,
 };
-
-/// What was attempted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    /// `createCustomerPasswordReset`.
-    Create,
-    /// `completeCustomerPasswordReset`.
-    Complete,
-}
-
-impl Action {
-    /// Every action.
-    pub const ALL: [Action; 2] = [Action::Create, Action::Complete];
-
-    /// As stored.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Create => "create",
-            Action::Complete => "complete",
-        }
-    }
-}
-
-impl std::str::FromStr for Action {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        Action::ALL
-            .into_iter()
-            .find(|a| a.as_str() == s)
-            .ok_or_else(|| format!("unknown audit action {s:?}"))
-    }
-}
-
-/// How an attempt ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// A storefront request, answered and queued (the same for every email).
-    Accepted,
-    /// A reset was created.
-    Created,
-    /// No customer has the email; nothing was created.
-    NoCustomer,
-    /// The password was reset.
-    Completed,
-    /// The input was refused (see the reason).
-    Rejected,
-    /// A rate limit refused it.
-    RateLimited,
-    /// A queued storefront request made before the customer's password last
-    /// changed: no reset was created.
-    Superseded,
-}
-
-impl Outcome {
-    /// Every outcome.
-    pub const ALL: [Outcome; 7] = [
-        Outcome::Accepted,
-        Outcome::Created,
-        Outcome::NoCustomer,
-        Outcome::Completed,
-        Outcome::Rejected,
-        Outcome::RateLimited,
-        Outcome::Superseded,
-    ];
-
-    /// As stored.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Accepted => "accepted",
-            Outcome::Created => "created",
-            Outcome::NoCustomer => "no_customer",
-            Outcome::Completed => "completed",
-            Outcome::Rejected => "rejected",
-            Outcome::RateLimited => "rate_limited",
-            Outcome::Superseded => "superseded",
-        }
-    }
-}
-
-impl std::str::FromStr for Outcome {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        Outcome::ALL
-            .into_iter()
-            .find(|o| o.as_str() == s)
-            .ok_or_else(|| format!("unknown audit outcome {s:?}"))
-    }
-}
 
 /// One entry to record.
 #[derive(Debug, Clone)]
 pub struct Entry<'a> {
     /// What was attempted.
-    pub action: Action,
+    pub action: AuditAction,
     /// How it ended.
-    pub outcome: Outcome,
+    pub outcome: AuditOutcome,
     /// Why it was refused (a user error code).
     pub reason: Option<&'a str>,
     /// The customer's public id, when known.
@@ -144,8 +56,8 @@ pub async fn record_queued<C: ConnectionTrait>(
     now: DateTime<Utc>,
 ) -> Result<audit::Model> {
     let entry = Entry {
-        action: Action::Create,
-        outcome: Outcome::Accepted,
+        action: AuditAction::Create,
+        outcome: AuditOutcome::Accepted,
         reason: None,
         customer_id: None,
     };
@@ -161,9 +73,9 @@ async fn insert<C: ConnectionTrait>(
 ) -> Result<audit::Model> {
     Ok(audit::ActiveModel {
         public_id: Set(PublicId::generate(AUDIT_EVENT_ID_PREFIX).into_string()),
-        mode: Set(caller.principal.mode.as_str().to_owned()),
-        action: Set(entry.action.as_str().to_owned()),
-        outcome: Set(entry.outcome.as_str().to_owned()),
+        mode: Set(caller.principal.mode),
+        action: Set(entry.action),
+        outcome: Set(entry.outcome),
         reason: Set(entry.reason.map(str::to_owned)),
         key_id: Set(caller.principal.key_id.as_str().to_owned()),
         client_ip: Set(caller.client_ip.map(|ip| ip.to_string())),
@@ -186,7 +98,7 @@ pub async fn resolve<C: ConnectionTrait>(
     db: &C,
     id: i64,
     request_key: &str,
-    outcome: Outcome,
+    outcome: AuditOutcome,
     reason: Option<&str>,
     customer_id: Option<&str>,
 ) -> Result<()> {
@@ -205,7 +117,7 @@ pub async fn resolve<C: ConnectionTrait>(
             Expr::value(customer_id.map(str::to_owned)),
         )
         .filter(queued)
-        .filter(audit::Column::Outcome.eq(Outcome::Accepted.as_str()))
+        .filter(audit::Column::Outcome.eq(AuditOutcome::Accepted))
         .exec(db)
         .await?;
     Ok(())
@@ -215,9 +127,9 @@ pub async fn resolve<C: ConnectionTrait>(
 #[derive(Debug, Default, Clone)]
 pub struct AuditFilter {
     /// Only this action (`create` or `complete`).
-    pub action: Option<Action>,
+    pub action: Option<AuditAction>,
     /// Only these outcomes.
-    pub outcomes: Option<Vec<Outcome>>,
+    pub outcomes: Option<Vec<AuditOutcome>>,
     /// Only this customer (public id).
     pub customer_id: Option<String>,
     /// Only this API key (public id).
@@ -248,7 +160,7 @@ pub async fn get(db: &DatabaseConnection, mode: Mode, id: &str) -> Result<Option
     Ok(statement::first(
         db,
         audit::Entity::find()
-            .filter(audit::Column::Mode.eq(mode.as_str()))
+            .filter(audit::Column::Mode.eq(mode))
             .filter(audit::Column::PublicId.eq(id)),
     )
     .await?)
@@ -270,7 +182,7 @@ pub async fn list(
         cond = cond.add(C::Action.eq(action.as_str()));
     }
     if let Some(outcomes) = filter.outcomes.filter(|o| !o.is_empty()) {
-        cond = cond.add(C::Outcome.is_in(outcomes.into_iter().map(Outcome::as_str)));
+        cond = cond.add(C::Outcome.is_in(outcomes.into_iter().map(AuditOutcome::as_str)));
     }
     if let Some(customer) = filter.customer_id {
         cond = cond.add(C::CustomerId.eq(customer));

@@ -88,7 +88,7 @@ pub async fn create(
     let txn = db.begin().await?;
     let inserted = customer::ActiveModel {
         public_id: Set(PublicId::generate(CUSTOMER_ID_PREFIX).into_string()),
-        mode: Set(mode.as_str().to_owned()),
+        mode: Set(mode),
         email_key: Set(email.key()),
         email: Set(email.as_str().to_owned()),
         password_changed_at: Set(password_digest.as_ref().map(|_| now)),
@@ -149,7 +149,7 @@ pub async fn find_by_email(
     Ok(statement::first(
         db,
         customer::Entity::find()
-            .filter(customer::Column::Mode.eq(mode.as_str()))
+            .filter(customer::Column::Mode.eq(mode))
             .filter(customer::Column::EmailKey.eq(email.key())),
     )
     .await?)
@@ -166,7 +166,7 @@ pub async fn get(db: &DatabaseConnection, mode: Mode, id: &str) -> Result<Option
         return Ok(None);
     }
     let select = customer::Entity::find()
-        .filter(customer::Column::Mode.eq(mode.as_str()))
+        .filter(customer::Column::Mode.eq(mode))
         // The public id is unique: no `LIMIT`, which SQLite would have to
         // prepare the statement again for each time.
         .filter(customer::Column::PublicId.eq(id));
@@ -304,7 +304,7 @@ pub async fn list(
     direction: Direction,
     page: PageArgs,
 ) -> Result<Page<customer::Entity, customer::Shown>> {
-    let mut cond = Condition::all().add(customer::Column::Mode.eq(mode.as_str()));
+    let mut cond = Condition::all().add(customer::Column::Mode.eq(mode));
     if let Some(ids) = filter.ids {
         cond = cond.add(customer::Column::PublicId.is_in(ids));
     }
@@ -339,7 +339,7 @@ pub fn resource(model: &customer::Model) -> Value {
             "created_at": model.created_at,
             "updated_at": model.updated_at,
         },
-        "meta": { "mode": model.mode },
+        "meta": { "mode": model.mode.as_str() },
     })
 }
 

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use pwreset::{
+    domain::DeliveryStatus,
     entity::reset_email,
     service::mail::{Channel, MailSettings, ModeMail, ResetUrl, SmtpTarget, Templates},
 };
@@ -97,7 +98,7 @@ async fn a_storefront_reset_mails_a_link_that_completes_it_and_an_unknown_email_
     // Sent, the token is forgotten.
     let rows = reset_email::Entity::find().all(&app.db).await.unwrap();
     assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0].status, "delivered");
+    assert_eq!(rows[0].status, DeliveryStatus::Delivered);
     assert_eq!(rows[0].token, None);
 }
 

@@ -171,3 +171,33 @@ async fn document_and_variable_errors_are_reported_without_executing() {
         .await;
     assert_eq!(body["data"]["customers"]["totalCount"], 0);
 }
+
+/// A stored value the server does not know (a row written by hand, or by a
+/// newer version) is an error, never read as some other value: the audit
+/// trail once showed an unknown outcome as `REJECTED`, and a webhook listing
+/// would show an unknown mode as test mode.
+#[tokio::test]
+async fn an_unknown_stored_value_is_an_error_not_a_default() {
+    use sea_orm::ConnectionTrait;
+    let app = TestApp::spawn().await;
+    app.create_customer("ada@example.com", None).await;
+    app.create_reset("ada@example.com").await;
+    let audit = "{ passwordResetAuditEvents { nodes { action outcome } } }";
+    let before = app.gql(Some(&app.integration), audit, json!({})).await;
+    assert_eq!(
+        before["data"]["passwordResetAuditEvents"]["nodes"][0]["outcome"], "CREATED",
+        "{before}"
+    );
+    app.db
+        .execute_unprepared("UPDATE reset_audit_events SET outcome = 'escalated'")
+        .await
+        .unwrap();
+    let after = app.gql(Some(&app.integration), audit, json!({})).await;
+    assert_eq!(after["data"], serde_json::Value::Null, "{after}");
+    assert_eq!(
+        after["errors"][0]["extensions"]["code"],
+        "INTERNAL_SERVER_ERROR"
+    );
+    assert_no_leak(&after.to_string());
+    assert!(!after.to_string().contains("escalated"), "{after}");
+}

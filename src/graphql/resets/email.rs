@@ -46,13 +46,8 @@ pub struct ResetEmail {
 
 impl From<reset_email::Model> for ResetEmail {
     fn from(m: reset_email::Model) -> Self {
-        let status = m
-            .status
-            .parse::<crate::domain::DeliveryStatus>()
-            .unwrap_or(crate::domain::DeliveryStatus::Pending)
-            .into();
         Self {
-            status,
+            status: m.status.into(),
             recipient: m.recipient,
             locale: m.locale,
             redirect_url: m.redirect_url,

@@ -128,7 +128,7 @@ impl ResetListArgs {
         Ok(CustomerPasswordResetConnection::new(page, |(m, c)| {
             let customer = c.map(|c| {
                 let (key, customer) = match c {
-                    ListedCustomer::Brief(c) => (c.id, Customer::brief(c, principal.mode.into())),
+                    ListedCustomer::Brief(c) => (c.id, Customer::brief(c, principal.mode)),
                     ListedCustomer::Shown(c) => (c.id, Customer::from(c)),
                 };
                 customers

@@ -23,10 +23,9 @@ use super::{
     customers::Customer,
     error::to_graphql,
     loaders::{CustomerLoader, ResetEmailLoader},
-    mode::Mode,
 };
 use crate::{
-    domain::Topic,
+    domain::{Mode, Topic},
     entity::customer_password_reset,
     service::{mail::Channel, pagination::PageArgs, password_resets, webhooks},
 };
@@ -106,7 +105,7 @@ impl CustomerPasswordReset {
             metadata: Json(m.metadata),
             created_at: m.created_at,
             updated_at: m.updated_at,
-            mode: Mode::from(m.mode.as_str()),
+            mode: m.mode,
             key: m.id,
             customer_key: m.customer_id,
             preloaded_customer: None,

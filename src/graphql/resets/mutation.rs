@@ -6,7 +6,7 @@ use async_graphql::{Context, ID, InputObject, Json, MaybeUndefined, Object, Simp
 
 use super::CustomerPasswordReset;
 use crate::{
-    domain::{ErrorCode, RawPassword, ResetToken},
+    domain::{RawPassword, ResetToken},
     graphql::{
         Secret,
         access::{self, ANY_ROLE, INTEGRATION},
@@ -265,8 +265,6 @@ fn change<T>(field: MaybeUndefined<T>) -> Option<Option<T>> {
 /// Counts each refused create or complete by its code.
 fn record_rejections(state: &AppState, errors: &[UserError]) {
     for error in errors {
-        state
-            .metrics
-            .reset_rejected(ErrorCode::from(error.code).as_str());
+        state.metrics.reset_rejected(error.code.as_str());
     }
 }

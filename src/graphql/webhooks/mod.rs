@@ -15,10 +15,9 @@ use super::{
     access::{self, INTEGRATION},
     connection::{connection, page_complexity},
     error::to_graphql,
-    mode::Mode,
 };
 use crate::{
-    domain::{DeliveryStatus, Topic},
+    domain::{Mode, Topic},
     entity::{webhook, webhook_attempt, webhook_delivery},
     service::{Error, pagination::PageArgs, webhooks},
 };
@@ -30,39 +29,6 @@ pub enum WebhookCircuit {
     Closed,
     /// 30 calls in a row failed: nothing is sent until `resetWebhookCircuit`.
     Open,
-}
-
-/// An event a webhook subscribes to. Calls carry the event under its
-/// Commerce Layer name, given with each value (the `X-CommerceLayer-Topic`
-/// header and the payload), whatever this enum calls it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
-#[graphql(remote = "crate::domain::Topic")]
-pub enum WebhookTopic {
-    /// `customer_password_resets.create`: a reset was requested. The payload
-    /// carries the reset token (until it expires), for the mailer.
-    #[graphql(name = "CUSTOMER_PASSWORD_RESETS_CREATE")]
-    ResetCreated,
-    /// `customer_password_resets.reset_password`: a reset was completed.
-    #[graphql(name = "CUSTOMER_PASSWORD_RESETS_RESET_PASSWORD")]
-    ResetCompleted,
-    /// `customer_password_resets.destroy`: a reset was deleted.
-    #[graphql(name = "CUSTOMER_PASSWORD_RESETS_DESTROY")]
-    ResetDestroyed,
-    /// `customers.create`: a customer was created.
-    #[graphql(name = "CUSTOMERS_CREATE")]
-    CustomerCreated,
-    /// `customers.password_reset`: a customer's password was reset (by a
-    /// completed reset): tell them, and end their sessions.
-    #[graphql(name = "CUSTOMERS_PASSWORD_RESET")]
-    CustomerPasswordReset,
-}
-
-/// The topic stored as `name`; an internal error if it is not one (the server
-/// writes only known names).
-fn topic(name: &str) -> async_graphql::Result<WebhookTopic> {
-    name.parse::<Topic>()
-        .map(WebhookTopic::from)
-        .map_err(|_| to_graphql(Error::Internal(format!("unknown stored topic {name:?}"))))
 }
 
 /// Where a delivery stands.
@@ -86,8 +52,6 @@ pub enum WebhookDeliveryStatus {
 pub struct Webhook {
     /// Opaque id (`wh_…`).
     pub id: ID,
-    #[graphql(skip)]
-    pub(crate) topic_name: String,
     /// Where events are POSTed.
     pub callback_url: String,
     /// Whether payloads include the customer (JSON:API `included`).
@@ -107,6 +71,8 @@ pub struct Webhook {
     pub updated_at: DateTime<Utc>,
     /// The mode whose events it receives.
     pub mode: Mode,
+    /// The events it receives.
+    pub topic: Topic,
     #[graphql(skip)]
     pub(crate) key: i64,
 }
@@ -115,7 +81,7 @@ impl From<webhook::Model> for Webhook {
     fn from(m: webhook::Model) -> Self {
         Self {
             id: ID(m.public_id),
-            topic_name: m.topic,
+            topic: m.topic,
             callback_url: m.callback_url,
             include_customer: m.include_customer,
             shared_secret: None,
@@ -128,7 +94,7 @@ impl From<webhook::Model> for Webhook {
             circuit_opened_at: m.circuit_opened_at,
             created_at: m.created_at,
             updated_at: m.updated_at,
-            mode: Mode::from(m.mode.as_str()),
+            mode: m.mode,
             key: m.id,
         }
     }
@@ -136,11 +102,6 @@ impl From<webhook::Model> for Webhook {
 
 #[ComplexObject]
 impl Webhook {
-    /// The events it receives.
-    async fn topic(&self) -> async_graphql::Result<WebhookTopic> {
-        topic(&self.topic_name)
-    }
-
     /// The webhook's deliveries, newest first, each with its attempts.
     #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
     async fn deliveries(
@@ -165,12 +126,12 @@ impl Webhook {
                 .or_default()
                 .push(attempt.into());
         }
-        let mut events: HashMap<i64, (String, WebhookTopic)> = HashMap::new();
+        let mut events: HashMap<i64, (String, Topic)> = HashMap::new();
         for e in webhooks::events(db, &event_keys)
             .await
             .map_err(to_graphql)?
         {
-            events.insert(e.id, (e.public_id, topic(&e.topic)?));
+            events.insert(e.id, (e.public_id, e.topic));
         }
         WebhookDeliveryConnection::try_new(page, |d| {
             // A delivery references its event (a foreign key).
@@ -192,7 +153,7 @@ pub struct WebhookDelivery {
     /// same on every attempt, so receivers can drop duplicates.
     pub event_id: ID,
     /// The event's topic.
-    pub topic: WebhookTopic,
+    pub topic: Topic,
     /// Where the delivery stands.
     pub status: WebhookDeliveryStatus,
     /// Attempts made so far.
@@ -213,14 +174,10 @@ impl WebhookDelivery {
     fn new(
         d: webhook_delivery::Model,
         event_id: String,
-        topic: WebhookTopic,
+        topic: Topic,
         attempts: Vec<WebhookAttempt>,
     ) -> Self {
-        let status = d
-            .status
-            .parse::<DeliveryStatus>()
-            .unwrap_or(DeliveryStatus::Pending)
-            .into();
+        let status = d.status.into();
         Self {
             id: ID(d.public_id),
             event_id: ID(event_id),

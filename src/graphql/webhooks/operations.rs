@@ -2,7 +2,8 @@
 
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 
-use super::{Webhook, WebhookConnection, WebhookTopic};
+use super::{Webhook, WebhookConnection};
+use crate::domain::Topic;
 use crate::{
     graphql::{
         access::{self, INTEGRATION},
@@ -19,7 +20,7 @@ use crate::{
 #[derive(Debug, InputObject)]
 pub struct CreateWebhookInput {
     /// What it subscribes to.
-    pub topic: WebhookTopic,
+    pub topic: Topic,
     /// The http(s) URL to POST events to. Private, loopback and link-local
     /// addresses are refused unless the server allows them.
     pub callback_url: String,
@@ -33,7 +34,7 @@ pub struct UpdateWebhookInput {
     /// The webhook's id.
     pub id: ID,
     /// A new topic.
-    pub topic: Option<WebhookTopic>,
+    pub topic: Option<Topic>,
     /// A new callback URL.
     pub callback_url: Option<String>,
     /// Whether payloads include the customer.
@@ -151,7 +152,7 @@ impl WebhookMutation {
         let principal = access::require(ctx, INTEGRATION)?;
         let state = access::state(ctx);
         let new = NewWebhook {
-            topic: input.topic.into(),
+            topic: input.topic,
             callback_url: input.callback_url,
             include_customer: input.include_customer,
         };
@@ -186,7 +187,7 @@ impl WebhookMutation {
         let principal = access::require(ctx, INTEGRATION)?;
         let state = access::state(ctx);
         let changes = WebhookChanges {
-            topic: input.topic.map(Into::into),
+            topic: input.topic,
             callback_url: input.callback_url,
             include_customer: input.include_customer,
         };

@@ -52,12 +52,12 @@ pub async fn record<C: ConnectionTrait>(
     let now = reset.created_at;
     email::ActiveModel {
         public_id: Set(public_id),
-        mode: Set(mode.as_str().to_owned()),
+        mode: Set(mode),
         reset_id: Set(reset.id),
         recipient: Set(reset.customer_email.clone()),
         locale: Set(wish.locale.clone().unwrap_or_else(|| DEFAULT_LOCALE.into())),
         redirect_url: Set(wish.redirect_url.clone()),
-        status: Set(DeliveryStatus::Pending.as_str().to_owned()),
+        status: Set(DeliveryStatus::Pending),
         attempt_count: Set(0),
         next_attempt_at: Set(now),
         locked_until: Set(None),
@@ -105,7 +105,7 @@ pub async fn expire_tokens(db: &DatabaseConnection, now: DateTime<Utc>) -> Resul
         )
         .col_expr(email::Column::Token, Expr::value(Option::<String>::None))
         .col_expr(email::Column::UpdatedAt, Expr::value(now))
-        .filter(email::Column::Status.eq(DeliveryStatus::Pending.as_str()))
+        .filter(email::Column::Status.eq(DeliveryStatus::Pending))
         .filter(email::Column::TokenExpiresAt.lte(now))
         .exec(db)
         .await?

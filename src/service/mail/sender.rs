@@ -112,7 +112,7 @@ impl Mailer {
         for _ in 0..BATCHES_PER_RUN {
             let now = self.clock.now();
             let due = Condition::all()
-                .add(email::Column::Status.eq(DeliveryStatus::Pending.as_str()))
+                .add(email::Column::Status.eq(DeliveryStatus::Pending))
                 .add(email::Column::NextAttemptAt.lte(now));
             let order = [email::Column::NextAttemptAt, email::Column::Id];
             let claimed =
@@ -155,9 +155,7 @@ impl Mailer {
         if !works {
             return Attempt::Moot;
         }
-        let Ok(mode) = row.mode.parse::<Mode>() else {
-            return failed(true, format!("unknown mode {:?}", row.mode));
-        };
+        let mode = row.mode;
         let message = match self.message(row, mode, reset.expires_at, now) {
             Ok(message) => message,
             Err(e) => return failed(true, e),
@@ -243,7 +241,7 @@ impl Mailer {
         let outcome = match attempt {
             Attempt::Sent | Attempt::Logged => {
                 active.attempt_count = Set(attempts);
-                active.status = Set(DeliveryStatus::Delivered.as_str().to_owned());
+                active.status = Set(DeliveryStatus::Delivered);
                 active.sent_at = Set(Some(now));
                 active.token = Set(None);
                 active.last_error = Set(None);
@@ -254,7 +252,7 @@ impl Mailer {
                 }
             }
             Attempt::Moot => {
-                active.status = Set(DeliveryStatus::Expired.as_str().to_owned());
+                active.status = Set(DeliveryStatus::Expired);
                 active.token = Set(None);
                 "moot"
             }
@@ -262,7 +260,7 @@ impl Mailer {
                 active.attempt_count = Set(attempts);
                 active.last_error = Set(Some(error.chars().take(500).collect()));
                 if permanent || attempts >= MAX_ATTEMPTS {
-                    active.status = Set(DeliveryStatus::Failed.as_str().to_owned());
+                    active.status = Set(DeliveryStatus::Failed);
                     active.token = Set(None);
                     "failed"
                 } else {

@@ -7,10 +7,10 @@ use sea_orm::DatabaseConnection;
 
 use super::NewReset;
 use crate::{
-    domain::{Caller, Email, ErrorCode, Metadata, Reference, Role},
+    domain::{AuditAction, AuditOutcome, Caller, Email, ErrorCode, Metadata, Reference, Role},
     service::{
         Error, Result, UserError,
-        audit::{self, Action, Entry, Outcome},
+        audit::{self, Entry},
         error::Errors,
         mail::{self, EmailWish, MailSettings},
         rate_limits::{self, Hit, Limit, RateLimits},
@@ -99,7 +99,7 @@ fn validate(mut input: NewReset, role: Role, mail: &MailSettings) -> Result<Vali
 async fn within_limits(
     db: &DatabaseConnection,
     caller: &Caller,
-    action: Action,
+    action: AuditAction,
     checks: &[(&str, &str, Limit)],
     now: DateTime<Utc>,
 ) -> Result<()> {
@@ -108,7 +108,7 @@ async fn within_limits(
         if let Hit::Refused { first: true, .. } = hit {
             let entry = Entry {
                 action,
-                outcome: Outcome::RateLimited,
+                outcome: AuditOutcome::RateLimited,
                 reason: Some("TOO_MANY_REQUESTS"),
                 customer_id: None,
             };
@@ -124,7 +124,7 @@ async fn within_limits(
 pub(super) async fn record_refusal<T>(
     db: &DatabaseConnection,
     caller: &Caller,
-    action: Action,
+    action: AuditAction,
     customer_id: Option<&str>,
     result: Result<T>,
     now: DateTime<Utc>,
@@ -133,7 +133,7 @@ pub(super) async fn record_refusal<T>(
         let reason = errors.first().map(|e| e.code.as_str());
         let entry = Entry {
             action,
-            outcome: Outcome::Rejected,
+            outcome: AuditOutcome::Rejected,
             reason,
             customer_id,
         };
@@ -176,10 +176,10 @@ pub(super) async fn admit_create(
     let by_email = [("create:email", email_key.as_str(), limits.create_per_email)];
     let all: Vec<_> = by_client.iter().chain(&by_email).copied().collect();
     refuse_if_already_over(db, &all, now).await?;
-    within_limits(db, caller, Action::Create, &by_client, now).await?;
+    within_limits(db, caller, AuditAction::Create, &by_client, now).await?;
     let valid = validate(input, caller.principal.role, mail);
-    let input = record_refusal(db, caller, Action::Create, None, valid, now).await?;
-    within_limits(db, caller, Action::Create, &by_email, now).await?;
+    let input = record_refusal(db, caller, AuditAction::Create, None, valid, now).await?;
+    within_limits(db, caller, AuditAction::Create, &by_email, now).await?;
     Ok(input)
 }
 
@@ -200,7 +200,7 @@ pub(super) async fn admit_complete(
         checks.push(("complete:key", key.as_str(), limits.complete_per_key));
     }
     refuse_if_already_over(db, &checks, now).await?;
-    within_limits(db, caller, Action::Complete, &checks, now).await
+    within_limits(db, caller, AuditAction::Complete, &checks, now).await
 }
 
 /// Refuses, after one read and without writing, a request whose subject a

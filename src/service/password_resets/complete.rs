@@ -16,11 +16,14 @@ use super::{
 };
 use crate::service::statement;
 use crate::{
-    domain::{Caller, Email, ErrorCode, Mode, Password, RawPassword, ResetToken, Topic},
+    domain::{
+        AuditAction, AuditOutcome, Caller, Email, ErrorCode, Mode, Password, RawPassword,
+        ResetToken, Topic,
+    },
     entity::{customer, customer_password_reset as reset},
     service::{
         Clock, Error, Result, UserError,
-        audit::{self, Action, Entry, Outcome},
+        audit::{self, Entry},
         customers,
         error::Errors,
         password::PasswordHasher,
@@ -58,7 +61,7 @@ pub async fn complete(
     admit_complete(db, caller, limits, now).await?;
     // The reset and its customer in one statement.
     let found = reset::Entity::find()
-        .filter(reset::Column::Mode.eq(caller.principal.mode.as_str()))
+        .filter(reset::Column::Mode.eq(caller.principal.mode))
         .filter(reset::Column::TokenDigest.eq(token.digest()))
         .find_also_related(customer::Entity)
         .one(db)
@@ -74,7 +77,7 @@ pub async fn complete(
     }
     .await;
     let customer_id = customer_id.as_deref();
-    record_refusal(db, caller, Action::Complete, customer_id, result, now).await
+    record_refusal(db, caller, AuditAction::Complete, customer_id, result, now).await
 }
 
 /// The reset, its customer and the new password, if the token is pending and
@@ -168,8 +171,8 @@ async fn finish(
     };
     record_events(&txn, mode, &completed, &customer, now).await?;
     let entry = Entry {
-        action: Action::Complete,
-        outcome: Outcome::Completed,
+        action: AuditAction::Complete,
+        outcome: AuditOutcome::Completed,
         reason: None,
         customer_id: Some(&customer.public_id),
     };
@@ -192,7 +195,7 @@ async fn record_events<C: ConnectionTrait>(
     let (reset_hooks, customer_hooks): (Vec<_>, Vec<_>) = webhooks::subscribers(txn, mode, &topics)
         .await?
         .into_iter()
-        .partition(|hook| hook.topic == Topic::ResetCompleted.as_str());
+        .partition(|hook| hook.topic == Topic::ResetCompleted);
     if !reset_hooks.is_empty() {
         let reset_doc = document::reset(completed, customer, now);
         let topic = Topic::ResetCompleted;
@@ -236,7 +239,7 @@ async fn find_by_token(
     Ok(statement::first(
         db,
         reset::Entity::find()
-            .filter(reset::Column::Mode.eq(mode.as_str()))
+            .filter(reset::Column::Mode.eq(mode))
             .filter(reset::Column::TokenDigest.eq(token.digest())),
     )
     .await?)

@@ -11,11 +11,14 @@ use super::{
     close_open, document,
 };
 use crate::{
-    domain::{Caller, ErrorCode, Mode, PublicId, RESET_ID_PREFIX, ResetToken, Topic},
+    domain::{
+        AuditAction, AuditOutcome, Caller, ErrorCode, Mode, PublicId, RESET_ID_PREFIX, ResetToken,
+        Topic,
+    },
     entity::{customer, customer_password_reset as reset},
     service::{
         Result, UserError,
-        audit::{self, Action, Entry, Outcome},
+        audit::{self, Entry},
         customers, mail,
         rate_limits::RateLimits,
         webhooks::{self, SealedAttribute},
@@ -38,15 +41,15 @@ pub(super) async fn create(
     let txn = db.begin().await?;
     let customer = customers::find_by_email(&txn, mode, &input.email).await?;
     let (outcome, customer_id) = match &customer {
-        Some(customer) => (Outcome::Created, Some(customer.public_id.as_str())),
-        None => (Outcome::NoCustomer, None),
+        Some(customer) => (AuditOutcome::Created, Some(customer.public_id.as_str())),
+        None => (AuditOutcome::NoCustomer, None),
     };
     let created = match &customer {
         Some(customer) => Some(create_in(&txn, mode, customer, &input, tokens).await?),
         None => None,
     };
     let entry = Entry {
-        action: Action::Create,
+        action: AuditAction::Create,
         outcome,
         reason: None,
         customer_id,
@@ -82,7 +85,7 @@ pub(super) async fn create_in<C: ConnectionTrait>(
     close_open(txn, customer.id, None, now).await?;
     let model = reset::ActiveModel {
         public_id: Set(PublicId::generate(RESET_ID_PREFIX).into_string()),
-        mode: Set(mode.as_str().to_owned()),
+        mode: Set(mode),
         customer_id: Set(customer.id),
         customer_email: Set(customer.email.clone()),
         token_digest: Set(token.digest()),

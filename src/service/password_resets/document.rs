@@ -31,7 +31,7 @@ pub(super) fn reset(model: &reset::Model, customer: &customer::Model, now: DateT
         "relationships": {
             "customer": { "data": { "type": "customers", "id": customer.public_id } }
         },
-        "meta": { "mode": model.mode },
+        "meta": { "mode": model.mode.as_str() },
     });
     json!({
         "data": resource,

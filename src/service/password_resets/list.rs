@@ -95,7 +95,7 @@ fn customers_where(mode: Mode, condition: Condition) -> sea_orm::sea_query::Sele
     customer::Entity::find()
         .select_only()
         .column(customer::Column::Id)
-        .filter(customer::Column::Mode.eq(mode.as_str()))
+        .filter(customer::Column::Mode.eq(mode))
         .filter(condition)
         .into_query()
 }

@@ -51,7 +51,7 @@ fn by_public_id(mode: Mode, id: &str) -> Option<Select<reset::Entity>> {
     PublicId::parse(RESET_ID_PREFIX, id)?;
     Some(
         reset::Entity::find()
-            .filter(reset::Column::Mode.eq(mode.as_str()))
+            .filter(reset::Column::Mode.eq(mode))
             .filter(reset::Column::PublicId.eq(id)),
     )
 }

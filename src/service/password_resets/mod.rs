@@ -127,8 +127,9 @@ pub async fn start(
     }
 }
 
-/// Where a reset stands at a given time.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where a reset stands at a given time. Webhook payloads name it in lower case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
 pub enum ResetStatus {
     /// Unused, not superseded, not expired: the token works.
     Pending,
@@ -143,12 +144,7 @@ pub enum ResetStatus {
 impl ResetStatus {
     /// The status as webhook payloads name it.
     pub fn as_str(self) -> &'static str {
-        match self {
-            ResetStatus::Pending => "pending",
-            ResetStatus::Completed => "completed",
-            ResetStatus::Expired => "expired",
-            ResetStatus::Invalidated => "invalidated",
-        }
+        self.into()
     }
 }
 

@@ -23,12 +23,10 @@ use super::{
 };
 use crate::service::statement;
 use crate::{
-    domain::{Caller, Email, Mode, digest},
+    domain::{AuditOutcome, Caller, Email, Mode, digest},
     entity::reset_request,
     service::{
-        Error, Result,
-        audit::{self, Outcome},
-        customers, lease,
+        Error, Result, audit, customers, lease,
         mail::{EmailWish, MailSettings},
         rate_limits::RateLimits,
     },
@@ -80,7 +78,7 @@ pub(super) async fn request(
     }
     let audit_entry = audit::record_queued(&txn, caller, &key, now).await?;
     let row = reset_request::ActiveModel {
-        mode: Set(mode.as_str().to_owned()),
+        mode: Set(mode),
         email: Set(input.email.as_str().to_owned()),
         email_key: Set(input.email.key()),
         client_prefix: Set(prefix),
@@ -120,11 +118,11 @@ async fn make_room(txn: &DatabaseTransaction, position: i32) -> Result<()> {
     .await?;
     match busiest {
         Some(victim) if victim.position > position => {
-            let mode: Mode = victim.mode.parse().map_err(Error::Internal)?;
+            let mode = victim.mode;
             let email = Email::parse(&victim.email).map_err(|e| Error::Internal(e.to_string()))?;
             let key = request_key(mode, &email);
             let reason = Some("QUEUE_FULL");
-            let (id, outcome) = (victim.audit_event_id, Outcome::RateLimited);
+            let (id, outcome) = (victim.audit_event_id, AuditOutcome::RateLimited);
             audit::resolve(txn, id, &key, outcome, reason, None).await?;
             reset_request::Entity::delete_by_id(victim.id)
                 .exec(txn)
@@ -207,7 +205,7 @@ async fn process(
     request: reset_request::Model,
     tokens: TokenPolicy<'_>,
 ) -> Result<bool> {
-    let mode: Mode = request.mode.parse().map_err(Error::Internal)?;
+    let mode = request.mode;
     let email = Email::parse(&request.email).map_err(|e| Error::Internal(e.to_string()))?;
     let key = request_key(mode, &email);
     let input = ValidReset {
@@ -237,7 +235,7 @@ async fn process(
                 .is_some_and(|changed| changed > request.created_at) =>
         {
             let customer_id = Some(customer.public_id.as_str());
-            let (outcome, reason) = (Outcome::Superseded, Some("PASSWORD_CHANGED"));
+            let (outcome, reason) = (AuditOutcome::Superseded, Some("PASSWORD_CHANGED"));
             audit::resolve(&txn, id, &key, outcome, reason, customer_id).await?;
         }
         Some(customer) => {
@@ -248,9 +246,9 @@ async fn process(
                 reachable = mode != Mode::Live;
             }
             let customer_id = Some(customer.public_id.as_str());
-            audit::resolve(&txn, id, &key, Outcome::Created, None, customer_id).await?;
+            audit::resolve(&txn, id, &key, AuditOutcome::Created, None, customer_id).await?;
         }
-        None => audit::resolve(&txn, id, &key, Outcome::NoCustomer, None, None).await?,
+        None => audit::resolve(&txn, id, &key, AuditOutcome::NoCustomer, None, None).await?,
     }
     reset_request::Entity::delete_by_id(request.id)
         .exec(&txn)

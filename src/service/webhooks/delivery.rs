@@ -17,7 +17,7 @@ use serde_json::Value;
 use super::{CIRCUIT_THRESHOLD, commerce_layer_signature, standard_signature, target};
 use crate::service::statement;
 use crate::{
-    domain::{DeliveryStatus, Topic},
+    domain::DeliveryStatus,
     entity::{webhook, webhook_attempt, webhook_delivery as delivery, webhook_event as event},
     metrics::Metrics,
     service::{Clock, Error, Result, lease, sealing::TokenSealer},
@@ -173,7 +173,7 @@ impl Deliverer {
             .filter(webhook::Column::CircuitOpenedAt.is_not_null())
             .into_query();
         let due = Condition::all()
-            .add(delivery::Column::Status.eq(DeliveryStatus::Pending.as_str()))
+            .add(delivery::Column::Status.eq(DeliveryStatus::Pending))
             .add(delivery::Column::NextAttemptAt.lte(now))
             .add(delivery::Column::WebhookId.not_in_subquery(open_circuits));
         let order = [delivery::Column::NextAttemptAt];
@@ -234,7 +234,7 @@ impl Deliverer {
         active.updated_at = Set(now);
         let outcome = match error {
             None => {
-                active.status = Set(DeliveryStatus::Delivered.as_str().to_owned());
+                active.status = Set(DeliveryStatus::Delivered);
                 active.delivered_at = Set(Some(now));
                 active.token = Set(None);
                 active.last_error = Set(None);
@@ -245,7 +245,7 @@ impl Deliverer {
                 active.last_error = Set(Some(error.chars().take(500).collect()));
                 self.record_failure(webhook_id, now).await?;
                 if attempts >= MAX_ATTEMPTS {
-                    active.status = Set(DeliveryStatus::Failed.as_str().to_owned());
+                    active.status = Set(DeliveryStatus::Failed);
                     active.token = Set(None);
                     "failed"
                 } else {
@@ -281,7 +281,7 @@ impl Deliverer {
             .client
             .post(url)
             .header("content-type", "application/json")
-            .header("x-commercelayer-topic", &event.topic)
+            .header("x-commercelayer-topic", event.topic.as_str())
             .header(
                 "x-commercelayer-signature",
                 commerce_layer_signature(secret, body),
@@ -366,11 +366,7 @@ impl Deliverer {
 /// attribute.
 fn body(event: &event::Model, hook: &webhook::Model, secret: Option<&str>) -> Vec<u8> {
     let mut document = event.payload.clone();
-    let sealed = event
-        .topic
-        .parse::<Topic>()
-        .ok()
-        .and_then(Topic::sealed_attribute);
+    let sealed = event.topic.sealed_attribute();
     if let Value::Object(doc) = &mut document {
         if !hook.include_customer {
             doc.remove("included");

@@ -40,7 +40,7 @@ pub async fn subscribers<C: ConnectionTrait>(
     topics: &[Topic],
 ) -> Result<Vec<webhook::Model>> {
     Ok(webhook::Entity::find()
-        .filter(webhook::Column::Mode.eq(mode.as_str()))
+        .filter(webhook::Column::Mode.eq(mode))
         .filter(webhook::Column::Topic.is_in(topics.iter().map(|t| t.as_str())))
         .all(txn)
         .await?)
@@ -65,8 +65,8 @@ pub async fn record_event<C: ConnectionTrait>(
     };
     let event = event::ActiveModel {
         public_id: Set(PublicId::generate(EVENT_ID_PREFIX).into_string()),
-        mode: Set(first.mode.clone()),
-        topic: Set(topic.as_str().to_owned()),
+        mode: Set(first.mode),
+        topic: Set(topic),
         payload: Set(payload),
         created_at: Set(now),
         ..Default::default()
@@ -84,7 +84,7 @@ pub async fn record_event<C: ConnectionTrait>(
             public_id: Set(public_id),
             event_id: Set(event.id),
             webhook_id: Set(hook.id),
-            status: Set(DeliveryStatus::Pending.as_str().to_owned()),
+            status: Set(DeliveryStatus::Pending),
             attempt_count: Set(0),
             next_attempt_at: Set(now),
             locked_until: Set(None),
@@ -115,7 +115,7 @@ pub async fn expire_secrets(db: &DatabaseConnection, now: DateTime<Utc>) -> Resu
         )
         .col_expr(delivery::Column::Token, Expr::value(Option::<String>::None))
         .col_expr(delivery::Column::UpdatedAt, Expr::value(now))
-        .filter(delivery::Column::Status.eq(DeliveryStatus::Pending.as_str()))
+        .filter(delivery::Column::Status.eq(DeliveryStatus::Pending))
         .filter(delivery::Column::TokenExpiresAt.lte(now))
         .exec(db)
         .await?

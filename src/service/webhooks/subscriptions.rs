@@ -81,8 +81,8 @@ pub async fn create(
     };
     Ok(webhook::ActiveModel {
         public_id: Set(PublicId::generate(WEBHOOK_ID_PREFIX).into_string()),
-        mode: Set(mode.as_str().to_owned()),
-        topic: Set(input.topic.as_str().to_owned()),
+        mode: Set(mode),
+        topic: Set(input.topic),
         callback_url: Set(url.as_str().to_owned()),
         include_customer: Set(input.include_customer.unwrap_or(false)),
         shared_secret: Set(webhook_secret()),
@@ -127,7 +127,7 @@ pub async fn get(db: &DatabaseConnection, mode: Mode, id: &str) -> Result<Option
     Ok(statement::first(
         db,
         webhook::Entity::find()
-            .filter(webhook::Column::Mode.eq(mode.as_str()))
+            .filter(webhook::Column::Mode.eq(mode))
             .filter(webhook::Column::PublicId.eq(id)),
     )
     .await?)
@@ -159,7 +159,7 @@ pub async fn update(
     let model = get(db, mode, id).await?.ok_or_else(not_found)?;
     let mut active: webhook::ActiveModel = model.into();
     if let Some(topic) = changes.topic {
-        active.topic = Set(topic.as_str().to_owned());
+        active.topic = Set(topic);
     }
     if let Some(url) = url {
         active.callback_url = Set(url.as_str().to_owned());
@@ -226,7 +226,7 @@ pub async fn list(
     mode: Mode,
     page: PageArgs,
 ) -> Result<Page<webhook::Entity>> {
-    let select = webhook::Entity::find().filter(webhook::Column::Mode.eq(mode.as_str()));
+    let select = webhook::Entity::find().filter(webhook::Column::Mode.eq(mode));
     let key = SortKey::<webhook::Entity> {
         name: "created_at",
         column: webhook::Column::CreatedAt,
