@@ -16,4 +16,8 @@ pub mod webhook_attempt;
 pub mod webhook_delivery;
 pub mod webhook_event;
 
+mod projection;
 mod text;
+
+pub use projection::Projection;
+use projection::{projection, table};

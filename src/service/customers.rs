@@ -23,7 +23,7 @@ use crate::{
         CUSTOMER_ID_PREFIX, Email, Metadata, Mode, Password, PublicId, RawPassword, Reference,
         Topic,
     },
-    entity::customer,
+    entity::{Projection, customer},
 };
 
 /// A new customer, as a client sent it.
@@ -175,17 +175,13 @@ pub async fn get(db: &DatabaseConnection, mode: Mode, id: &str) -> Result<Option
         .query_one_raw(statement)
         .await?
         .map(|row| customer::Shown::at_position(&row, 0))
-        .transpose()?
-        .flatten())
+        .transpose()?)
 }
 
 /// `select` reading what a customer shows ([`customer::Shown`]): never the
 /// password digest.
 fn shown(select: Select<customer::Entity>) -> Select<customer::Entity> {
-    select
-        .select_only()
-        .columns(customer::Shown::COLUMNS)
-        .expr(customer::Shown::has_password())
+    customer::Shown::select(select.select_only())
 }
 
 /// Customers by internal key, as reads show them (without their password
@@ -203,9 +199,8 @@ pub async fn load_many(
         .await?;
     let mut found = HashMap::with_capacity(rows.len());
     for row in rows {
-        if let Some(c) = customer::Shown::at_position(&row, 0)? {
-            found.insert(c.id, c);
-        }
+        let c = customer::Shown::at_position(&row, 0)?;
+        found.insert(c.id, c);
     }
     Ok(found)
 }
@@ -315,12 +310,7 @@ pub async fn list(
         cond = cond.add(customer::Column::Reference.eq(reference));
     }
     let select = customer::Entity::find().filter(cond);
-    // A row always has its customer: decoding yields `None` only for the
-    // empty side of a join, which this statement has not.
-    let decode = |row: &sea_orm::QueryResult| {
-        customer::Shown::at_position(row, 0)?
-            .ok_or_else(|| sea_orm::DbErr::RecordNotFound("customer row without an id".into()))
-    };
+    let decode = |row: &sea_orm::QueryResult| customer::Shown::at_position(row, 0);
     pagination::fetch_page_as(db, select, &sort_key(sort), direction, page, shown, decode).await
 }
 

@@ -9,7 +9,7 @@ use sea_orm::{
 use super::{ResetStatus, status_condition};
 use crate::{
     domain::Mode,
-    entity::{customer, customer_password_reset as reset},
+    entity::{Projection, customer, customer_password_reset as reset},
     service::{
         Result,
         pagination::{self, Direction, Keyed, Page, PageArgs, Row, SortKey, TimeRange},
@@ -132,27 +132,29 @@ impl Row for ResetRow {
 /// The page's statement reads the resets' columns, then, joined, their
 /// customers' as `with` asks.
 fn columns(select: Select<reset::Entity>, with: WithCustomers) -> Select<reset::Entity> {
-    let select = select.select_only().columns(reset::Shown::COLUMNS);
+    let select = reset::Shown::select(select.select_only());
     let joined = |select: Select<reset::Entity>| {
         select.join(JoinType::LeftJoin, reset::Relation::Customer.def())
     };
     match with {
         WithCustomers::No => select,
-        WithCustomers::Brief => joined(select).columns(customer::Brief::COLUMNS),
-        WithCustomers::Shown => joined(select)
-            .columns(customer::Shown::COLUMNS)
-            .expr(customer::Shown::has_password()),
+        WithCustomers::Brief => customer::Brief::select(joined(select)),
+        WithCustomers::Shown => customer::Shown::select(joined(select)),
     }
 }
 
 /// A row of the page's statement, read by position as [`columns`] laid it out.
 fn decode(row: &QueryResult, with: WithCustomers) -> Result<ResetRow, sea_orm::DbErr> {
     let reset = reset::Shown::at_position(row, 0)?;
-    let at = reset::Shown::COLUMNS.len();
+    let at = reset::Shown::WIDTH;
     let customer = match with {
         WithCustomers::No => None,
-        WithCustomers::Brief => customer::Brief::at_position(row, at)?.map(ListedCustomer::Brief),
-        WithCustomers::Shown => customer::Shown::at_position(row, at)?.map(ListedCustomer::Shown),
+        WithCustomers::Brief => {
+            customer::Brief::joined_at_position(row, at)?.map(ListedCustomer::Brief)
+        }
+        WithCustomers::Shown => {
+            customer::Shown::joined_at_position(row, at)?.map(ListedCustomer::Shown)
+        }
     };
     Ok((reset, customer))
 }

@@ -10,7 +10,7 @@ use super::document;
 use crate::service::statement;
 use crate::{
     domain::{ErrorCode, Metadata, Mode, PublicId, RESET_ID_PREFIX, Reference, Topic},
-    entity::{customer, customer_password_reset as reset},
+    entity::{Projection, customer, customer_password_reset as reset},
     service::{Error, Result, UserError, error::Errors, webhooks},
 };
 
@@ -26,10 +26,7 @@ pub async fn get(db: &impl ConnectionTrait, mode: Mode, id: &str) -> Result<Opti
     };
     // The public id is unique: no `LIMIT`, which SQLite would have to
     // prepare the statement again for each time.
-    let statement = select
-        .select_only()
-        .columns(reset::Shown::COLUMNS)
-        .build(db.get_database_backend());
+    let statement = reset::Shown::select(select.select_only()).build(db.get_database_backend());
     Ok(db
         .query_one_raw(statement)
         .await?
