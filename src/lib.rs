@@ -7,7 +7,9 @@
 //!
 //! # Layout
 //! Imports point down only: [`http`] → [`graphql`] → [`service`] → {[`entity`], [`domain`]}.
-//! - [`config`]: the command line and environment, parsed once.
+//! - [`config`]: the command line and environment, parsed once; each layer's
+//!   settings type is a group of its flags ([`flags`] holds what they share),
+//!   and `AppState::from_config` / `AppState::builder` build the state from them.
 //! - [`domain`]: value types that parse, not validate (emails, passwords, tokens, ids, roles,
 //!   modes, the caller, error codes).
 //! - [`service`]: the logic, one transaction per multi-step write; time is injected; the
@@ -25,6 +27,7 @@ pub mod config;
 pub mod database;
 pub mod domain;
 pub mod entity;
+pub mod flags;
 pub mod graphql;
 pub mod http;
 pub mod metrics;

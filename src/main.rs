@@ -2,14 +2,12 @@
 
 use std::{io::Write, process::ExitCode, sync::Arc};
 
-use chrono::Duration;
 use clap::Parser;
 use pwreset::{
     AppState,
     config::{ApiKeyCommand, Cli, Command, Config, LogFormat},
     domain::{ApiKeySecret, Mode},
     graphql,
-    metrics::Metrics,
     service::{
         Clock, SystemClock, api_keys,
         mail::{Channel, MailSettings},
@@ -68,7 +66,7 @@ async fn run(cli: Cli) -> Result<(), BoxError> {
 }
 
 async fn open(config: &Config) -> Result<sea_orm::DatabaseConnection, BoxError> {
-    let db = pwreset::database::connect_with(&config.database_url, config.db_acquire_timeout())
+    let db = pwreset::database::connect_with(&config.database_url, config.db_acquire_timeout)
         .await
         .map_err(|e| format!("cannot open the database at DATABASE_URL: {e}"))?;
     if config.no_migrate {
@@ -137,7 +135,7 @@ async fn api_key(config: &Config, command: ApiKeyCommand) -> Result<(), BoxError
 async fn serve(config: &Config) -> Result<(), BoxError> {
     // Before touching the database: PostgreSQL without a key is refused, and
     // so are mail settings that cannot work.
-    let (sealer, sealing_note) = config.token_sealer()?;
+    let (sealer, sealing_note) = config.tokens.sealer(&config.database_url)?;
     let mail = config.mail.settings()?;
     let db = open(config).await?;
     let resealed = webhooks::seal_clear_secrets(&db, &sealer).await?;
@@ -147,28 +145,15 @@ async fn serve(config: &Config) -> Result<(), BoxError> {
     let reader = pwreset::database::connect_reader_with(
         &config.database_url,
         &db,
-        config.db_acquire_timeout(),
+        config.db_acquire_timeout,
     )
     .await
     .map_err(|e| format!("cannot open the database at DATABASE_URL for reading: {e}"))?;
-    let metrics = Arc::new(Metrics::new());
-    let state = AppState {
-        db,
-        reader,
-        clock,
-        hasher: config.password_hasher(metrics.clone())?,
-        reset_token_ttl: Duration::seconds(i64::from(config.reset_token_ttl_seconds)),
-        sealer,
-        metrics,
-        webhooks: config.webhook_settings(),
-        rate_limits: config.rate_limits(),
-        keys: Arc::new(api_keys::KeyCache::new(Duration::milliseconds(i64::from(
-            config.api_key_cache_ttl_ms,
-        )))),
-        audit_retention: Duration::days(i64::from(config.audit_retention_days)),
-        mail: Arc::new(mail),
-        lifecycle: Default::default(),
-    };
+    let state = AppState::builder(config.clone())
+        .clock(clock)
+        .sealer(sealer)
+        .mail(mail)
+        .build(db, reader)?;
     let listener = TcpListener::bind(config.listen_addr)
         .await
         .map_err(|e| format!("cannot listen on LISTEN_ADDR {}: {e}", config.listen_addr))?;
@@ -197,7 +182,7 @@ async fn serve(config: &Config) -> Result<(), BoxError> {
             }
         });
     }
-    let served = pwreset::serve(listener, state, config.http_settings(), shutdown_signal()).await;
+    let served = pwreset::serve(listener, state, config.http.clone(), shutdown_signal()).await;
     let _ = drained.send(());
     served?;
     tracing::info!("stopped: in-flight requests finished");

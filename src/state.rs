@@ -37,7 +37,9 @@ impl Lifecycle {
 }
 
 /// The server's shared state. The server keeps nothing else: several processes
-/// on one database behave as one.
+/// on one database behave as one. Built from the settings in one place,
+/// [`AppState::from_config`] or [`AppState::builder`] (in `config`, which
+/// knows every setting).
 #[derive(Clone)]
 pub struct AppState {
     /// The database pool: every write, and every read inside a transaction.

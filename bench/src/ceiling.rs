@@ -10,7 +10,7 @@ use std::{
 use pwreset::{
     metrics::Metrics,
     service::{
-        password::{Argon2Params, PasswordHasher},
+        password::{HashingSettings, PasswordHasher},
         webhooks::WebhookSettings,
     },
 };
@@ -91,13 +91,12 @@ where
 /// The time of one Argon2id hash with the default parameters: the mean of
 /// ten, one after another, on one hashing thread.
 pub(crate) async fn one_hash() -> Duration {
-    let hasher = PasswordHasher::new(
-        Argon2Params::default(),
-        1,
-        Duration::from_secs(60),
-        Arc::new(Metrics::new()),
-    )
-    .expect("a hasher");
+    let settings = HashingSettings {
+        concurrency: Some(1),
+        queue_timeout: Duration::from_secs(60),
+        ..HashingSettings::default()
+    };
+    let hasher = PasswordHasher::new(&settings, Arc::new(Metrics::new())).expect("a hasher");
     let started = Instant::now();
     for _ in 0..10 {
         let password = pwreset::domain::Password::parse(

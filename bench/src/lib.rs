@@ -7,12 +7,13 @@ use std::sync::{Arc, Mutex};
 use chrono::Utc;
 use pwreset::{
     AppState, HttpSettings,
+    config::Config,
     domain::{ApiKeySecret, Auth, ClientIp, Mode, Principal, PublicId, ResetToken, Role},
     entity::{customer, customer_password_reset as reset},
     graphql::{self, GraphqlSettings},
     metrics::Metrics,
     service::{
-        SystemClock, api_keys,
+        api_keys,
         password::PasswordHasher,
         rate_limits::{Limit, RateLimits},
         webhooks::WebhookSettings,
@@ -39,22 +40,15 @@ pub fn http_settings() -> HttpSettings {
 
 /// The server's state on `db` and its `reader` ([`pwreset::connect_reader`]):
 /// the defaults, with rate limits raised so that the workloads measure the
-/// work and not the rate limiter.
+/// work and not the rate limiter, and test mode's emails written to the log
+/// (what `cargo run` has).
 pub fn state(
     db: DatabaseConnection,
     reader: DatabaseConnection,
     webhooks: WebhookSettings,
 ) -> AppState {
     let lots = Limit::per(u32::MAX / 2, 3_600);
-    let metrics = Arc::new(Metrics::new());
-    AppState {
-        db,
-        reader,
-        clock: Arc::new(SystemClock),
-        hasher: PasswordHasher::owasp_minimum(metrics.clone()),
-        reset_token_ttl: chrono::Duration::hours(6),
-        sealer: pwreset::service::sealing::TokenSealer::ephemeral(),
-        metrics,
+    let config = Config {
         webhooks,
         rate_limits: RateLimits {
             create_per_email: lots,
@@ -64,15 +58,12 @@ pub fn state(
             complete_per_key: lots,
             ..RateLimits::default()
         },
-        keys: Arc::new(api_keys::KeyCache::new(chrono::Duration::seconds(5))),
-        audit_retention: chrono::Duration::days(90),
-        // What `cargo run` has: test mode's emails go to the log.
-        mail: Arc::new(
-            pwreset::service::mail::MailSettings::development()
-                .expect("the built-in mail templates load"),
-        ),
-        lifecycle: Default::default(),
-    }
+        ..Config::defaults()
+    };
+    AppState::builder(config)
+        .sealer(pwreset::service::sealing::TokenSealer::ephemeral())
+        .build(db, reader)
+        .expect("the default settings build a state")
 }
 
 /// The principal of the API key `key`.

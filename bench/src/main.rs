@@ -24,7 +24,7 @@ use std::{
 use clap::Parser;
 use pwreset::{
     metrics::Metrics,
-    service::password::{Argon2Params, PasswordHasher, cores},
+    service::password::{HashingSettings, PasswordHasher, cores},
 };
 use rand::seq::IndexedRandom;
 use sea_orm::ConnectionTrait;
@@ -257,13 +257,12 @@ async fn run(args: Args) {
         // the gap to the ceiling is the hardware's (shared caches and memory
         // bandwidth, or vCPUs that share a physical core), not the server's.
         let parallel = {
-            let hasher = PasswordHasher::new(
-                Argon2Params::default(),
-                cores(),
-                Duration::from_secs(60),
-                Arc::new(Metrics::new()),
-            )
-            .expect("a hasher");
+            let settings = HashingSettings {
+                queue_timeout: Duration::from_secs(60),
+                ..HashingSettings::default()
+            };
+            let hasher =
+                PasswordHasher::new(&settings, Arc::new(Metrics::new())).expect("a hasher");
             let started = Instant::now();
             let hashes = cores() * 10;
             let tasks: Vec<_> = (0..hashes)

@@ -22,8 +22,8 @@ pub(crate) async fn serve(url: String) {
         reader,
         WebhookSettings {
             allow_private_targets: true,
-            proxy: None,
             poll_interval: Some(Duration::from_millis(200)),
+            ..WebhookSettings::default()
         },
     );
     let http = bench::http_settings();

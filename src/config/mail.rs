@@ -5,13 +5,14 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::parse::parse_origin;
+use crate::flags;
 use crate::service::mail::{
     Channel, DEFAULT_TEST_RESET_URL, MailSettings, ModeMail, ResetUrl, SmtpTarget, Templates,
 };
 
 /// Settings of the reset email.
 #[derive(Clone, Args)]
+#[command(next_help_heading = "Email")]
 pub struct MailConfig {
     /// Live mode's SMTP server: `smtp://user:pass@host:587` (STARTTLS),
     /// `smtps://user:pass@host:465` (TLS) or `smtp://host:1025?tls=none`;
@@ -43,7 +44,7 @@ pub struct MailConfig {
     pub test_reset_url: String,
     /// Origins a create's `redirectUrl` may point at, comma-separated, such as
     /// `https://shop.example`; none by default (every `redirectUrl` is refused).
-    #[arg(long, env = "RESET_URL_ALLOWED_ORIGINS", value_delimiter = ',', value_parser = parse_origin, global = true)]
+    #[arg(long, env = "RESET_URL_ALLOWED_ORIGINS", value_delimiter = ',', value_parser = flags::origin, global = true)]
     pub reset_url_allowed_origins: Vec<String>,
     /// A directory of templates overriding or adding languages:
     /// `DIR/<locale>/subject.txt`, `body.txt`, `body.html`.

@@ -24,12 +24,14 @@ mod resets;
 mod webhooks;
 
 use async_graphql::{EmptySubscription, MergedObject, NewType, Schema, SchemaBuilder};
+use clap::ArgAction;
 
 pub use error::{ErrorCode, retry_after, unavailable};
 pub use request::{give_codes, prepare};
 
 use crate::{
     domain::{RawPassword, ResetToken},
+    flags,
     state::AppState,
 };
 
@@ -55,26 +57,28 @@ pub struct Mutation(
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
 /// What the schema enforces on every document.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, clap::Args)]
 pub struct GraphqlSettings {
-    /// Deepest selection nesting.
+    /// Deepest selection nesting a query may have.
+    #[arg(long = "max-query-depth", env = "MAX_QUERY_DEPTH", default_value = "16",
+          value_parser = flags::count(2..=1000), global = true)]
     pub max_depth: usize,
-    /// Highest query complexity.
+    /// Highest complexity a query may have (each field counts 1; a list field
+    /// counts its page size, `first` or `last`, times its selection).
+    #[arg(long = "max-query-complexity", env = "MAX_QUERY_COMPLEXITY", default_value = "5000",
+          value_parser = flags::count(10..=10_000_000), global = true)]
     pub max_complexity: usize,
-    /// Whether introspection is allowed.
+    /// Whether the schema can be introspected (GraphiQL and codegen need it).
+    #[arg(long, env = "INTROSPECTION", default_value_t = true, action = ArgAction::Set, global = true)]
     pub introspection: bool,
-    /// Whether errors suggest field names.
+    /// Whether errors suggest field names ("did you mean …?").
+    #[arg(long, env = "FIELD_SUGGESTIONS", default_value_t = true, action = ArgAction::Set, global = true)]
     pub field_suggestions: bool,
 }
 
 impl Default for GraphqlSettings {
     fn default() -> Self {
-        Self {
-            max_depth: 16,
-            max_complexity: 5_000,
-            introspection: true,
-            field_suggestions: true,
-        }
+        flags::defaults()
     }
 }
 

@@ -38,8 +38,11 @@ use rand::{Rng, distr::Alphanumeric};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tracing::Instrument;
 
+use clap::ArgAction;
+
 use crate::{
     domain::ClientIp,
+    flags,
     graphql::{AppSchema, GraphqlSettings},
     service::persisted_queries::StoreBounds,
     state::AppState,
@@ -63,61 +66,77 @@ pub const DEFAULT_CORS_HEADERS: &[&str] = &[
     "sentry-trace",
 ];
 
-/// What the HTTP endpoint enforces; see `pwreset --help` for each setting.
-#[derive(Debug, Clone)]
+/// What the HTTP endpoint enforces: each field is a flag (see `pwreset --help`).
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "HTTP endpoint")]
 pub struct HttpSettings {
-    /// Largest request body, in bytes (413 beyond).
+    /// Largest request body accepted, in bytes; larger bodies get 413.
+    #[arg(long = "body-limit-bytes", env = "BODY_LIMIT_BYTES", default_value = "65536",
+          value_parser = flags::count(1024..=16_777_216), global = true)]
     pub body_limit: usize,
-    /// Most operations in a batch; 0 turns batches off.
+    /// Most operations in one batch request; 0 turns batching off.
+    #[arg(long = "max-batch-size", env = "MAX_BATCH_SIZE", default_value = "10",
+          value_parser = flags::count(0..=1000), global = true)]
     pub max_batch: usize,
-    /// Most aliases in a document.
+    /// Most aliases a document may use.
+    #[arg(long = "max-query-aliases", env = "MAX_QUERY_ALIASES", default_value = "30",
+          value_parser = flags::count(0..=10_000), global = true)]
     pub max_aliases: usize,
     /// What the schema enforces (depth, complexity, introspection, suggestions).
+    #[command(flatten)]
     pub graphql: GraphqlSettings,
-    /// Longest a request may execute.
+    /// Longest a GraphQL request may run, in milliseconds, before it is cut off with a 503.
+    #[arg(long = "request-timeout-ms", env = "REQUEST_TIMEOUT_MS", default_value = "10000",
+          value_parser = flags::millis(1..=600_000), global = true)]
     pub request_timeout: Duration,
-    /// Origins allowed by CORS; none by default.
+    /// Browser origins allowed to call the API (CORS), comma-separated, such as
+    /// `https://shop.example.com`; none by default.
+    #[arg(long = "cors-allowed-origins", env = "CORS_ALLOWED_ORIGINS", value_delimiter = ',',
+          value_parser = flags::origin, global = true)]
     pub cors_origins: Vec<String>,
-    /// How long browsers may cache a preflight.
+    /// How long browsers may cache a CORS preflight answer, in seconds.
+    #[arg(long = "cors-max-age-seconds", env = "CORS_MAX_AGE_SECONDS", default_value = "3600",
+          value_parser = flags::seconds(0..=86_400), global = true)]
     pub cors_max_age: Duration,
-    /// Request headers browsers may send (CORS); [`DEFAULT_CORS_HEADERS`] by default.
+    /// Request headers browsers may send (CORS), comma-separated; by default
+    /// authorization, content-type, accept, x-request-id,
+    /// apollographql-client-name, apollographql-client-version, traceparent,
+    /// tracestate, baggage and sentry-trace.
+    #[arg(long = "cors-allowed-headers", env = "CORS_ALLOWED_HEADERS", value_delimiter = ',',
+          default_values = DEFAULT_CORS_HEADERS, hide_default_value = true, global = true)]
     pub cors_headers: Vec<String>,
-    /// Where GraphiQL's assets come from; `None`: served by this server.
+    /// Where GraphiQL loads its scripts and styles from; by default the server
+    /// serves them itself, so GraphiQL works offline.
+    #[arg(long = "graphiql-assets-url", env = "GRAPHIQL_ASSETS_URL", value_parser = flags::base_url, global = true)]
     pub graphiql_assets_url: Option<String>,
-    /// Whether GraphiQL is served at all.
+    /// Whether GraphiQL is served (at `GET /graphql` from a browser).
+    #[arg(long, env = "GRAPHIQL", default_value_t = true, action = ArgAction::Set, global = true)]
     pub graphiql: bool,
-    /// Operation names that label request metrics; any other name counts as
-    /// `other` (unless its document was persisted).
+    /// Operation names that label request metrics, comma-separated; any other
+    /// name is counted as `other`, unless its document is a persisted query.
+    #[arg(
+        long = "metrics-operation-names",
+        env = "METRICS_OPERATION_NAMES",
+        value_delimiter = ',',
+        global = true
+    )]
     pub metrics_operations: Vec<String>,
-    /// Proxies whose `X-Forwarded-For` is believed.
+    /// Proxies whose `X-Forwarded-For` is believed, comma-separated IPs or CIDRs
+    /// (such as `10.0.0.0/8`); none by default, so the socket address is the client.
+    #[arg(long = "trusted-proxies", env = "TRUSTED_PROXIES", value_delimiter = ',',
+          value_parser = flags::net, global = true)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// How many persisted queries, and how many bytes of them, are kept.
+    #[command(flatten)]
     pub persisted_queries: StoreBounds,
     /// Header-read timeout, connection cap, drain time.
+    #[command(flatten)]
     pub connections: ConnectionLimits,
 }
 
 impl Default for HttpSettings {
     fn default() -> Self {
-        Self {
-            body_limit: 64 * 1024,
-            max_batch: 10,
-            max_aliases: 30,
-            graphql: GraphqlSettings::default(),
-            request_timeout: Duration::from_secs(10),
-            cors_origins: Vec::new(),
-            cors_max_age: Duration::from_secs(3_600),
-            cors_headers: DEFAULT_CORS_HEADERS
-                .iter()
-                .map(|h| (*h).to_owned())
-                .collect(),
-            graphiql_assets_url: None,
-            graphiql: true,
-            metrics_operations: Vec::new(),
-            trusted_proxies: Vec::new(),
-            persisted_queries: StoreBounds::default(),
-            connections: ConnectionLimits::default(),
-        }
+        flags::defaults()
     }
 }
 

@@ -20,25 +20,29 @@ use hyper_util::{
 use tokio::{io::AsyncWriteExt, net::TcpListener, sync::Semaphore};
 use tower::ServiceExt;
 
+use crate::flags;
+
 /// How connections are kept in check.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, clap::Args)]
 pub struct ConnectionLimits {
-    /// How long a client may take to send a request head (and how long a
-    /// keep-alive connection may sit idle).
+    /// How long a client may take to send a request's headers, in milliseconds;
+    /// also how long a keep-alive connection may sit idle. Then it is closed.
+    #[arg(long = "header-read-timeout-ms", env = "HEADER_READ_TIMEOUT_MS", default_value = "10000",
+          value_parser = flags::millis(100..=600_000), global = true)]
     pub header_read_timeout: Duration,
-    /// How many connections may be open at once.
+    /// How many connections may be open at once; more are answered 503 and closed.
+    #[arg(long = "max-connections", env = "MAX_CONNECTIONS", default_value = "1024",
+          value_parser = flags::count(1..=1_000_000), global = true)]
     pub max_connections: usize,
-    /// How long requests in flight may take to finish after shutdown begins.
+    /// How long requests in flight may take to finish after SIGTERM, in milliseconds.
+    #[arg(long = "shutdown-drain-timeout-ms", env = "SHUTDOWN_DRAIN_TIMEOUT_MS", default_value = "30000",
+          value_parser = flags::millis(0..=3_600_000), global = true)]
     pub drain_timeout: Duration,
 }
 
 impl Default for ConnectionLimits {
     fn default() -> Self {
-        Self {
-            header_read_timeout: Duration::from_secs(10),
-            max_connections: 1_024,
-            drain_timeout: Duration::from_secs(30),
-        }
+        flags::defaults()
     }
 }
 

@@ -25,6 +25,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use super::{Error, Result};
 use crate::{
     domain::{Password, PasswordPolicy, normalize_password},
+    flags,
     metrics::Metrics,
 };
 
@@ -33,25 +34,60 @@ pub const OWASP_MIN_MEMORY_KIB: u32 = 19_456;
 /// OWASP's minimum Argon2id iterations.
 pub const OWASP_MIN_ITERATIONS: u32 = 2;
 
-/// Argon2id cost parameters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Argon2id cost parameters; by default the OWASP minimum (m = 19 MiB, t = 2, p = 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::Args)]
 pub struct Argon2Params {
-    /// Memory, in KiB.
+    /// Argon2id memory cost in KiB; at least the OWASP minimum, 19456.
+    #[arg(long = "argon2-memory-kib", env = "ARGON2_MEMORY_KIB", default_value_t = OWASP_MIN_MEMORY_KIB,
+          value_parser = clap::value_parser!(u32).range(19_456..=4_194_304), global = true)]
     pub memory_kib: u32,
-    /// Iterations.
+    /// Argon2id iterations; at least the OWASP minimum, 2.
+    #[arg(long = "argon2-iterations", env = "ARGON2_ITERATIONS", default_value_t = OWASP_MIN_ITERATIONS,
+          value_parser = clap::value_parser!(u32).range(2..=100), global = true)]
     pub iterations: u32,
-    /// Lanes.
+    /// Argon2id parallelism (lanes).
+    #[arg(long = "argon2-parallelism", env = "ARGON2_PARALLELISM", default_value_t = 1,
+          value_parser = clap::value_parser!(u32).range(1..=64), global = true)]
     pub parallelism: u32,
 }
 
 impl Default for Argon2Params {
-    /// The OWASP minimum: m = 19 MiB, t = 2, p = 1.
     fn default() -> Self {
-        Self {
-            memory_kib: OWASP_MIN_MEMORY_KIB,
-            iterations: OWASP_MIN_ITERATIONS,
-            parallelism: 1,
-        }
+        flags::defaults()
+    }
+}
+
+/// How passwords are judged and hashed: each field is a flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::Args)]
+#[command(next_help_heading = "Passwords and hashing")]
+pub struct HashingSettings {
+    /// Fewest characters a new password may have (8 to 64). NIST SP 800-63B
+    /// recommends 15 when the password is the only factor.
+    #[arg(long = "password-min-length", env = "PASSWORD_MIN_LENGTH", default_value = "8",
+          value_parser = flags::count(8..=64), global = true)]
+    pub password_min_length: usize,
+    /// The Argon2id costs.
+    #[command(flatten)]
+    pub argon2: Argon2Params,
+    /// Password hashes run at once; the number of cores by default.
+    #[arg(long = "hash-concurrency", env = "HASH_CONCURRENCY",
+          value_parser = flags::count(1..=1024), global = true)]
+    pub concurrency: Option<usize>,
+    /// How long a password hash may wait for a free slot before the request is
+    /// refused with TOO_MANY_REQUESTS, in milliseconds.
+    #[arg(long = "hash-queue-timeout-ms", env = "HASH_QUEUE_TIMEOUT_MS", default_value = "5000",
+          value_parser = flags::millis(1..=60_000), global = true)]
+    pub queue_timeout: Duration,
+    /// How many requests may wait for a hashing slot at once; more are refused
+    /// at once with TOO_MANY_REQUESTS.
+    #[arg(long = "hash-queue-max", env = "HASH_QUEUE_MAX", default_value = "100",
+          value_parser = flags::count(1..=100_000), global = true)]
+    pub queue_max: usize,
+}
+
+impl Default for HashingSettings {
+    fn default() -> Self {
+        flags::defaults()
     }
 }
 
@@ -97,9 +133,6 @@ impl std::fmt::Debug for PasswordHasher {
     }
 }
 
-/// How many requests may wait for a hashing slot unless configured otherwise.
-pub const DEFAULT_MAX_WAITING: usize = 100;
-
 /// Cores on this machine: how many hashes may run at once by default.
 pub fn cores() -> usize {
     std::thread::available_parallelism()
@@ -108,43 +141,29 @@ pub fn cores() -> usize {
 }
 
 impl PasswordHasher {
-    /// A hasher with `params` (refused below the OWASP minimum), running at most
-    /// `concurrency` hashes at once; a hash that cannot start within `max_wait`
-    /// is refused.
+    /// A hasher as `settings` say: their Argon2id costs (refused below the
+    /// OWASP minimum), at most `concurrency` hashes at once (one per core by
+    /// default), a hash refused when it cannot start within `queue_timeout`
+    /// or when `queue_max` requests wait already, and their password policy.
     ///
     /// # Errors
     /// [`Error::Internal`] for parameters below the OWASP minimum or invalid ones.
-    pub fn new(
-        params: Argon2Params,
-        concurrency: usize,
-        max_wait: Duration,
-        metrics: Arc<Metrics>,
-    ) -> Result<Self> {
-        let pool = HashPool::start(concurrency.max(1), params.build()?, metrics.clone())?;
+    pub fn new(settings: &HashingSettings, metrics: Arc<Metrics>) -> Result<Self> {
+        let concurrency = settings.concurrency.unwrap_or_else(cores).max(1);
+        let params = settings.argon2;
+        let pool = HashPool::start(concurrency, params.build()?, metrics.clone())?;
         Ok(Self {
             config: params,
-            permits: Arc::new(Semaphore::new(concurrency.max(1))),
-            max_wait,
+            permits: Arc::new(Semaphore::new(concurrency)),
+            max_wait: settings.queue_timeout,
             waiting: Arc::new(AtomicUsize::new(0)),
-            max_waiting: DEFAULT_MAX_WAITING,
+            max_waiting: settings.queue_max,
             metrics,
-            policy: PasswordPolicy::default(),
+            policy: PasswordPolicy {
+                min_chars: settings.password_min_length,
+            },
             pool: Arc::new(pool),
         })
-    }
-
-    /// The same hasher, letting at most `max_waiting` requests wait for a slot
-    /// (more are refused at once).
-    pub fn with_max_waiting(self, max_waiting: usize) -> Self {
-        Self {
-            max_waiting,
-            ..self
-        }
-    }
-
-    /// The same hasher, enforcing `policy` on new passwords.
-    pub fn with_policy(self, policy: PasswordPolicy) -> Self {
-        Self { policy, ..self }
     }
 
     /// The policy new passwords must meet.
@@ -153,15 +172,10 @@ impl PasswordHasher {
     }
 
     /// A hasher at the OWASP minimum (m = 19 MiB, t = 2, p = 1), one hash per
-    /// core at a time, waiting at most 5 seconds for a core.
+    /// core at a time, waiting at most 5 seconds for a core: the defaults.
     pub fn owasp_minimum(metrics: Arc<Metrics>) -> Self {
-        Self::new(
-            Argon2Params::default(),
-            cores(),
-            Duration::from_secs(5),
-            metrics,
-        )
-        .expect("the OWASP minimum is a valid Argon2 parameter set")
+        Self::new(&HashingSettings::default(), metrics)
+            .expect("the OWASP minimum is a valid Argon2 parameter set")
     }
 
     /// Hashes `password` into a PHC string (`$argon2id$v=19$m=…,t=…,p=…$…`)

@@ -19,20 +19,21 @@ use crate::{domain::digest, entity::persisted_query};
 const LAST_USED_GRANULARITY: Duration = Duration::minutes(1);
 
 /// How large the store may grow.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::Args)]
 pub struct StoreBounds {
-    /// The most documents kept.
+    /// How many persisted queries are kept; the least recently used go first.
+    #[arg(long = "persisted-queries-max", env = "PERSISTED_QUERIES_MAX", default_value = "1000",
+          value_parser = clap::value_parser!(u64).range(0..=1_000_000), global = true)]
     pub max_count: u64,
-    /// The most bytes of documents kept.
+    /// How many bytes of persisted queries are kept; the least recently used go first.
+    #[arg(long = "persisted-queries-max-bytes", env = "PERSISTED_QUERIES_MAX_BYTES", default_value = "4194304",
+          value_parser = clap::value_parser!(u64).range(0..=1_073_741_824), global = true)]
     pub max_bytes: u64,
 }
 
 impl Default for StoreBounds {
     fn default() -> Self {
-        Self {
-            max_count: 1_000,
-            max_bytes: 4 * 1024 * 1024,
-        }
+        crate::flags::defaults()
     }
 }
 

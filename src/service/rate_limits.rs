@@ -49,44 +49,71 @@ impl std::str::FromStr for Limit {
     }
 }
 
-/// Every limit on creating and completing resets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Every limit on creating and completing resets: each field is a flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::Args)]
+#[command(next_help_heading = "Rate limits")]
 pub struct RateLimits {
-    /// Creates per customer email (counted whether or not the email has an account).
+    /// Reset creates per customer email (known or not), as COUNT/SECONDS.
+    #[arg(
+        long = "rate-limit-create-per-email",
+        env = "RATE_LIMIT_CREATE_PER_EMAIL",
+        default_value = "5/3600",
+        global = true
+    )]
     pub create_per_email: Limit,
-    /// Creates per integration key. A sales-channel key has no such limit: it
-    /// is public, and a limit on it would be a store-wide off switch in any
-    /// one client's hands.
+    /// Reset creates per integration key, as COUNT/SECONDS. Sales-channel keys
+    /// have no per-key limit: one public key is shared by every shopper, and a
+    /// limit on it would be a store-wide off switch in any one client's hands.
+    #[arg(
+        long = "rate-limit-create-per-key",
+        env = "RATE_LIMIT_CREATE_PER_KEY",
+        default_value = "10000/3600",
+        global = true
+    )]
     pub create_per_key: Limit,
-    /// Creates per client address prefix (see `ipv6_prefix`, `ipv4_prefix`).
+    /// Reset creates per client address prefix (see RATE_LIMIT_IPV6_PREFIX), as COUNT/SECONDS.
+    #[arg(
+        long = "rate-limit-create-per-ip",
+        env = "RATE_LIMIT_CREATE_PER_IP",
+        default_value = "50/3600",
+        global = true
+    )]
     pub create_per_ip: Limit,
-    /// Completes per client address prefix (against token guessing).
+    /// Reset completes per client address prefix (against token guessing), as COUNT/SECONDS.
+    #[arg(
+        long = "rate-limit-complete-per-ip",
+        env = "RATE_LIMIT_COMPLETE_PER_IP",
+        default_value = "30/900",
+        global = true
+    )]
     pub complete_per_ip: Limit,
-    /// Completes per integration key (a sales-channel key has none, as for creates).
+    /// Reset completes per integration key, as COUNT/SECONDS (sales-channel keys have none).
+    #[arg(
+        long = "rate-limit-complete-per-key",
+        env = "RATE_LIMIT_COMPLETE_PER_KEY",
+        default_value = "10000/3600",
+        global = true
+    )]
     pub complete_per_key: Limit,
-    /// The IPv6 prefix length the per-address limits count by: one client
-    /// usually holds a whole /64.
+    /// The IPv6 prefix length per-address limits count by (one client usually holds a /64).
+    #[arg(long = "rate-limit-ipv6-prefix", env = "RATE_LIMIT_IPV6_PREFIX", default_value_t = 64,
+          value_parser = clap::value_parser!(u8).range(16..=128), global = true)]
     pub ipv6_prefix: u8,
-    /// The IPv4 prefix length the per-address limits count by.
+    /// The IPv4 prefix length per-address limits count by.
+    #[arg(long = "rate-limit-ipv4-prefix", env = "RATE_LIMIT_IPV4_PREFIX", default_value_t = 32,
+          value_parser = clap::value_parser!(u8).range(8..=32), global = true)]
     pub ipv4_prefix: u8,
-    /// The most storefront requests queued at once; when full, the newest
-    /// request of the busiest address prefix makes room, or the request is
-    /// refused if its own prefix is the busiest.
+    /// The most storefront reset requests queued at once. When full, the newest
+    /// request of the busiest address prefix makes room for a quieter one, and
+    /// the busiest prefix's new requests are refused.
+    #[arg(long = "storefront-queue-max", env = "STOREFRONT_QUEUE_MAX", default_value_t = 10_000,
+          value_parser = clap::value_parser!(u32).range(10..=10_000_000), global = true)]
     pub storefront_queue_max: u32,
 }
 
 impl Default for RateLimits {
     fn default() -> Self {
-        Self {
-            create_per_email: Limit::per(5, 3_600),
-            create_per_key: Limit::per(10_000, 3_600),
-            create_per_ip: Limit::per(50, 3_600),
-            complete_per_ip: Limit::per(30, 900),
-            complete_per_key: Limit::per(10_000, 3_600),
-            ipv6_prefix: 64,
-            ipv4_prefix: 32,
-            storefront_queue_max: 10_000,
-        }
+        crate::flags::defaults()
     }
 }
 

@@ -7,7 +7,7 @@ use std::{sync::Arc, time::Duration};
 use pwreset::{
     HttpSettings,
     domain::{Password, PasswordPolicy},
-    service::password::Argon2Params,
+    service::password::{Argon2Params, HashingSettings},
 };
 use serde_json::{Value, json};
 
@@ -50,7 +50,10 @@ async fn app_with_a_pending_reset(options: Options) -> (Arc<TestApp>, String) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_token_that_expires_while_its_request_waits_for_hashing_is_expired() {
     let options = Options {
-        hash_concurrency: 1,
+        hashing: HashingSettings {
+            concurrency: Some(1),
+            ..Options::default().hashing
+        },
         ..Options::default()
     };
     let (app, token) = app_with_a_pending_reset(options).await;
@@ -79,11 +82,14 @@ async fn requests_that_give_up_leave_no_hashing_behind() {
             request_timeout: Duration::from_millis(100),
             ..HttpSettings::default()
         },
-        argon2: Argon2Params {
-            iterations: 40,
-            ..Argon2Params::default()
+        hashing: HashingSettings {
+            argon2: Argon2Params {
+                iterations: 40,
+                ..Argon2Params::default()
+            },
+            concurrency: Some(1),
+            ..Options::default().hashing
         },
-        hash_concurrency: 1,
         ..Options::default()
     };
     let (app, token) = app_with_a_pending_reset(options).await;
@@ -120,8 +126,11 @@ async fn requests_that_give_up_leave_no_hashing_behind() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_line_of_requests_waiting_to_hash_is_bounded() {
     let options = Options {
-        hash_concurrency: 1,
-        hash_queue_max: 1,
+        hashing: HashingSettings {
+            concurrency: Some(1),
+            queue_max: 1,
+            ..Options::default().hashing
+        },
         ..Options::default()
     };
     let (app, token) = app_with_a_pending_reset(options).await;

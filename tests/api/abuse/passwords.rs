@@ -1,6 +1,6 @@
 //! The password policy, Argon2id upgrades, and the bound on hashing.
 
-use pwreset::{domain::PasswordPolicy, service::password::Argon2Params};
+use pwreset::service::password::{Argon2Params, HashingSettings};
 use serde_json::{Value, json};
 
 use crate::helpers::{Options, TestApp, codes, error_codes, start_time};
@@ -56,7 +56,10 @@ async fn weak_passwords_are_refused_with_their_own_codes_and_the_token_stays_usa
     assert_eq!(changed, start_time());
 
     let strict = TestApp::spawn_with(Options {
-        password_policy: PasswordPolicy { min_chars: 15 },
+        hashing: HashingSettings {
+            password_min_length: 15,
+            ..Options::default().hashing
+        },
         ..Options::default()
     })
     .await;
@@ -97,10 +100,13 @@ async fn a_digest_made_with_weaker_parameters_is_upgraded_when_the_password_is_n
         .create_customer("ada@example.com", Some("the first passphrase"))
         .await;
     let stronger = Options {
-        argon2: Argon2Params {
-            memory_kib: 24_576,
-            iterations: 3,
-            parallelism: 1,
+        hashing: HashingSettings {
+            argon2: Argon2Params {
+                memory_kib: 24_576,
+                iterations: 3,
+                parallelism: 1,
+            },
+            ..Options::default().hashing
         },
         ..Options::default()
     };
@@ -130,8 +136,11 @@ async fn a_digest_made_with_weaker_parameters_is_upgraded_when_the_password_is_n
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_full_hashing_queue_refuses_completes_while_reads_still_answer() {
     let options = Options {
-        hash_concurrency: 1,
-        hash_wait: std::time::Duration::from_millis(100),
+        hashing: HashingSettings {
+            concurrency: Some(1),
+            queue_timeout: std::time::Duration::from_millis(100),
+            ..Options::default().hashing
+        },
         ..Options::default()
     };
     let app = std::sync::Arc::new(TestApp::spawn_with(options).await);

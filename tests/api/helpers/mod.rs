@@ -15,14 +15,13 @@ use std::{
 use chrono::{DateTime, TimeZone, Utc};
 use pwreset::{
     AppState, HttpSettings,
-    domain::PasswordPolicy,
+    config::Config,
     domain::{Mode, Role},
-    metrics::Metrics,
     service::{ManualClock, api_keys, password::PasswordHasher},
     service::{
         jobs::Worker,
         mail::MailSettings,
-        password::Argon2Params,
+        password::HashingSettings,
         rate_limits::{Limit, RateLimits},
         sealing::TokenSealer,
         webhooks::WebhookSettings,
@@ -57,13 +56,10 @@ pub struct Options {
     pub http: HttpSettings,
     pub webhooks: WebhookSettings,
     pub rate_limits: RateLimits,
-    pub argon2: Argon2Params,
-    pub hash_concurrency: usize,
-    pub hash_wait: std::time::Duration,
-    pub hash_queue_max: usize,
+    /// Password policy and hashing: two hashes at once, a 30 s wait.
+    pub hashing: HashingSettings,
     /// Seals tokens at rest: one key per test, kept across restarts.
     pub sealer: TokenSealer,
-    pub password_policy: PasswordPolicy,
     /// The reset email: test mode writes links to the log, live mode sends
     /// none, by default.
     pub mail: Arc<MailSettings>,
@@ -76,8 +72,8 @@ impl Default for Options {
             // Tests run the jobs with `TestApp::run_jobs`, exactly when they choose.
             webhooks: WebhookSettings {
                 allow_private_targets: true,
-                proxy: None,
                 poll_interval: None,
+                ..WebhookSettings::default()
             },
             // Every test client is 127.0.0.1: the per-IP create limit would
             // trip in tests about other things.
@@ -85,12 +81,12 @@ impl Default for Options {
                 create_per_ip: Limit::per(100_000, 3_600),
                 ..RateLimits::default()
             },
-            argon2: Argon2Params::default(),
-            hash_concurrency: 2,
-            hash_wait: std::time::Duration::from_secs(30),
-            hash_queue_max: 100,
+            hashing: HashingSettings {
+                concurrency: Some(2),
+                queue_timeout: std::time::Duration::from_secs(30),
+                ..HashingSettings::default()
+            },
             sealer: TokenSealer::ephemeral(),
-            password_policy: PasswordPolicy::default(),
             mail: Arc::new(MailSettings::development().unwrap()),
         }
     }
@@ -223,31 +219,20 @@ impl TestApp {
         let sales_channel = key(Role::SalesChannel, Mode::Test).await;
         let live_integration = key(Role::Integration, Mode::Live).await;
         let live_sales_channel = key(Role::SalesChannel, Mode::Live).await;
-        let metrics = Arc::new(Metrics::new());
-        let hasher = PasswordHasher::new(
-            options.argon2,
-            options.hash_concurrency,
-            options.hash_wait,
-            metrics.clone(),
-        )
-        .unwrap()
-        .with_max_waiting(options.hash_queue_max)
-        .with_policy(options.password_policy);
-        let state = AppState {
-            db: db.clone(),
-            reader,
-            clock: clock.clone(),
-            hasher: hasher.clone(),
-            reset_token_ttl: chrono::Duration::hours(6),
-            sealer: options.sealer.clone(),
-            metrics,
-            webhooks: options.webhooks.clone(),
+        let config = Config {
+            http: options.http.clone(),
+            hashing: options.hashing,
             rate_limits: options.rate_limits,
-            keys: Arc::new(api_keys::KeyCache::new(chrono::Duration::seconds(5))),
-            audit_retention: chrono::Duration::days(90),
-            mail: options.mail.clone(),
-            lifecycle: Default::default(),
+            webhooks: options.webhooks.clone(),
+            ..Config::defaults()
         };
+        let state = AppState::builder(config)
+            .clock(clock.clone())
+            .sealer(options.sealer.clone())
+            .mail(options.mail.clone())
+            .build(db.clone(), reader)
+            .unwrap();
+        let hasher = state.hasher.clone();
         let settings = options.http.clone();
         let served = state.clone();
         // Bound before the server task starts: no waiting for it to come up.
