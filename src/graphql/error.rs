@@ -5,7 +5,16 @@
 
 use std::sync::Arc;
 
-use async_graphql::{ErrorExtensions, SimpleObject};
+use std::collections::HashSet;
+
+use async_graphql::{
+    ErrorExtensions, Pos, Response, ServerError, SimpleObject,
+    parser::{
+        parse_query,
+        types::{ExecutableDocument, Selection, SelectionSet},
+    },
+};
+use async_graphql_value::Value;
 
 use crate::{domain::ErrorCode as UserErrorCode, service};
 
@@ -174,4 +183,77 @@ pub(crate) fn payload<T>(
         }
         Err(other) => Err(to_graphql(other)),
     }
+}
+
+/// Gives every request error of `response` (one that stopped the request
+/// before any field ran) an `extensions.code`: `BAD_USER_INPUT` when it is
+/// about a variable's value, `GRAPHQL_VALIDATION_FAILED` otherwise. `query`
+/// is the document the response answers.
+pub fn give_codes(response: &mut Response, query: &str) {
+    let untagged = |e: &ServerError| {
+        e.path.is_empty()
+            && e.extensions
+                .as_ref()
+                .is_none_or(|x| x.get("code").is_none())
+    };
+    if !response.errors.iter().any(untagged) {
+        return;
+    }
+    let about_variables = parse_query(query)
+        .map(|document| variable_positions(&document))
+        .unwrap_or_default();
+    for error in response.errors.iter_mut().filter(|e| untagged(e)) {
+        let on_variable = error.locations.iter().any(|p| about_variables.contains(p))
+            || error.message.starts_with("Variable ");
+        let code = if on_variable {
+            ErrorCode::BadUserInput
+        } else {
+            ErrorCode::GraphqlValidationFailed
+        };
+        let tagged = async_graphql::Error::new(error.message.clone())
+            .extend_with(|_, e| e.set("code", code.as_str()));
+        error.extensions = tagged.extensions;
+    }
+}
+
+/// Where a request error about a variable's value is reported: the variable
+/// definitions, and every argument (and its field) whose value uses a variable.
+fn variable_positions(document: &ExecutableDocument) -> HashSet<Pos> {
+    fn uses_variable(value: &Value) -> bool {
+        match value {
+            Value::Variable(_) => true,
+            Value::List(items) => items.iter().any(uses_variable),
+            Value::Object(fields) => fields.values().any(uses_variable),
+            _ => false,
+        }
+    }
+    fn walk(set: &SelectionSet, found: &mut HashSet<Pos>) {
+        for item in &set.items {
+            match &item.node {
+                Selection::Field(field) => {
+                    for (name, value) in &field.node.arguments {
+                        if uses_variable(&value.node) {
+                            found.extend([name.pos, value.pos, field.pos, field.node.name.pos]);
+                        }
+                    }
+                    walk(&field.node.selection_set.node, found);
+                }
+                Selection::InlineFragment(fragment) => {
+                    walk(&fragment.node.selection_set.node, found)
+                }
+                Selection::FragmentSpread(_) => {}
+            }
+        }
+    }
+    let mut found = HashSet::new();
+    for (_, operation) in document.operations.iter() {
+        for definition in &operation.node.variable_definitions {
+            found.extend([definition.pos, definition.node.name.pos]);
+        }
+        walk(&operation.node.selection_set.node, &mut found);
+    }
+    for fragment in document.fragments.values() {
+        walk(&fragment.node.selection_set.node, &mut found);
+    }
+    found
 }

@@ -19,15 +19,17 @@ mod customers;
 mod error;
 mod loaders;
 mod node;
+pub mod operation;
 mod request;
 mod resets;
+mod variables;
 mod webhooks;
 
 use async_graphql::{EmptySubscription, MergedObject, NewType, Schema, SchemaBuilder};
 use clap::ArgAction;
 
-pub use error::{ErrorCode, retry_after, unavailable};
-pub use request::{give_codes, prepare};
+pub use error::{ErrorCode, give_codes, retry_after, unavailable};
+pub use request::prepare;
 
 use crate::{
     domain::{RawPassword, ResetToken},

@@ -1,11 +1,10 @@
-//! What the endpoint reads in a parsed document before executing it: which
-//! operation would run, whether it is a mutation, how many aliases it uses.
+//! What the endpoint reads in a parsed document before executing it: where a
+//! parse error is, how many aliases it uses. (Which operation would run, and
+//! whether it is a mutation, `graphql::operation` decides.)
 
 use async_graphql::{
-    Request, ServerError,
-    parser::types::{
-        DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet,
-    },
+    ServerError,
+    parser::types::{ExecutableDocument, Selection, SelectionSet},
 };
 
 /// A parse error's message with its position.
@@ -17,36 +16,6 @@ pub(super) fn located(error: &ServerError) -> String {
         ),
         None => error.message.clone(),
     }
-}
-
-/// The name of the document's only operation, when it has exactly one and
-/// names it.
-pub(super) fn single_operation_name(request: &mut Request) -> Option<String> {
-    match &request.parsed_query().ok()?.operations {
-        DocumentOperations::Single(_) => None,
-        DocumentOperations::Multiple(ops) if ops.len() == 1 => {
-            ops.keys().next().map(|n| n.to_string())
-        }
-        DocumentOperations::Multiple(_) => None,
-    }
-}
-
-/// Whether the operation that would run is a mutation. Unknown or ambiguous
-/// operations are left to execution, which refuses them.
-pub(super) fn is_mutation(document: &ExecutableDocument, name: Option<&str>) -> bool {
-    let ty = match (&document.operations, name) {
-        (DocumentOperations::Single(op), _) => Some(op.node.ty),
-        (DocumentOperations::Multiple(ops), Some(name)) => ops.get(name).map(|op| op.node.ty),
-        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => {
-            ops.values().next().map(|op| op.node.ty)
-        }
-        // Several operations and no name: if any is a mutation, refuse over GET.
-        (DocumentOperations::Multiple(ops), None) => ops
-            .values()
-            .any(|op| op.node.ty == OperationType::Mutation)
-            .then_some(OperationType::Mutation),
-    };
-    ty == Some(OperationType::Mutation)
 }
 
 /// How many aliases the document uses, in operations and fragments.

@@ -217,10 +217,11 @@ impl Endpoint {
                     to_register,
                     from_store,
                 }) => {
-                    let operation = request
-                        .operation_name
-                        .clone()
-                        .or_else(|| document::single_operation_name(&mut request));
+                    let operation = request.operation_name.clone().or_else(|| {
+                        let document = request.parsed_query().ok()?;
+                        let (name, _) = graphql::operation::selected(document, None)?;
+                        name.map(ToString::to_string)
+                    });
                     // A name becomes a metrics label only when the server
                     // knows it: clients choose names, and labels cost memory.
                     let known = from_store
@@ -343,7 +344,7 @@ impl Endpoint {
                 message,
             )
         })?;
-        if via_get && document::is_mutation(parsed, operation_name.as_deref()) {
+        if via_get && graphql::operation::is_mutation(parsed, operation_name.as_deref()) {
             return Err(Refusal::http(
                 StatusCode::METHOD_NOT_ALLOWED,
                 ErrorCode::MethodNotAllowed,
