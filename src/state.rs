@@ -13,7 +13,7 @@ use crate::{
         jobs::{JobSettings, Worker},
         mail::MailSettings,
         password::PasswordHasher,
-        password_resets::TokenPolicy,
+        password_resets::{Resets, TokenPolicy},
         rate_limits::RateLimits,
         sealing::TokenSealer,
         webhooks::WebhookSettings,
@@ -80,6 +80,17 @@ impl AppState {
             sealer: &self.sealer,
             clock: self.clock.as_ref(),
             mail: &self.mail,
+        }
+    }
+
+    /// How this server starts and completes resets.
+    pub fn resets(&self) -> Resets<'_> {
+        Resets {
+            db: &self.db,
+            limits: &self.rate_limits,
+            tokens: self.tokens(),
+            hasher: &self.hasher,
+            metrics: &self.metrics,
         }
     }
 

@@ -107,7 +107,7 @@ pub async fn resolve<C: ConnectionTrait>(
         .add(audit::Column::Id.eq(id))
         .add(audit::Column::RequestKey.eq(request_key));
     audit::Entity::update_many()
-        .col_expr(audit::Column::Outcome, Expr::value(outcome.as_str()))
+        .col_expr(audit::Column::Outcome, Expr::value(outcome))
         .col_expr(
             audit::Column::Reason,
             Expr::value(reason.map(str::to_owned)),
@@ -177,12 +177,12 @@ pub async fn list(
     page: PageArgs,
 ) -> Result<Page<audit::Entity>> {
     use audit::Column as C;
-    let mut cond = Condition::all().add(C::Mode.eq(mode.as_str()));
+    let mut cond = Condition::all().add(C::Mode.eq(mode));
     if let Some(action) = filter.action {
-        cond = cond.add(C::Action.eq(action.as_str()));
+        cond = cond.add(C::Action.eq(action));
     }
     if let Some(outcomes) = filter.outcomes.filter(|o| !o.is_empty()) {
-        cond = cond.add(C::Outcome.is_in(outcomes.into_iter().map(AuditOutcome::as_str)));
+        cond = cond.add(C::Outcome.is_in(outcomes));
     }
     if let Some(customer) = filter.customer_id {
         cond = cond.add(C::CustomerId.eq(customer));

@@ -10,7 +10,6 @@ use pwreset::{
         customers::{self, NewCustomer},
         password::PasswordHasher,
         password_resets::{self, NewReset, ResetStatus, Started},
-        rate_limits::RateLimits,
     },
 };
 
@@ -208,15 +207,7 @@ async fn seed_reset(app: &TestApp) -> (String, String) {
         principal: app.principal(&app.integration).await,
         client_ip: None,
     };
-    let limits = RateLimits::default();
-    let created = password_resets::start(
-        &app.db,
-        &caller,
-        &limits,
-        new,
-        app.state.tokens(),
-        start_time(),
-    );
+    let created = app.state.resets().start(&caller, new);
     match created.await.unwrap() {
         Started::Reset { reset, token, .. } => (reset.public_id, token.expose().to_owned()),
         Started::Queued => unreachable!("an integration key creates at once"),

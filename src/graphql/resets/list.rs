@@ -16,7 +16,9 @@ use crate::{
     },
     service::{
         pagination::PageArgs,
-        password_resets::{self, ListedCustomer, ResetFilter, ResetSort, WithCustomers},
+        password_resets::{
+            self, ListedCustomer, ResetFilter, ResetListing, ResetSort, WithCustomers,
+        },
     },
 };
 
@@ -110,18 +112,16 @@ impl ResetListArgs {
             direction: SortDirection::Desc,
         });
         let with_customers = customers_asked(ctx);
-        let page = password_resets::list(
-            &state.reader,
-            principal.mode,
+        let listing = ResetListing {
             filter,
-            ResetSort::from(sort.field),
-            sort.direction.into(),
-            self.page,
-            now,
+            sort: ResetSort::from(sort.field),
+            direction: sort.direction.into(),
+            page: self.page,
             with_customers,
-        )
-        .await
-        .map_err(to_graphql)?;
+        };
+        let page = password_resets::list(&state.reader, principal.mode, listing, now)
+            .await
+            .map_err(to_graphql)?;
         // One customer object per customer, however many of its resets the
         // page holds.
         let mut customers: HashMap<i64, Arc<Customer>> = HashMap::new();

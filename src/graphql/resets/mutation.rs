@@ -13,7 +13,6 @@ use crate::{
         error::{UserError, payload},
     },
     service::password_resets::{self, NewReset, ResetChanges, Started},
-    state::AppState,
 };
 
 /// A request to reset a customer's password.
@@ -145,29 +144,15 @@ impl ResetMutation {
             locale: input.locale,
         };
         let caller = access::caller(ctx, principal);
-        let (limits, tokens) = (&state.rate_limits, state.tokens());
-        let result = password_resets::start(&state.db, &caller, limits, new, tokens, now).await;
+        let result = state.resets().start(&caller, new).await;
         let (started, user_errors) = payload(result)?;
-        record_rejections(state, &user_errors);
         let reset = match started {
-            Some(Started::Reset {
-                reset,
-                token,
-                reachable,
-            }) => {
-                state.metrics.reset_created();
-                if !reachable && principal.mode == crate::domain::Mode::Live {
-                    state.metrics.resets_undeliverable(1);
-                }
+            Some(Started::Reset { reset, token, .. }) => {
                 let mut reset = CustomerPasswordReset::new((*reset).into(), now);
                 reset.reset_password_token = Some(token.expose().to_owned());
                 Some(reset)
             }
-            Some(Started::Queued) => {
-                state.metrics.storefront_request();
-                None
-            }
-            None => None,
+            Some(Started::Queued) | None => None,
         };
         Ok(CreateCustomerPasswordResetPayload {
             customer_password_reset: reset,
@@ -191,21 +176,8 @@ impl ResetMutation {
         let token = ResetToken::from(input.reset_password_token);
         let password = RawPassword::from(input.customer_password);
         let caller = access::caller(ctx, principal);
-        let result = password_resets::complete(
-            &state.db,
-            &state.hasher,
-            state.clock.as_ref(),
-            &caller,
-            &state.rate_limits,
-            token,
-            password,
-        )
-        .await;
+        let result = state.resets().complete(&caller, token, password).await;
         let (reset, user_errors) = payload(result)?;
-        record_rejections(state, &user_errors);
-        if reset.is_some() {
-            state.metrics.reset_completed();
-        }
         Ok(CompleteCustomerPasswordResetPayload {
             customer_password_reset: reset.map(|r| CustomerPasswordReset::new(r.into(), now)),
             user_errors,
@@ -259,12 +231,5 @@ fn change<T>(field: MaybeUndefined<T>) -> Option<Option<T>> {
         MaybeUndefined::Undefined => None,
         MaybeUndefined::Null => Some(None),
         MaybeUndefined::Value(v) => Some(Some(v)),
-    }
-}
-
-/// Counts each refused create or complete by its code.
-fn record_rejections(state: &AppState, errors: &[UserError]) {
-    for error in errors {
-        state.metrics.reset_rejected(error.code.as_str());
     }
 }

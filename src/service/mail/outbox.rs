@@ -99,10 +99,7 @@ pub async fn of_resets(
 /// [`crate::service::Error::Database`] if the update fails.
 pub async fn expire_tokens(db: &DatabaseConnection, now: DateTime<Utc>) -> Result<u64> {
     Ok(email::Entity::update_many()
-        .col_expr(
-            email::Column::Status,
-            Expr::value(DeliveryStatus::Expired.as_str()),
-        )
+        .col_expr(email::Column::Status, Expr::value(DeliveryStatus::Expired))
         .col_expr(email::Column::Token, Expr::value(Option::<String>::None))
         .col_expr(email::Column::UpdatedAt, Expr::value(now))
         .filter(email::Column::Status.eq(DeliveryStatus::Pending))

@@ -10,7 +10,7 @@ use sea_orm::{
 };
 
 use super::{
-    ResetStatus,
+    ResetStatus, Resets,
     admission::{admit_complete, record_refusal},
     close_open, document, status, status_condition,
 };
@@ -22,43 +22,25 @@ use crate::{
     },
     entity::{customer, customer_password_reset as reset},
     service::{
-        Clock, Error, Result, UserError,
+        Error, Result, UserError,
         audit::{self, Entry},
         customers,
         error::Errors,
         password::PasswordHasher,
-        rate_limits::RateLimits,
         webhooks,
     },
 };
 
-/// Completes the reset whose token is `token` by setting the customer's
-/// password to `password`.
-///
-/// The new password is hashed first (Argon2id, on a hashing thread), outside
-/// any transaction; the time is read from `clock` again after the hash, so a
-/// token that expired while its request waited for a hashing slot is judged
-/// expired when the reset is claimed. A refused password changes nothing: the
-/// token stays usable. Refusals are audited.
-///
-/// # Errors
-/// [`Error::TooManyRequests`] past a rate limit or when the hashing queue is
-/// full; [`Error::User`] with `TOKEN_INVALID`, `TOKEN_EXPIRED`,
-/// `TOKEN_ALREADY_USED`, `TOKEN_INVALIDATED`, `PASSWORD_TOO_SHORT`,
-/// `PASSWORD_TOO_LONG`, `PASSWORD_TOO_COMMON` or `PASSWORD_CONTAINS_EMAIL`;
-/// [`Error::Database`] or [`Error::Internal`] otherwise.
-#[allow(clippy::too_many_arguments)]
-pub async fn complete(
-    db: &DatabaseConnection,
-    hasher: &PasswordHasher,
-    clock: &dyn Clock,
+/// [`super::Resets::complete`].
+pub(super) async fn complete(
+    resets: Resets<'_>,
     caller: &Caller,
-    limits: &RateLimits,
     token: ResetToken,
     password: RawPassword,
 ) -> Result<reset::Model> {
+    let (db, hasher, clock) = (resets.db, resets.hasher, resets.tokens.clock);
     let now = clock.now();
-    admit_complete(db, caller, limits, now).await?;
+    admit_complete(db, caller, resets.limits, now).await?;
     // The reset and its customer in one statement.
     let found = reset::Entity::find()
         .filter(reset::Column::Mode.eq(caller.principal.mode))

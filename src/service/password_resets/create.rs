@@ -3,10 +3,10 @@
 //! transaction.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DatabaseConnection, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Set, TransactionTrait};
 
 use super::{
-    NewReset, Started, TokenPolicy,
+    NewReset, Resets, Started, TokenPolicy,
     admission::{ValidReset, admit_create},
     close_open, document,
 };
@@ -20,7 +20,6 @@ use crate::{
         Result, UserError,
         audit::{self, Entry},
         customers, mail,
-        rate_limits::RateLimits,
         webhooks::{self, SealedAttribute},
     },
 };
@@ -29,15 +28,14 @@ use crate::{
 /// `ttl` (stored only as a digest), every older pending reset of the customer
 /// invalidated, the webhook event and the audit entry written.
 pub(super) async fn create(
-    db: &DatabaseConnection,
+    resets: Resets<'_>,
     caller: &Caller,
-    limits: &RateLimits,
     input: NewReset,
-    tokens: TokenPolicy<'_>,
     now: DateTime<Utc>,
 ) -> Result<Started> {
+    let (db, tokens) = (resets.db, resets.tokens);
     let mode = caller.principal.mode;
-    let input = admit_create(db, caller, limits, tokens.mail, input, now).await?;
+    let input = admit_create(db, caller, resets.limits, tokens.mail, input, now).await?;
     let txn = db.begin().await?;
     let customer = customers::find_by_email(&txn, mode, &input.email).await?;
     let (outcome, customer_id) = match &customer {

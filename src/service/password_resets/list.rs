@@ -159,26 +159,43 @@ fn decode(row: &QueryResult, with: WithCustomers) -> Result<ResetRow, sea_orm::D
     Ok((reset, customer))
 }
 
-/// A page of the resets of `mode` matching `filter`, with statuses judged at
-/// `now`, and each row's customer as `with_customers` asks, read in the same
+/// What a list of resets asks for.
+#[derive(Debug, Clone)]
+pub struct ResetListing {
+    /// Which resets.
+    pub filter: ResetFilter,
+    /// In what order.
+    pub sort: ResetSort,
+    /// Which way.
+    pub direction: Direction,
+    /// Which page.
+    pub page: PageArgs,
+    /// How much of each reset's customer to read with it.
+    pub with_customers: WithCustomers,
+}
+
+/// A page of the resets of `mode` that `listing` asks for, with statuses
+/// judged at `now`, and each row's customer as it asks, read in the same
 /// statement. No token digest is read.
 ///
 /// # Errors
 /// [`crate::service::Error::BadRequest`] for bad paging arguments;
 /// [`crate::service::Error::Database`] otherwise.
-#[allow(clippy::too_many_arguments)]
 pub async fn list(
     db: &DatabaseConnection,
     mode: Mode,
-    filter: ResetFilter,
-    sort: ResetSort,
-    direction: Direction,
-    page: PageArgs,
+    listing: ResetListing,
     now: DateTime<Utc>,
-    with_customers: WithCustomers,
 ) -> Result<Page<reset::Entity, ResetRow>> {
     use reset::Column as C;
-    let mut cond = Condition::all().add(C::Mode.eq(mode.as_str()));
+    let ResetListing {
+        filter,
+        sort,
+        direction,
+        page,
+        with_customers,
+    } = listing;
+    let mut cond = Condition::all().add(C::Mode.eq(mode));
     if let Some(ids) = filter.ids {
         cond = cond.add(C::PublicId.is_in(ids));
     }

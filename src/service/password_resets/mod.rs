@@ -25,15 +25,20 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait},
 };
 
-pub use complete::complete;
-pub use list::{ListedCustomer, ResetFilter, ResetRow, ResetSort, WithCustomers, list};
+pub use list::{
+    ListedCustomer, ResetFilter, ResetListing, ResetRow, ResetSort, WithCustomers, list,
+};
 pub use manage::{ResetChanges, delete, get, update};
 pub use queue::{Processed, process_requests};
 
 use crate::{
-    domain::{Caller, ResetToken, Role},
+    domain::{Caller, Mode, RawPassword, ResetToken, Role},
     entity::customer_password_reset as reset,
-    service::{Clock, Result, mail::MailSettings, rate_limits::RateLimits, sealing::TokenSealer},
+    metrics::Metrics,
+    service::{
+        Clock, Result, mail::MailSettings, password::PasswordHasher, rate_limits::RateLimits,
+        sealing::TokenSealer,
+    },
 };
 
 /// How new reset tokens are made and sent: how long they work, what seals
@@ -95,34 +100,96 @@ pub enum Started {
     Queued,
 }
 
-/// Starts a password reset for `input`'s customer in the caller's mode.
-///
-/// The caller's role decides what it may learn. An integration key gets the
-/// reset at once, with its token, and `CUSTOMER_NOT_FOUND` for an unknown
-/// email. A sales-channel key (public) gets [`Started::Queued`] for every
-/// valid email: the request is queued and answered at once, the same work
-/// whatever the email.
-///
-/// # Errors
-/// [`crate::service::Error::TooManyRequests`] past a rate limit;
-/// [`crate::service::Error::User`] with `INVALID_EMAIL`, `REFERENCE_TOO_LONG`,
-/// `METADATA_NOT_OBJECT`, `METADATA_TOO_LARGE`, `REDIRECT_URL_NOT_ALLOWED`,
-/// `INVALID_LOCALE`, (sales-channel keys, which may
-/// not set `reference`, `referenceOrigin` or `metadata`) `FIELD_NOT_ALLOWED`,
-/// or (integration keys only) `CUSTOMER_NOT_FOUND`; [`crate::service::Error::Database`] otherwise.
-pub async fn start(
-    db: &DatabaseConnection,
-    caller: &Caller,
-    limits: &RateLimits,
-    input: NewReset,
-    tokens: TokenPolicy<'_>,
-    now: DateTime<Utc>,
-) -> Result<Started> {
-    match caller.principal.role {
-        Role::Integration => create::create(db, caller, limits, input, tokens, now).await,
-        Role::SalesChannel => {
-            queue::request(db, caller, limits, tokens.mail, input, now).await?;
-            Ok(Started::Queued)
+/// What starting and completing resets take from the server: where they are
+/// written, the limits they obey, how tokens are made, how passwords are
+/// hashed, and what they count. [`crate::state::AppState::resets`] gives it.
+#[derive(Clone, Copy)]
+pub struct Resets<'a> {
+    /// The database (writes, and the reads inside them).
+    pub db: &'a DatabaseConnection,
+    /// The limits on creates and completes.
+    pub limits: &'a RateLimits,
+    /// How new tokens are made and sent, and the clock.
+    pub tokens: TokenPolicy<'a>,
+    /// How new passwords are checked and hashed.
+    pub hasher: &'a PasswordHasher,
+    /// What creates and completes count.
+    pub metrics: &'a Metrics,
+}
+
+impl Resets<'_> {
+    /// Starts a password reset for `input`'s customer in the caller's mode.
+    ///
+    /// The caller's role decides what it may learn. An integration key gets
+    /// the reset at once, with its token, and `CUSTOMER_NOT_FOUND` for an
+    /// unknown email. A sales-channel key (public) gets [`Started::Queued`]
+    /// for every valid email: the request is queued and answered at once,
+    /// the same work whatever the email. Counted in the metrics by outcome
+    /// (never whether a storefront's email had an account).
+    ///
+    /// # Errors
+    /// [`crate::service::Error::TooManyRequests`] past a rate limit;
+    /// [`crate::service::Error::User`] with `INVALID_EMAIL`, `REFERENCE_TOO_LONG`,
+    /// `METADATA_NOT_OBJECT`, `METADATA_TOO_LARGE`, `REDIRECT_URL_NOT_ALLOWED`,
+    /// `INVALID_LOCALE`, (sales-channel keys, which may not set `reference`,
+    /// `referenceOrigin` or `metadata`) `FIELD_NOT_ALLOWED`, or (integration
+    /// keys only) `CUSTOMER_NOT_FOUND`; [`crate::service::Error::Database`] otherwise.
+    pub async fn start(self, caller: &Caller, input: NewReset) -> Result<Started> {
+        let now = self.tokens.clock.now();
+        let started = match caller.principal.role {
+            Role::Integration => create::create(self, caller, input, now).await,
+            Role::SalesChannel => queue::request(self, caller, input, now)
+                .await
+                .map(|()| Started::Queued),
+        };
+        match &started {
+            Ok(Started::Reset { reachable, .. }) => {
+                self.metrics.reset_created();
+                if !reachable && caller.principal.mode == Mode::Live {
+                    self.metrics.resets_undeliverable(1);
+                }
+            }
+            Ok(Started::Queued) => self.metrics.storefront_request(),
+            Err(e) => self.count_rejections(e),
+        }
+        started
+    }
+
+    /// Completes the reset whose token is `token` by setting the customer's
+    /// password to `password`.
+    ///
+    /// The new password is hashed first (Argon2id, on a hashing thread), outside
+    /// any transaction; the time is read again after the hash, so a
+    /// token that expired while its request waited for a hashing slot is judged
+    /// expired when the reset is claimed. A refused password changes nothing: the
+    /// token stays usable. Refusals are audited.
+    ///
+    /// # Errors
+    /// [`crate::service::Error::TooManyRequests`] past a rate limit or when the hashing queue is
+    /// full; [`crate::service::Error::User`] with `TOKEN_INVALID`, `TOKEN_EXPIRED`,
+    /// `TOKEN_ALREADY_USED`, `TOKEN_INVALIDATED`, `PASSWORD_TOO_SHORT`,
+    /// `PASSWORD_TOO_LONG`, `PASSWORD_TOO_COMMON` or `PASSWORD_CONTAINS_EMAIL`;
+    /// [`crate::service::Error::Database`] or [`crate::service::Error::Internal`] otherwise.
+    pub async fn complete(
+        self,
+        caller: &Caller,
+        token: ResetToken,
+        password: RawPassword,
+    ) -> Result<reset::Model> {
+        let completed = complete::complete(self, caller, token, password).await;
+        match &completed {
+            Ok(_) => self.metrics.reset_completed(),
+            Err(e) => self.count_rejections(e),
+        }
+        completed
+    }
+
+    /// Counts each refused input of `error` by its code.
+    fn count_rejections(self, error: &crate::service::Error) {
+        if let crate::service::Error::User(errors) = error {
+            for e in errors {
+                self.metrics.reset_rejected(e.code.as_str());
+            }
         }
     }
 }

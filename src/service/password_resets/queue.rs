@@ -17,7 +17,7 @@ use sea_orm::{
 };
 
 use super::{
-    NewReset, Started, TokenPolicy,
+    NewReset, Resets, Started, TokenPolicy,
     admission::{ValidReset, admit_create},
     create::create_in,
 };
@@ -25,11 +25,7 @@ use crate::service::statement;
 use crate::{
     domain::{AuditOutcome, Caller, Email, Mode, digest},
     entity::reset_request,
-    service::{
-        Error, Result, audit, customers, lease,
-        mail::{EmailWish, MailSettings},
-        rate_limits::RateLimits,
-    },
+    service::{Error, Result, audit, customers, lease, mail::EmailWish},
 };
 
 /// Requests one claim of the job takes.
@@ -55,15 +51,14 @@ fn request_key(mode: Mode, email: &Email) -> String {
 /// and the caller's prefix is the busiest; [`Error::User`] with
 /// `INVALID_EMAIL` or `FIELD_NOT_ALLOWED`; [`Error::Database`] otherwise.
 pub(super) async fn request(
-    db: &DatabaseConnection,
+    resets: Resets<'_>,
     caller: &Caller,
-    limits: &RateLimits,
-    mail: &MailSettings,
     input: NewReset,
     now: DateTime<Utc>,
 ) -> Result<()> {
+    let (db, limits) = (resets.db, resets.limits);
     let mode = caller.principal.mode;
-    let input = admit_create(db, caller, limits, mail, input, now).await?;
+    let input = admit_create(db, caller, limits, resets.tokens.mail, input, now).await?;
     let prefix = limits.prefix(caller.client_ip);
     let key = request_key(mode, &input.email);
     let txn = db.begin().await?;

@@ -41,7 +41,7 @@ pub async fn subscribers<C: ConnectionTrait>(
 ) -> Result<Vec<webhook::Model>> {
     Ok(webhook::Entity::find()
         .filter(webhook::Column::Mode.eq(mode))
-        .filter(webhook::Column::Topic.is_in(topics.iter().map(|t| t.as_str())))
+        .filter(webhook::Column::Topic.is_in(topics.iter().copied()))
         .all(txn)
         .await?)
 }
@@ -111,7 +111,7 @@ pub async fn expire_secrets(db: &DatabaseConnection, now: DateTime<Utc>) -> Resu
     Ok(delivery::Entity::update_many()
         .col_expr(
             delivery::Column::Status,
-            Expr::value(DeliveryStatus::Expired.as_str()),
+            Expr::value(DeliveryStatus::Expired),
         )
         .col_expr(delivery::Column::Token, Expr::value(Option::<String>::None))
         .col_expr(delivery::Column::UpdatedAt, Expr::value(now))
