@@ -105,9 +105,8 @@ impl Worker {
                 }
                 last_prune = Some(std::time::Instant::now());
             }
-            if let Err(e) = self.run_once().await {
-                tracing::error!(error = %e, cause = ?std::error::Error::source(&e).map(ToString::to_string), "a background job failed");
-            }
+            // Each failed job was logged as it failed.
+            let _ = self.run_once().await;
             tokio::select! {
                 _ = tokio::time::sleep(interval) => {}
                 _ = stop.changed() => return,
@@ -119,10 +118,12 @@ impl Worker {
     /// deliveries whose secret expired, delivers every due webhook delivery
     /// once, then sends every due reset email once; returns how many webhook
     /// delivery attempts were made (emails are counted by the
-    /// `reset_emails` metric).
+    /// `reset_emails` metric). A job that fails is logged and the round goes
+    /// on with the next one: one broken job never holds up the others.
     ///
     /// # Errors
-    /// [`super::Error::Database`] if a job cannot claim or record its work.
+    /// The first job's error, after every job had its turn
+    /// ([`super::Error::Database`] when a job cannot claim or record its work).
     pub async fn run_once(&self) -> Result<usize> {
         let now = self.clock.now();
         let tokens = TokenPolicy {
@@ -131,17 +132,27 @@ impl Worker {
             clock: self.clock.as_ref(),
             mail: &self.settings.mail,
         };
-        let processed = password_resets::process_requests(&self.db, tokens, now).await?;
-        // How many were processed, never how many became resets: that would
-        // tell which emails have accounts. (The admin listener's count of
-        // unreachable live resets is for operators, never public.)
-        self.metrics
-            .storefront_requests_processed(processed.requests);
-        self.metrics.resets_undeliverable(processed.unreachable);
-        webhooks::expire_secrets(&self.db, now).await?;
-        let attempts = self.deliverer.deliver_due().await?;
-        self.mailer.send_due().await?;
-        Ok(attempts)
+        let mut round = Round::default();
+        if let Some(processed) = round.ran(
+            "processing queued storefront requests",
+            password_resets::process_requests(&self.db, tokens, now).await,
+        ) {
+            // How many were processed, never how many became resets: that
+            // would tell which emails have accounts. (The admin listener's
+            // count of unreachable live resets is for operators, never public.)
+            self.metrics
+                .storefront_requests_processed(processed.requests);
+            self.metrics.resets_undeliverable(processed.unreachable);
+        }
+        round.ran(
+            "expiring webhook secrets",
+            webhooks::expire_secrets(&self.db, now).await,
+        );
+        let attempts = round
+            .ran("delivering webhooks", self.deliverer.deliver_due().await)
+            .unwrap_or(0);
+        round.ran("sending reset emails", self.mailer.send_due().await);
+        round.finish().map(|()| attempts)
     }
 
     /// Deletes audit entries past their retention and stale rate-limit counters.
@@ -153,5 +164,31 @@ impl Worker {
         audit::prune(&self.db, self.settings.audit_retention, now).await?;
         rate_limits::prune(&self.db, now).await?;
         Ok(())
+    }
+}
+
+/// The jobs of one round: each failure logged as it happens, the first kept.
+#[derive(Default)]
+struct Round {
+    first_error: Option<super::Error>,
+}
+
+impl Round {
+    /// `result`'s value, or `None` after logging its error as `job`'s.
+    fn ran<T>(&mut self, job: &'static str, result: Result<T>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(e) => {
+                let cause = std::error::Error::source(&e).map(ToString::to_string);
+                tracing::error!(error = %e, ?cause, job, "a background job failed");
+                self.first_error.get_or_insert(e);
+                None
+            }
+        }
+    }
+
+    /// Ok, or the first error of the round.
+    fn finish(self) -> Result<()> {
+        self.first_error.map_or(Ok(()), Err)
     }
 }

@@ -430,3 +430,25 @@ async fn integrations_see_each_email_and_which_channels_reach_customers() {
     let storefront = app.gql(Some(&app.sales_channel), CHANNELS, json!({})).await;
     assert_eq!(crate::helpers::error_codes(&storefront), ["FORBIDDEN"]);
 }
+
+/// A background job that fails (here the webhook jobs, their table gone)
+/// is reported, and the round goes on: the emails still leave.
+#[tokio::test]
+async fn a_failing_job_does_not_hold_up_the_emails() {
+    use sea_orm::ConnectionTrait;
+    let sink = SmtpSink::start().await;
+    let app = app_with(mail_through(&sink)).await;
+    app.create_customer("ada@example.com", None).await;
+    app.create_reset("ada@example.com").await;
+    app.db
+        .execute_unprepared("ALTER TABLE webhook_deliveries RENAME TO webhook_deliveries_away")
+        .await
+        .unwrap();
+    let round = app.worker().run_once().await;
+    assert!(round.is_err(), "the failure is reported");
+    assert_eq!(sink.messages().len(), 1, "the email left all the same");
+    app.db
+        .execute_unprepared("ALTER TABLE webhook_deliveries_away RENAME TO webhook_deliveries")
+        .await
+        .unwrap();
+}
