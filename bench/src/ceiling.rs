@@ -52,24 +52,43 @@ pub(crate) struct Ceilings {
     pub(crate) replay: f64,
 }
 
+/// How a workload is run against its ceilings.
+#[derive(Clone, Copy)]
+pub(crate) struct Run<'a> {
+    /// The server under load.
+    pub(crate) target: &'a Target,
+    /// The API key of the load.
+    pub(crate) key: &'a str,
+    /// Requests in flight at once, for the load and for the ceilings.
+    pub(crate) concurrency: usize,
+    /// How long each of the three runs in all.
+    pub(crate) duration: Duration,
+    /// Slices each run is cut into, alternating.
+    pub(crate) rounds: u32,
+    /// The database the ceilings query.
+    pub(crate) url: &'a str,
+}
+
 /// The server's load and both ceilings, in alternating slices (`rounds` of
 /// each, `duration` in all for each), so that all three meet the same
 /// machine: on a shared machine, speed drifts between one ten-second window
 /// and the next.
-#[allow(clippy::too_many_arguments)]
 pub(crate) async fn against_ceiling<F>(
-    target: &Target,
-    key: &str,
-    concurrency: usize,
-    duration: Duration,
-    rounds: u32,
-    url: &str,
+    run: &Run<'_>,
     (least, replay): (Work, Work),
     make: F,
 ) -> (Figures, Ceilings)
 where
     F: Fn() -> Option<Value> + Clone + Send + Sync + 'static,
 {
+    let Run {
+        target,
+        key,
+        concurrency,
+        duration,
+        rounds,
+        url,
+    } = *run;
     let slice = duration / rounds;
     let mut figures = Figures::default();
     let mut ceilings = Ceilings::default();

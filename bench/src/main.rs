@@ -31,7 +31,7 @@ use sea_orm::ConnectionTrait;
 use serde_json::json;
 
 use crate::{
-    ceiling::{against_ceiling, one_hash, statements_of},
+    ceiling::{Run, against_ceiling, one_hash, statements_of},
     least::Work,
     load::{load, ms, row, row_against},
     server::{Server, serve},
@@ -168,13 +168,17 @@ async fn run(args: Args) {
     let mut w1_rps = 0.0;
     if wants(1) || wants(5) {
         let own = statements_of(&url, &seed.integration, list).await;
-        let (w1, ceilings) = against_ceiling(
-            &server.target(),
-            &seed.integration,
-            args.concurrency,
+        let target = server.target();
+        let run = Run {
+            target: &target,
+            key: &seed.integration,
+            concurrency: args.concurrency,
             duration,
-            args.rounds,
-            &url,
+            rounds: args.rounds,
+            url: &url,
+        };
+        let (w1, ceilings) = against_ceiling(
+            &run,
             (Work::one(least::LIST), Work::replay(&own)),
             move || Some(json!({ "query": list })),
         )
@@ -193,13 +197,17 @@ async fn run(args: Args) {
         );
         let own = statements_of(&url, &seed.integration, &sample).await;
         let least_work = Work::ById(Arc::new(seed.reset_ids.clone()));
-        let (w2, ceilings) = against_ceiling(
-            &server.target(),
-            &seed.integration,
-            args.concurrency,
+        let target = server.target();
+        let run = Run {
+            target: &target,
+            key: &seed.integration,
+            concurrency: args.concurrency,
             duration,
-            args.rounds,
-            &url,
+            rounds: args.rounds,
+            url: &url,
+        };
+        let (w2, ceilings) = against_ceiling(
+            &run,
             (
                 least_work,
                 Work::replay_by_id(&own, &seed.reset_ids[0], seed.reset_ids.clone()),

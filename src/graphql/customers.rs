@@ -219,7 +219,6 @@ impl Customer {
     }
 
     /// The customer's password resets, newest first unless sorted otherwise.
-    #[allow(clippy::too_many_arguments)]
     #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
     async fn password_resets(
         &self,
@@ -323,7 +322,6 @@ impl CustomerQuery {
 
     /// Customers of the key's mode, newest first unless `sort` says otherwise.
     /// Pages hold 25 rows by default and at most 100. Integration keys only.
-    #[allow(clippy::too_many_arguments)]
     #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
     async fn customers(
         &self,

@@ -168,7 +168,6 @@ impl ResetQuery {
 
     /// Password resets of the key's mode, newest first unless `sort` says
     /// otherwise. Pages hold 25 rows by default and at most 100. Integration keys only.
-    #[allow(clippy::too_many_arguments)]
     #[graphql(complexity = "page_complexity(first, last, child_complexity)")]
     async fn customer_password_resets(
         &self,

@@ -143,7 +143,17 @@ pub(super) async fn get(
     };
     let deadline = Instant::now() + endpoint.settings.request_timeout;
     endpoint
-        .run(media, &headers, ip, vec![wire], false, true, deadline)
+        .run(
+            &headers,
+            Call {
+                media,
+                ip,
+                requests: vec![wire],
+                batch: false,
+                via_get: true,
+                deadline,
+            },
+        )
         .await
 }
 
@@ -165,7 +175,17 @@ pub(super) async fn post(
     match tokio::time::timeout_at(deadline.into(), read).await {
         Ok(Ok((requests, batch))) => {
             endpoint
-                .run(media, &headers, ip, requests, batch, false, deadline)
+                .run(
+                    &headers,
+                    Call {
+                        media,
+                        ip,
+                        requests,
+                        batch,
+                        via_get: false,
+                        deadline,
+                    },
+                )
                 .await
         }
         Ok(Err(refusal)) => refusal.respond(media),
@@ -181,20 +201,34 @@ pub(super) async fn post(
     }
 }
 
+/// A GraphQL request as it came in, ready to run.
+struct Call {
+    /// The response type the client accepts.
+    media: MediaType,
+    /// The client's address.
+    ip: ClientIp,
+    /// The operations: one, or a batch's.
+    requests: Vec<WireRequest>,
+    /// Whether they came as a batch (a JSON array).
+    batch: bool,
+    /// Whether they came with `GET` (no mutation then).
+    via_get: bool,
+    /// When execution stops.
+    deadline: Instant,
+}
+
 impl Endpoint {
-    /// Authenticates, prepares and executes `requests`, answering in `media`;
-    /// execution stops at `deadline`.
-    #[allow(clippy::too_many_arguments)]
-    async fn run(
-        &self,
-        media: MediaType,
-        headers: &HeaderMap,
-        ip: ClientIp,
-        requests: Vec<WireRequest>,
-        batch: bool,
-        via_get: bool,
-        deadline: Instant,
-    ) -> Response {
+    /// Authenticates, prepares and executes `call`'s requests, answering in
+    /// its media type; execution stops at its deadline.
+    async fn run(&self, headers: &HeaderMap, call: Call) -> Response {
+        let Call {
+            media,
+            ip,
+            requests,
+            batch,
+            via_get,
+            deadline,
+        } = call;
         let auth = match auth::authenticate(&self.app, headers).await {
             Ok(auth) => auth,
             Err(status) => {
