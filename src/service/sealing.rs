@@ -175,12 +175,6 @@ impl TokenSealer {
             .ok_or_else(unusable)?;
         String::from_utf8(plain).map_err(|_| unusable())
     }
-
-    /// Whether `value` is a sealed value (rather than a secret stored in clear
-    /// by an older version).
-    pub fn is_sealed(value: &str) -> bool {
-        value.starts_with(PREFIX)
-    }
 }
 
 #[cfg(test)]
