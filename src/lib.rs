@@ -51,8 +51,10 @@ pub fn app(state: AppState, settings: HttpSettings) -> axum::Router {
 /// Serves the application on an already-bound `listener` until `shutdown`
 /// completes; then `/readyz` answers 503 at once, no new connection is
 /// taken, and requests in flight get `settings.connections.drain_timeout` to
-/// finish before it returns. Runs the background jobs alongside when
-/// `state.webhooks.poll_interval` is set.
+/// finish. Runs the background jobs alongside when
+/// `state.webhooks.poll_interval` is set; at shutdown they are told to stop,
+/// and it returns once they have finished the round in progress (within the
+/// same drain time: what a round leaves unfinished, its leases give back).
 ///
 /// # Errors
 /// An I/O error from the listener.
@@ -63,10 +65,13 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    if let Some(interval) = state.webhooks.poll_interval {
-        let worker = state.worker().map_err(std::io::Error::other)?;
-        tokio::spawn(worker.run(interval, stopped));
-    }
+    let jobs = match state.webhooks.poll_interval {
+        Some(interval) => {
+            let worker = state.worker().map_err(std::io::Error::other)?;
+            Some(tokio::spawn(worker.run(interval, stopped)))
+        }
+        None => None,
+    };
     let limits = settings.connections;
     let lifecycle = state.lifecycle.clone();
     let shutdown = async move {
@@ -75,21 +80,31 @@ pub async fn serve(
     };
     let result = http::serve(listener, app(state, settings), limits, shutdown).await;
     let _ = stop.send(true);
+    if let Some(jobs) = jobs {
+        match tokio::time::timeout(limits.drain_timeout, jobs).await {
+            Ok(_) => tracing::info!("background jobs stopped"),
+            Err(_) => tracing::warn!(
+                timeout_ms = limits.drain_timeout.as_millis() as u64,
+                "background jobs still running when the drain time ran out"
+            ),
+        }
+    }
     result
 }
 
 /// Serves the admin endpoints (`/metrics`, `/healthz`, `/readyz`) on an
-/// already-bound `listener` until `shutdown` completes. Bind it where only
-/// operators reach (`METRICS_ADDR`, `127.0.0.1:9464` by default).
+/// already-bound `listener` until `shutdown` completes, through the same
+/// server loop as the API (header timeout, connection cap, bounded drain).
+/// Bind it where only operators reach (`METRICS_ADDR`, `127.0.0.1:9464` by
+/// default).
 ///
 /// # Errors
 /// An I/O error from the listener.
 pub async fn serve_admin(
     listener: TcpListener,
     state: AppState,
+    limits: http::ConnectionLimits,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, http::admin_router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    http::serve(listener, http::admin_router(state), limits, shutdown).await
 }

@@ -154,6 +154,7 @@ async fn serve(config: &Config) -> Result<(), BoxError> {
         .sealer(sealer)
         .mail(mail)
         .build(db, reader)?;
+    let stop = shutdown_signal();
     let listener = TcpListener::bind(config.listen_addr)
         .await
         .map_err(|e| format!("cannot listen on LISTEN_ADDR {}: {e}", config.listen_addr))?;
@@ -173,7 +174,8 @@ async fn serve(config: &Config) -> Result<(), BoxError> {
     // requests in flight finish.
     let (drained, admin_stop) = tokio::sync::oneshot::channel::<()>();
     if let Some(admin) = admin {
-        let server = pwreset::serve_admin(admin, state.clone(), async {
+        let limits = config.http.connections;
+        let server = pwreset::serve_admin(admin, state.clone(), limits, async {
             let _ = admin_stop.await;
         });
         tokio::spawn(async move {
@@ -182,7 +184,7 @@ async fn serve(config: &Config) -> Result<(), BoxError> {
             }
         });
     }
-    let served = pwreset::serve(listener, state, config.http.clone(), shutdown_signal()).await;
+    let served = pwreset::serve(listener, state, config.http.clone(), stop).await;
     let _ = drained.send(());
     served?;
     tracing::info!("stopped: in-flight requests finished");
@@ -234,20 +236,32 @@ fn print_banner(
         .and_then(|()| stdout.flush());
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+/// A future that completes on SIGTERM or Ctrl-C. On Unix the handlers are
+/// installed now, before the banner says the server is up: a signal sent as
+/// soon as a supervisor sees the banner starts a graceful stop, never the
+/// default kill.
+#[cfg(unix)]
+fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
+    use tokio::signal::unix::{SignalKind, signal};
+    let terminate = signal(SignalKind::terminate());
+    let interrupt = signal(SignalKind::interrupt());
+    async move {
+        let received = |installed: std::io::Result<tokio::signal::unix::Signal>| async move {
+            match installed {
+                Ok(mut s) => {
+                    s.recv().await;
+                }
+                Err(_) => std::future::pending().await,
             }
-            Err(_) => std::future::pending().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! { () = ctrl_c => {}, () = terminate => {} }
+        };
+        tokio::select! { () = received(terminate) => {}, () = received(interrupt) => {} }
+    }
+}
+
+/// A future that completes on Ctrl-C.
+#[cfg(not(unix))]
+fn shutdown_signal() -> impl Future<Output = ()> + Send + 'static {
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

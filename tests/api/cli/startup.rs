@@ -252,3 +252,33 @@ fn file_of(db: &TestDb) -> String {
     let url = db.url.trim_start_matches("sqlite://");
     url.split('?').next().unwrap_or(url).to_owned()
 }
+
+/// SIGTERM stops the server cleanly: the background jobs are told to stop
+/// and waited for, then the server says it has stopped, and exits 0.
+#[tokio::test]
+async fn sigterm_stops_the_background_jobs_then_the_server() {
+    let db = TestDb::sqlite_file();
+    let env = [("WEBHOOK_POLL_INTERVAL_MS", "10"), ("RUST_LOG", "info")];
+    let mut child = super::spawn_server(&db, &env, Stdio::piped());
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let stderr = child.stderr.take().unwrap();
+    let pid = child.id().to_string();
+    let (status, log) = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        stdout.read_line(&mut line).unwrap();
+        assert!(line.starts_with("GraphiQL: "), "{line}");
+        let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(killed.success());
+        let mut log = String::new();
+        std::io::Read::read_to_string(&mut BufReader::new(stderr), &mut log).unwrap();
+        (child.wait().unwrap(), log)
+    })
+    .await
+    .unwrap();
+    assert!(status.success(), "{status:?}: {log}");
+    let jobs = log.find("background jobs stopped").expect(&log);
+    let server = log
+        .find("stopped: in-flight requests finished")
+        .expect(&log);
+    assert!(jobs < server, "{log}");
+}

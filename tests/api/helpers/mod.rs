@@ -250,7 +250,8 @@ impl TestApp {
         // The admin listener outlives the drain, as in the binary: readiness
         // says 503 while requests in flight finish.
         let (drained, admin_stop) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(pwreset::serve_admin(admin, state.clone(), async {
+        let limits = options.http.connections;
+        tokio::spawn(pwreset::serve_admin(admin, state.clone(), limits, async {
             let _ = admin_stop.await;
         }));
         let server = tokio::spawn(async move {
