@@ -7,7 +7,7 @@ mod mutation;
 
 use std::sync::Arc;
 
-use async_graphql::{ComplexObject, Context, Enum, ID, Json, Object, SimpleObject};
+use async_graphql::{Context, Enum, ID, Json, Object};
 use chrono::{DateTime, Utc};
 
 use email::{DeliveryChannels, EmailChannel, ResetEmail};
@@ -48,66 +48,26 @@ pub enum CustomerPasswordResetStatus {
 /// A request to reset a customer's password (Commerce Layer's
 /// `customer_password_reset`). Its token is shown once, to integrations, in the
 /// create payload; afterwards only its digest exists.
-#[derive(Debug, Clone, SimpleObject)]
-#[graphql(complex)]
+#[derive(Debug, Clone)]
 pub struct CustomerPasswordReset {
-    /// Opaque id (`cpr_…`).
-    pub id: ID,
-    /// The email the reset was requested for.
-    pub customer_email: String,
-    /// The secret token that completes the reset. Non-null only in the payload
-    /// of `createCustomerPasswordReset` called with an integration key, once:
-    /// the server keeps only a digest and can never show it again.
-    pub reset_password_token: Option<String>,
-    /// When the password was reset with this token; null until then.
-    pub reset_password_at: Option<DateTime<Utc>>,
-    /// When the token stops working (6 hours after creation by default).
-    pub expires_at: DateTime<Utc>,
-    /// Where the reset stands now.
-    pub status: CustomerPasswordResetStatus,
-    /// The merchant's own reference (integration keys only).
-    #[graphql(guard = "access::integration_only")]
-    pub reference: Option<String>,
-    /// Where `reference` comes from (an order system, a CRM…; integration keys only).
-    #[graphql(guard = "access::integration_only")]
-    pub reference_origin: Option<String>,
-    /// Free-form data the merchant attached: always a JSON object (integration keys only).
-    #[graphql(guard = "access::integration_only")]
-    pub metadata: Json<serde_json::Value>,
-    /// When the reset was requested.
-    pub created_at: DateTime<Utc>,
-    /// When the reset last changed.
-    pub updated_at: DateTime<Utc>,
-    /// The mode the reset belongs to.
-    pub mode: Mode,
-    #[graphql(skip)]
-    pub(crate) key: i64,
-    #[graphql(skip)]
-    pub(crate) customer_key: i64,
+    id: ID,
+    /// The row as reads show it; every field below reads from it.
+    row: customer_password_reset::Shown,
+    status: CustomerPasswordResetStatus,
+    /// The token, in the create payload only.
+    pub(crate) reset_password_token: Option<String>,
     /// The customer, when the list that produced this reset loaded it already.
-    #[graphql(skip)]
     pub(crate) preloaded_customer: Option<Arc<Customer>>,
 }
 
 impl CustomerPasswordReset {
     /// The reset as seen at `now`, without its token.
-    pub(crate) fn new(m: customer_password_reset::Shown, now: DateTime<Utc>) -> Self {
-        let status = password_resets::status(&m, now).into();
+    pub(crate) fn new(row: customer_password_reset::Shown, now: DateTime<Utc>) -> Self {
         Self {
-            id: ID(m.public_id),
-            customer_email: m.customer_email,
+            id: ID(row.public_id.clone()),
+            status: password_resets::status(&row, now).into(),
+            row,
             reset_password_token: None,
-            reset_password_at: m.reset_password_at,
-            expires_at: m.expires_at,
-            status,
-            reference: m.reference,
-            reference_origin: m.reference_origin,
-            metadata: Json(m.metadata),
-            created_at: m.created_at,
-            updated_at: m.updated_at,
-            mode: m.mode,
-            key: m.id,
-            customer_key: m.customer_id,
             preloaded_customer: None,
         }
     }
@@ -124,8 +84,76 @@ impl CustomerPasswordReset {
     }
 }
 
-#[ComplexObject]
+/// A request to reset a customer's password (Commerce Layer's
+/// `customer_password_reset`). Its token is shown once, to integrations, in the
+/// create payload; afterwards only its digest exists.
+#[Object]
 impl CustomerPasswordReset {
+    /// Opaque id (`cpr_…`).
+    pub(crate) async fn id(&self) -> &ID {
+        &self.id
+    }
+
+    /// The email the reset was requested for.
+    async fn customer_email(&self) -> &str {
+        &self.row.customer_email
+    }
+
+    /// The secret token that completes the reset. Non-null only in the payload
+    /// of `createCustomerPasswordReset` called with an integration key, once:
+    /// the server keeps only a digest and can never show it again.
+    async fn reset_password_token(&self) -> Option<&str> {
+        self.reset_password_token.as_deref()
+    }
+
+    /// When the password was reset with this token; null until then.
+    async fn reset_password_at(&self) -> Option<DateTime<Utc>> {
+        self.row.reset_password_at
+    }
+
+    /// When the token stops working (6 hours after creation by default).
+    async fn expires_at(&self) -> DateTime<Utc> {
+        self.row.expires_at
+    }
+
+    /// Where the reset stands now.
+    async fn status(&self) -> CustomerPasswordResetStatus {
+        self.status
+    }
+
+    /// The merchant's own reference (integration keys only).
+    #[graphql(guard = "access::integration_only")]
+    async fn reference(&self) -> Option<&str> {
+        self.row.reference.as_deref()
+    }
+
+    /// Where `reference` comes from (an order system, a CRM…; integration keys only).
+    #[graphql(guard = "access::integration_only")]
+    async fn reference_origin(&self) -> Option<&str> {
+        self.row.reference_origin.as_deref()
+    }
+
+    /// Free-form data the merchant attached: always a JSON object (integration keys only).
+    #[graphql(guard = "access::integration_only")]
+    async fn metadata(&self) -> Json<&serde_json::Value> {
+        Json(&self.row.metadata)
+    }
+
+    /// When the reset was requested.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.row.created_at
+    }
+
+    /// When the reset last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.row.updated_at
+    }
+
+    /// The mode the reset belongs to.
+    async fn mode(&self) -> Mode {
+        self.row.mode
+    }
+
     /// The customer whose password this reset changes (integration keys only).
     async fn customer(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Arc<Customer>>> {
         access::require(ctx, INTEGRATION)?;
@@ -134,7 +162,7 @@ impl CustomerPasswordReset {
         }
         let loader = ctx.data_unchecked::<async_graphql::dataloader::DataLoader<CustomerLoader>>();
         Ok(loader
-            .load_one(self.customer_key)
+            .load_one(self.row.customer_id)
             .await?
             .map(|m| Arc::new(Customer::from(m))))
     }
@@ -145,7 +173,7 @@ impl CustomerPasswordReset {
         access::require(ctx, INTEGRATION)?;
         let loader =
             ctx.data_unchecked::<async_graphql::dataloader::DataLoader<ResetEmailLoader>>();
-        Ok(loader.load_one(self.key).await?.map(ResetEmail::from))
+        Ok(loader.load_one(self.row.id).await?.map(ResetEmail::from))
     }
 }
 
