@@ -6,6 +6,7 @@
 //! needs is sealed under a key outside the database); passwords are Argon2id.
 //!
 //! # Layout
+//! (ARCHITECTURE.md walks the layers and the path of one reset through them.)
 //! Imports point down only: [`http`] → [`graphql`] → [`service`] → {[`entity`], [`domain`]}.
 //! - [`config`]: the command line and environment, parsed once; each layer's
 //!   settings type is a group of its flags ([`flags`] holds what they share),

@@ -75,16 +75,11 @@ async fn queries_over_the_depth_complexity_or_alias_limits_are_refused() {
 }
 
 #[tokio::test]
-async fn every_graphql_example_in_the_readme_passes_the_default_limits() {
+async fn every_graphql_example_in_the_docs_passes_the_default_limits() {
     let app = TestApp::spawn().await;
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let blocks: Vec<&str> = readme
-        .split("```graphql")
-        .skip(1)
-        .filter_map(|b| b.split("```").next())
-        .collect();
-    assert!(blocks.len() >= 7, "the README shows its GraphQL examples");
+    let docs = crate::helpers::docs();
+    let blocks = docs.blocks("graphql");
+    assert!(blocks.len() >= 7, "the docs show their GraphQL examples");
     // What the TypeScript example's operations declare (unused ones are ignored).
     let variables =
         json!({ "email": "ada@example.com", "token": "t", "password": "a brand new passphrase" });

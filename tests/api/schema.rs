@@ -3,7 +3,7 @@
 use pwreset::domain::Topic;
 use serde_json::json;
 
-use crate::helpers::{TestApp, error_codes};
+use crate::helpers::{TestApp, docs, error_codes};
 
 #[test]
 fn the_committed_schema_graphql_matches_the_code() {
@@ -262,15 +262,12 @@ async fn the_schema_is_served_as_sdl_even_with_introspection_off() {
     assert_eq!(stale.status(), 200);
 }
 
-/// A client can switch on every code it can receive: README's Errors section
+/// A client can switch on every code it can receive: the docs' Errors section
 /// names each `extensions.code` and each `UserErrorCode`.
 #[tokio::test]
-async fn the_readme_lists_every_error_code() {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let start = readme.find("## Errors").unwrap();
-    let end = start + readme[start..].find("\n## ").unwrap();
-    let section = &readme[start..end];
+async fn the_docs_list_every_error_code() {
+    let docs = docs();
+    let section = docs.section("docs/api.md", "## Errors");
     let mut missing: Vec<String> = <pwreset::graphql::ErrorCode as strum::VariantArray>::VARIANTS
         .iter()
         .map(|c| c.as_str().to_owned())
@@ -292,6 +289,6 @@ async fn the_readme_lists_every_error_code() {
     }
     assert!(
         missing.is_empty(),
-        "README's Errors section misses {missing:?}"
+        "the docs' Errors section misses {missing:?}"
     );
 }

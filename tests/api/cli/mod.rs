@@ -272,16 +272,16 @@ fn bad_configuration_is_refused_at_start_with_a_message_naming_it() {
         .output()
         .unwrap();
     let help = String::from_utf8(help.stdout).unwrap();
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let docs = crate::helpers::docs();
+    let configuration = docs.file("docs/configuration.md");
     for var in help
         .split("[env: ")
         .skip(1)
         .filter_map(|s| s.split(['=', ']']).next())
     {
         assert!(
-            readme.contains(&format!("`{var}`")),
-            "README.md documents {var}"
+            configuration.contains(&format!("`{var}`")),
+            "docs/configuration.md documents {var}"
         );
     }
 }

@@ -1,6 +1,7 @@
 //! `TestApp`: the real server on a fresh database, with one helper per operation.
 
 mod db;
+mod docs;
 mod gate;
 mod operations;
 
@@ -30,6 +31,7 @@ use pwreset::{
 use sea_orm::DatabaseConnection;
 
 pub use db::TestDb;
+pub use docs::docs;
 pub use gate::Gate;
 use gate::SqlLog;
 pub use operations::{codes, error_codes};

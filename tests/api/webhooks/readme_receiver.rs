@@ -1,4 +1,4 @@
-//! The receiver README.md shows, run as it is: it accepts what the server
+//! The receiver docs/webhooks.md shows, run as it is: it accepts what the server
 //! sends, and refuses a replayed or tampered call.
 
 use std::{process::Stdio, sync::Arc};
@@ -14,16 +14,12 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use super::deliveries;
 use crate::helpers::{Options, TestApp, TestDb};
 
-/// The Python code of README.md's receiver.
+/// The Python code of the receiver docs/webhooks.md shows.
 fn readme_receiver() -> String {
-    let readme =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let start = readme
-        .find("```python\n")
-        .expect("README shows the receiver")
-        + 10;
-    let end = start + readme[start..].find("```").unwrap();
-    readme[start..end].to_owned()
+    let docs = crate::helpers::docs();
+    let blocks = docs.blocks("python");
+    assert_eq!(blocks.len(), 1, "the docs show one receiver");
+    blocks[0].to_owned()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
