@@ -24,11 +24,14 @@
 #[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
 #[graphql(name = "UserErrorCode")]
 pub enum ErrorCode {
-    /// The email address is not valid.
+    /// The email address is not valid: not one a mail server would take (one `@`, a
+    /// local part of dot-separated atoms, a domain with a dot, none of
+    /// `()<>[]:;\,"`, so no quoted local parts or address literals).
     InvalidEmail,
     /// Another customer of this mode already has this email (letter case ignored).
     EmailTaken,
-    /// The password is shorter than the minimum (8 characters unless configured higher).
+    /// The password is shorter than the minimum (`PASSWORD_MIN_LENGTH`, 8 characters
+    /// unless configured higher).
     PasswordTooShort,
     /// The password is longer than 256 characters.
     PasswordTooLong,

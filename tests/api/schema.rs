@@ -263,32 +263,54 @@ async fn the_schema_is_served_as_sdl_even_with_introspection_off() {
 }
 
 /// A client can switch on every code it can receive: the docs' Errors section
-/// names each `extensions.code` and each `UserErrorCode`.
+/// names each `extensions.code`, and its table of `UserErrorCode`s is the
+/// enum's own values and descriptions (`UPDATE_DOCS=1` rewrites it).
 #[tokio::test]
 async fn the_docs_list_every_error_code() {
     let docs = docs();
     let section = docs.section("docs/api.md", "## Errors");
-    let mut missing: Vec<String> = <pwreset::graphql::ErrorCode as strum::VariantArray>::VARIANTS
+    let missing: Vec<&str> = <pwreset::graphql::ErrorCode as strum::VariantArray>::VARIANTS
         .iter()
-        .map(|c| c.as_str().to_owned())
+        .map(|c| c.as_str())
         .filter(|c| !section.contains(&format!("`{c}`")))
         .collect();
+    assert!(
+        missing.is_empty(),
+        "the docs' Errors section misses {missing:?}"
+    );
+
     let app = TestApp::spawn().await;
     let body = app
         .gql(
             None,
-            r#"{ __type(name: "UserErrorCode") { enumValues(includeDeprecated: true) { name } } }"#,
+            r#"{ __type(name: "UserErrorCode") { enumValues(includeDeprecated: true) { name description deprecationReason } } }"#,
             json!({}),
         )
         .await;
+    let mut table = String::from("| `code` | meaning |\n|---|---|\n");
     for value in body["data"]["__type"]["enumValues"].as_array().unwrap() {
-        let name = value["name"].as_str().unwrap();
-        if !section.contains(&format!("`{name}`")) {
-            missing.push(name.to_owned());
+        let one_line = |text: &serde_json::Value| {
+            text.as_str()
+                .unwrap_or_default()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let mut meaning = one_line(&value["description"]).replace('|', "\\|");
+        if !value["deprecationReason"].is_null() {
+            meaning = format!(
+                "Deprecated: {}. {meaning}",
+                one_line(&value["deprecationReason"])
+            );
         }
+        table.push_str(&format!(
+            "| `{}` | {meaning} |\n",
+            value["name"].as_str().unwrap()
+        ));
     }
-    assert!(
-        missing.is_empty(),
-        "the docs' Errors section misses {missing:?}"
+    let written = docs.generated("docs/api.md", "user-error-codes", &table);
+    assert_eq!(
+        written, table,
+        "docs/api.md's UserErrorCode table is out of date: UPDATE_DOCS=1 cargo test the_docs_list"
     );
 }

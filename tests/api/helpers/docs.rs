@@ -63,4 +63,27 @@ impl Docs {
             .filter_map(|block| block.split("```").next())
             .collect()
     }
+
+    /// The text between the markers `<!-- NAME: … -->` and `<!-- end NAME -->`
+    /// in `path`: a part of the docs written from the code. With `UPDATE_DOCS`
+    /// set, `expected` is written there first.
+    pub fn generated(&self, path: &str, name: &str, expected: &str) -> String {
+        let text = self.file(path);
+        let open = format!("<!-- {name}: ");
+        let close = format!("<!-- end {name} -->");
+        let start = text
+            .find(&open)
+            .unwrap_or_else(|| panic!("{path} has no {open}"));
+        let start = start + text[start..].find("-->\n").unwrap() + 4;
+        let end = text
+            .find(&close)
+            .unwrap_or_else(|| panic!("{path} has no {close}"));
+        if std::env::var_os("UPDATE_DOCS").is_some() {
+            let updated = format!("{}{expected}{}", &text[..start], &text[end..]);
+            let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+            std::fs::write(file, updated).unwrap();
+            return expected.to_owned();
+        }
+        text[start..end].to_owned()
+    }
 }
