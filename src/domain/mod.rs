@@ -2,6 +2,35 @@
 //! types exists, it is known to be well formed. Secrets (passwords, reset
 //! tokens, API keys) redact themselves in `Debug` so they cannot reach a log.
 
+/// Declares a domain enum that is stored and shown by name: its names (set
+/// with `strum` attributes), the list of its values (`VARIANTS`) and its
+/// parsing are derived, and `as_str` gives the name. Never written by hand.
+macro_rules! named {
+    ($(#[$meta:meta])* pub enum $name:ident { $($variants:tt)* }) => {
+        #[derive(
+            Debug,
+            Clone,
+            Copy,
+            PartialEq,
+            Eq,
+            Hash,
+            strum::EnumString,
+            strum::IntoStaticStr,
+            strum::Display,
+            strum::VariantArray,
+        )]
+        $(#[$meta])*
+        pub enum $name { $($variants)* }
+
+        impl $name {
+            /// The name, as stored and as typed on the command line.
+            pub fn as_str(self) -> &'static str {
+                self.into()
+            }
+        }
+    };
+}
+
 mod audit;
 mod caller;
 mod email;

@@ -7,54 +7,39 @@ use url::Url;
 
 use super::{ErrorCode, ParseError};
 
-/// An event a webhook subscribes to. Calls carry the event under its
-/// Commerce Layer name, given with each value (the `X-CommerceLayer-Topic`
-/// header and the payload), whatever this enum calls it.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    strum::EnumString,
-    strum::IntoStaticStr,
-    strum::Display,
-    strum::VariantArray,
-    async_graphql::Enum,
-)]
-#[graphql(name = "WebhookTopic")]
-pub enum Topic {
-    /// `customer_password_resets.create`: a reset was requested. The payload
-    /// carries the reset token (until it expires), for the mailer.
-    #[strum(serialize = "customer_password_resets.create")]
-    #[graphql(name = "CUSTOMER_PASSWORD_RESETS_CREATE")]
-    ResetCreated,
-    /// `customer_password_resets.reset_password`: a reset was completed.
-    #[strum(serialize = "customer_password_resets.reset_password")]
-    #[graphql(name = "CUSTOMER_PASSWORD_RESETS_RESET_PASSWORD")]
-    ResetCompleted,
-    /// `customer_password_resets.destroy`: a reset was deleted.
-    #[strum(serialize = "customer_password_resets.destroy")]
-    #[graphql(name = "CUSTOMER_PASSWORD_RESETS_DESTROY")]
-    ResetDestroyed,
-    /// `customers.create`: a customer was created.
-    #[strum(serialize = "customers.create")]
-    #[graphql(name = "CUSTOMERS_CREATE")]
-    CustomerCreated,
-    /// `customers.password_reset`: a customer's password was reset (by a
-    /// completed reset): tell them, and end their sessions.
-    #[strum(serialize = "customers.password_reset")]
-    #[graphql(name = "CUSTOMERS_PASSWORD_RESET")]
-    CustomerPasswordReset,
+named! {
+    /// An event a webhook subscribes to. Calls carry the event under its
+    /// Commerce Layer name, given with each value (the `X-CommerceLayer-Topic`
+    /// header and the payload), whatever this enum calls it.
+    #[derive(async_graphql::Enum)]
+    #[graphql(name = "WebhookTopic")]
+    pub enum Topic {
+        /// `customer_password_resets.create`: a reset was requested. The payload
+        /// carries the reset token (until it expires), for the mailer.
+        #[strum(serialize = "customer_password_resets.create")]
+        #[graphql(name = "CUSTOMER_PASSWORD_RESETS_CREATE")]
+        ResetCreated,
+        /// `customer_password_resets.reset_password`: a reset was completed.
+        #[strum(serialize = "customer_password_resets.reset_password")]
+        #[graphql(name = "CUSTOMER_PASSWORD_RESETS_RESET_PASSWORD")]
+        ResetCompleted,
+        /// `customer_password_resets.destroy`: a reset was deleted.
+        #[strum(serialize = "customer_password_resets.destroy")]
+        #[graphql(name = "CUSTOMER_PASSWORD_RESETS_DESTROY")]
+        ResetDestroyed,
+        /// `customers.create`: a customer was created.
+        #[strum(serialize = "customers.create")]
+        #[graphql(name = "CUSTOMERS_CREATE")]
+        CustomerCreated,
+        /// `customers.password_reset`: a customer's password was reset (by a
+        /// completed reset): tell them, and end their sessions.
+        #[strum(serialize = "customers.password_reset")]
+        #[graphql(name = "CUSTOMERS_PASSWORD_RESET")]
+        CustomerPasswordReset,
+    }
 }
 
 impl Topic {
-    /// Commerce Layer's name for the topic.
-    pub fn as_str(self) -> &'static str {
-        self.into()
-    }
-
     /// The attribute of `data.attributes` that carries this topic's secret,
     /// if it has one: the reset token of `customer_password_resets.create`.
     /// The secret is never part of the stored event; each delivery adds it
@@ -67,36 +52,19 @@ impl Topic {
     }
 }
 
-/// Where one delivery of an event to one webhook, or one reset email,
-/// stands.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    strum::EnumString,
-    strum::IntoStaticStr,
-    strum::Display,
-    strum::VariantArray,
-)]
-#[strum(serialize_all = "snake_case")]
-pub enum DeliveryStatus {
-    /// Waiting for its next attempt.
-    Pending,
-    /// The receiver answered 2xx (the mail server accepted the email).
-    Delivered,
-    /// Every attempt failed; no more will be made.
-    Failed,
-    /// The secret it carried expired before it could be delivered.
-    Expired,
-}
-
-impl DeliveryStatus {
-    /// The status as stored.
-    pub fn as_str(self) -> &'static str {
-        self.into()
+named! {
+    /// Where one delivery of an event to one webhook, or one reset email,
+    /// stands.
+    #[strum(serialize_all = "snake_case")]
+    pub enum DeliveryStatus {
+        /// Waiting for its next attempt.
+        Pending,
+        /// The receiver answered 2xx (the mail server accepted the email).
+        Delivered,
+        /// Every attempt failed; no more will be made.
+        Failed,
+        /// The secret it carried expired before it could be delivered.
+        Expired,
     }
 }
 
