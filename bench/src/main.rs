@@ -22,19 +22,16 @@ use std::{
 };
 
 use clap::Parser;
-use pwreset::{
-    metrics::Metrics,
-    service::password::{HashingSettings, PasswordHasher, cores},
-};
+use pwreset::service::password::cores;
 use rand::seq::IndexedRandom;
 use sea_orm::ConnectionTrait;
 use serde_json::json;
 
 use crate::{
-    ceiling::{Run, against_ceiling, one_hash, statements_of},
+    ceiling::{Run, against_ceiling, one_hash, parallel_hashes, statements_of},
     least::Work,
     load::{load, ms, row, row_against},
-    server::{Server, serve},
+    server::{Server, serve, settle},
 };
 
 /// The same allocator as the `pwreset` binary, for the server under test.
@@ -264,34 +261,7 @@ async fn run(args: Args) {
         // What the cores really give when they all hash at once, with no server:
         // the gap to the ceiling is the hardware's (shared caches and memory
         // bandwidth, or vCPUs that share a physical core), not the server's.
-        let parallel = {
-            let settings = HashingSettings {
-                queue_timeout: Duration::from_secs(60),
-                ..HashingSettings::default()
-            };
-            let hasher =
-                PasswordHasher::new(&settings, Arc::new(Metrics::new())).expect("a hasher");
-            let started = Instant::now();
-            let hashes = cores() * 10;
-            let tasks: Vec<_> = (0..hashes)
-                .map(|_| {
-                    let hasher = hasher.clone();
-                    tokio::spawn(async move {
-                        let password = pwreset::domain::Password::parse(
-                            "a timing passphrase".into(),
-                            &Default::default(),
-                            None,
-                        )
-                        .expect("valid");
-                        hasher.hash(password).await.expect("hashed");
-                    })
-                })
-                .collect();
-            for task in tasks {
-                task.await.expect("a hash");
-            }
-            hashes as f64 / started.elapsed().as_secs_f64()
-        };
+        let parallel = parallel_hashes().await;
         let complete = "mutation($t: String!) { completeCustomerPasswordReset(input: { resetPasswordToken: $t, customerPassword: \"a brand new passphrase\" }) { userErrors { code } } }";
         if wants(4) {
             let tokens = seed.clone();
@@ -388,39 +358,4 @@ async fn run(args: Args) {
             .await
             .expect("the benchmark database is dropped");
     }
-}
-
-/// Waits until the server's background jobs have turned every queued
-/// storefront request into a reset (or into nothing) and sent every email, so
-/// that the next workload meets a quiet server rather than workload 3's
-/// backlog; says how long that took (on standard error, outside the table).
-async fn settle(db: &sea_orm::DatabaseConnection) {
-    use pwreset::entity::{reset_email, reset_request};
-    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
-    let started = Instant::now();
-    loop {
-        let queued = reset_request::Entity::find()
-            .count(db)
-            .await
-            .expect("the queue is readable");
-        let unsent = reset_email::Entity::find()
-            .filter(reset_email::Column::Status.eq("pending"))
-            .count(db)
-            .await
-            .expect("the email outbox is readable");
-        if queued + unsent == 0 {
-            break;
-        }
-        if started.elapsed() > Duration::from_secs(300) {
-            eprintln!(
-                "(the background jobs still had {queued} requests and {unsent} emails after 300 s)"
-            );
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-    eprintln!(
-        "(the background jobs settled in {:.1} s)",
-        started.elapsed().as_secs_f64()
-    );
 }

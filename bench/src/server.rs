@@ -119,3 +119,38 @@ impl Server {
         let _ = self.child.kill().await;
     }
 }
+
+/// Waits until the server's background jobs have turned every queued
+/// storefront request into a reset (or into nothing) and sent every email, so
+/// that the next workload meets a quiet server rather than workload 3's
+/// backlog; says how long that took (on standard error, outside the table).
+pub(crate) async fn settle(db: &sea_orm::DatabaseConnection) {
+    use pwreset::entity::{reset_email, reset_request};
+    use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+    let started = Instant::now();
+    loop {
+        let queued = reset_request::Entity::find()
+            .count(db)
+            .await
+            .expect("the queue is readable");
+        let unsent = reset_email::Entity::find()
+            .filter(reset_email::Column::Status.eq("pending"))
+            .count(db)
+            .await
+            .expect("the email outbox is readable");
+        if queued + unsent == 0 {
+            break;
+        }
+        if started.elapsed() > Duration::from_secs(300) {
+            eprintln!(
+                "(the background jobs still had {queued} requests and {unsent} emails after 300 s)"
+            );
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    eprintln!(
+        "(the background jobs settled in {:.1} s)",
+        started.elapsed().as_secs_f64()
+    );
+}

@@ -17,6 +17,7 @@
 //! - A query sent again is not parsed again (`parsed`).
 //! - Execution is cut off after the request timeout (503).
 
+mod answer;
 mod document;
 mod negotiate;
 mod parsed;
@@ -26,16 +27,17 @@ mod wire;
 
 use std::{sync::Arc, time::Instant};
 
-use async_graphql::{Request, Response as GqlResponse, Variables};
+use async_graphql::{Request, Variables};
 use axum::{
     body::Body,
     extract::{Extension, RawQuery, State},
-    http::{HeaderMap, HeaderValue, StatusCode, header},
-    response::{IntoResponse, Response},
+    http::{HeaderMap, StatusCode},
+    response::Response,
 };
 use serde_json::Value;
 
 use self::{
+    answer::{Answer, encode, respond},
     negotiate::{MediaType, negotiate, wants_html},
     parsed::ParsedDocuments,
     refusal::{Refusal, error_body},
@@ -71,19 +73,6 @@ impl Endpoint {
     }
 }
 
-/// How one operation of a request ended.
-struct Answer {
-    /// The operation's name, for logs and metrics.
-    operation: Option<String>,
-    outcome: Outcome,
-    status: StatusCode,
-    body: String,
-    /// Seconds to wait, when a rate limit refused it.
-    retry_after: Option<u64>,
-    /// Whether the operation's name may label metrics (configured or persisted).
-    known_operation: bool,
-}
-
 /// A request ready to execute.
 struct Prepared {
     request: Request,
@@ -91,16 +80,6 @@ struct Prepared {
     to_register: Option<String>,
     /// Whether the document came from the persisted store.
     from_store: bool,
-}
-
-impl Answer {
-    /// The answer of a request that could not run: the database is down.
-    fn unavailable(self) -> Self {
-        Self {
-            status: StatusCode::SERVICE_UNAVAILABLE,
-            ..self
-        }
-    }
 }
 
 fn not_acceptable() -> Response {
@@ -401,64 +380,4 @@ impl Endpoint {
             from_store,
         })
     }
-}
-
-/// The response to a request's answers: a batch is a JSON array with 200; a
-/// single answer keeps its status, turned 429 with `Retry-After` when a rate
-/// limit refused it (a rate limit is not a GraphQL matter: it is said in HTTP
-/// too), and given `Retry-After: 1` with a 503.
-fn respond(media: MediaType, mut answers: Vec<Answer>, batch: bool) -> Response {
-    // Each body is serialised once, straight from the executor's response.
-    let (status, body, retry_after) = if batch {
-        let bodies: Vec<String> = answers.into_iter().map(|a| a.body).collect();
-        (StatusCode::OK, format!("[{}]", bodies.join(",")), None)
-    } else {
-        match answers.pop() {
-            Some(a) if a.retry_after.is_some() => {
-                (StatusCode::TOO_MANY_REQUESTS, a.body, a.retry_after)
-            }
-            Some(a) => (a.status, a.body, None),
-            None => (StatusCode::OK, String::new(), None),
-        }
-    };
-    let mut response = (status, body).into_response();
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, media.content_type());
-    if let Some(seconds) = retry_after.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
-        headers.insert(header::RETRY_AFTER, seconds);
-    }
-    if status == StatusCode::SERVICE_UNAVAILABLE {
-        headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-    }
-    response
-}
-
-/// The outcome, HTTP status and body of an executed request.
-fn encode(media: MediaType, response: GqlResponse) -> (Outcome, StatusCode, String) {
-    // A request error (validation, variables, limits) stops execution before any
-    // field runs: no data, and errors with no path.
-    let request_error = !response.errors.is_empty()
-        && response.data == async_graphql::Value::Null
-        && response.errors.iter().all(|e| e.path.is_empty());
-    let serialised = if request_error {
-        serde_json::to_string(&serde_json::json!({ "errors": response.errors }))
-    } else {
-        serde_json::to_string(&response)
-    };
-    let body =
-        serialised.unwrap_or_else(|_| error_body(ErrorCode::InternalServerError, "internal error"));
-    if request_error {
-        let status = if media == MediaType::GraphqlResponseJson {
-            StatusCode::BAD_REQUEST
-        } else {
-            StatusCode::OK
-        };
-        return (Outcome::RequestError, status, body);
-    }
-    let outcome = if response.errors.is_empty() {
-        Outcome::Ok
-    } else {
-        Outcome::FieldError
-    };
-    (outcome, StatusCode::OK, body)
 }
