@@ -12,23 +12,46 @@ use crate::{
         access::{self, ANY_ROLE, INTEGRATION},
         error::{UserError, payload},
     },
-    service::password_resets::{self, NewReset, ResetChanges, Started},
+    service::password_resets::{self, Change, MerchantInput, NewReset, Started},
 };
+
+/// The back office's fields of a reset, in a create and in an update.
+/// Integration keys only: a sales-channel key that sets one gets
+/// `FIELD_NOT_ALLOWED`. In an update, a field omitted is kept.
+#[derive(Debug, InputObject)]
+pub struct MerchantFieldsInput {
+    /// The merchant's own reference, at most 255 characters; in an update, null
+    /// clears it and omitting it keeps it. Integration keys only: a
+    /// sales-channel key gets `FIELD_NOT_ALLOWED`.
+    pub reference: MaybeUndefined<String>,
+    /// Where the reference comes from, at most 255 characters; in an update,
+    /// null clears it and omitting it keeps it. Integration keys only: a
+    /// sales-channel key gets `FIELD_NOT_ALLOWED`.
+    pub reference_origin: MaybeUndefined<String>,
+    /// Free-form data: a JSON object of at most 16 KiB; in an update, it
+    /// replaces the old object, and omitting it keeps it. Integration keys
+    /// only: a sales-channel key gets `FIELD_NOT_ALLOWED`.
+    pub metadata: Option<Json<serde_json::Value>>,
+}
+
+impl From<MerchantFieldsInput> for MerchantInput {
+    fn from(input: MerchantFieldsInput) -> Self {
+        Self {
+            reference: change(input.reference),
+            reference_origin: change(input.reference_origin),
+            metadata: input.metadata.map_or(Change::Keep, |m| Change::Set(m.0)),
+        }
+    }
+}
 
 /// A request to reset a customer's password.
 #[derive(Debug, InputObject)]
 pub struct CreateCustomerPasswordResetInput {
     /// The customer's email address, in any letter case.
     pub customer_email: String,
-    /// The merchant's own reference, at most 255 characters. Integration keys
-    /// only: a sales-channel key gets `FIELD_NOT_ALLOWED`.
-    pub reference: Option<String>,
-    /// Where the reference comes from, at most 255 characters. Integration
-    /// keys only: a sales-channel key gets `FIELD_NOT_ALLOWED`.
-    pub reference_origin: Option<String>,
-    /// Free-form data: a JSON object of at most 16 KiB. Integration keys only:
-    /// a sales-channel key gets `FIELD_NOT_ALLOWED`.
-    pub metadata: Option<Json<serde_json::Value>>,
+    /// The merchant's fields (integration keys only).
+    #[graphql(flatten)]
+    pub merchant: MerchantFieldsInput,
     /// The page the reset email's link opens, with the token added as its
     /// `token` query parameter; the mode's `RESET_URL` when omitted. Its
     /// origin must be one of the server's `RESET_URL_ALLOWED_ORIGINS`, else
@@ -57,12 +80,9 @@ pub struct CompleteCustomerPasswordResetInput {
 pub struct UpdateCustomerPasswordResetInput {
     /// The reset's id.
     pub id: ID,
-    /// A new reference; null clears it, omitted keeps it.
-    pub reference: MaybeUndefined<String>,
-    /// A new reference origin; null clears it, omitted keeps it.
-    pub reference_origin: MaybeUndefined<String>,
-    /// New metadata, replacing the old object; omitted keeps it.
-    pub metadata: Option<Json<serde_json::Value>>,
+    /// The changes; a field omitted is kept.
+    #[graphql(flatten)]
+    pub merchant: MerchantFieldsInput,
 }
 
 /// The reset to delete.
@@ -137,9 +157,7 @@ impl ResetMutation {
         let now = state.clock.now();
         let new = NewReset {
             customer_email: input.customer_email,
-            reference: input.reference,
-            reference_origin: input.reference_origin,
-            metadata: input.metadata.map(|m| m.0),
+            merchant: input.merchant.into(),
             redirect_url: input.redirect_url,
             locale: input.locale,
         };
@@ -193,11 +211,7 @@ impl ResetMutation {
         let principal = access::require(ctx, INTEGRATION)?;
         let state = access::state(ctx);
         let now = state.clock.now();
-        let changes = ResetChanges {
-            reference: change(input.reference),
-            reference_origin: change(input.reference_origin),
-            metadata: input.metadata.map(|m| m.0),
-        };
+        let changes = input.merchant.into();
         let result =
             password_resets::update(&state.db, principal.mode, &input.id, changes, now).await;
         let (reset, user_errors) = payload(result)?;
@@ -226,10 +240,10 @@ impl ResetMutation {
 }
 
 /// An optional input field as a change: omitted keeps, null clears, a value sets.
-fn change<T>(field: MaybeUndefined<T>) -> Option<Option<T>> {
+fn change<T>(field: MaybeUndefined<T>) -> Change<T> {
     match field {
-        MaybeUndefined::Undefined => None,
-        MaybeUndefined::Null => Some(None),
-        MaybeUndefined::Value(v) => Some(Some(v)),
+        MaybeUndefined::Undefined => Change::Keep,
+        MaybeUndefined::Null => Change::Clear,
+        MaybeUndefined::Value(v) => Change::Set(v),
     }
 }

@@ -5,9 +5,12 @@
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 
-use super::NewReset;
+use super::{
+    NewReset,
+    merchant::{Merchant, MerchantInput},
+};
 use crate::{
-    domain::{AuditAction, AuditOutcome, Caller, Email, ErrorCode, Metadata, Reference, Role},
+    domain::{AuditAction, AuditOutcome, Caller, Email, ErrorCode, Role},
     service::{
         Error, Result, UserError,
         audit::{self, Entry},
@@ -21,43 +24,31 @@ use crate::{
 #[derive(Debug, Clone)]
 pub(super) struct ValidReset {
     pub email: Email,
-    pub reference: Option<String>,
-    pub reference_origin: Option<String>,
-    pub metadata: serde_json::Value,
+    /// The back office's fields.
+    pub merchant: Merchant,
     /// The page and language of the email.
     pub wish: EmailWish,
 }
 
-fn validate(mut input: NewReset, role: Role, mail: &MailSettings) -> Result<ValidReset> {
+fn validate(input: NewReset, role: Role, mail: &MailSettings) -> Result<ValidReset> {
     let mut errors = Errors::default();
+    let mut merchant = input.merchant;
     if role == Role::SalesChannel {
         // The back office's fields: its mailer may build links from them.
-        let given = [
-            ("reference", input.reference.take().is_some()),
-            ("referenceOrigin", input.reference_origin.take().is_some()),
-            ("metadata", input.metadata.take().is_some()),
-        ];
-        for (field, _) in given.into_iter().filter(|(_, given)| *given) {
+        for field in merchant.given() {
             errors.push(UserError::new(
                 &["input", field],
                 ErrorCode::FieldNotAllowed,
                 "may be set only with an integration key",
             ));
         }
+        merchant = MerchantInput::default();
     }
     let email = errors.check(
         &["input", "customerEmail"],
         Email::parse(&input.customer_email),
     );
-    let reference = errors.check(&["input", "reference"], Reference::parse(input.reference));
-    let reference_origin = errors.check(
-        &["input", "referenceOrigin"],
-        Reference::parse(input.reference_origin),
-    );
-    let metadata = errors.check(
-        &["input", "metadata"],
-        Metadata::parse(input.metadata.unwrap_or_else(|| serde_json::json!({}))),
-    );
+    let merchant = merchant.check(&mut errors);
     let redirect_url = input.redirect_url.as_deref().and_then(|raw| {
         mail::check_redirect(raw, &mail.allowed_origins)
             .map_err(|e| errors.push(e))
@@ -75,21 +66,16 @@ fn validate(mut input: NewReset, role: Role, mail: &MailSettings) -> Result<Vali
         valid
     });
     errors.finish()?;
-    match (email, reference, reference_origin, metadata) {
-        (Some(email), Some(reference), Some(reference_origin), Some(metadata)) => Ok(ValidReset {
-            email,
-            reference: reference.into_inner(),
-            reference_origin: reference_origin.into_inner(),
-            metadata: metadata.into_json(),
-            wish: EmailWish {
-                redirect_url,
-                locale,
-            },
-        }),
-        _ => Err(Error::Internal(
-            "parsed input missing after validation".into(),
-        )),
-    }
+    let email =
+        email.ok_or_else(|| Error::Internal("parsed input missing after validation".into()))?;
+    Ok(ValidReset {
+        email,
+        merchant,
+        wish: EmailWish {
+            redirect_url,
+            locale,
+        },
+    })
 }
 
 /// Counts the attempt against each of `checks` (scope, subject, limit); the

@@ -81,7 +81,7 @@ pub(super) async fn create_in<C: ConnectionTrait>(
     customers::lock(txn, customer.id).await?;
     let now = tokens.clock.now();
     close_open(txn, customer.id, None, now).await?;
-    let model = reset::ActiveModel {
+    let mut model = reset::ActiveModel {
         public_id: Set(PublicId::generate(RESET_ID_PREFIX).into_string()),
         mode: Set(mode),
         customer_id: Set(customer.id),
@@ -90,15 +90,12 @@ pub(super) async fn create_in<C: ConnectionTrait>(
         expires_at: Set(now + tokens.ttl),
         reset_password_at: Set(None),
         invalidated_at: Set(None),
-        reference: Set(input.reference.clone()),
-        reference_origin: Set(input.reference_origin.clone()),
-        metadata: Set(input.metadata.clone()),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
-    }
-    .insert(txn)
-    .await?;
+    };
+    input.merchant.clone().write(&mut model, true);
+    let model = model.insert(txn).await?;
     let hooks = webhooks::subscribers(txn, mode, &[Topic::ResetCreated]).await?;
     let sealed = SealedAttribute {
         value: token.expose(),

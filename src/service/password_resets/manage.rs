@@ -6,10 +6,10 @@ use sea_orm::{
     QuerySelect, QueryTrait, Select, Set, TransactionTrait,
 };
 
-use super::document;
+use super::{document, merchant::MerchantInput};
 use crate::service::statement;
 use crate::{
-    domain::{ErrorCode, Metadata, Mode, PublicId, RESET_ID_PREFIX, Reference, Topic},
+    domain::{ErrorCode, Mode, PublicId, RESET_ID_PREFIX, Topic},
     entity::{Projection, customer, customer_password_reset as reset},
     service::{Error, Result, UserError, error::Errors, webhooks},
 };
@@ -62,18 +62,8 @@ fn not_found() -> Error {
     .into()
 }
 
-/// A change to a reset's merchant fields.
-#[derive(Debug, Default)]
-pub struct ResetChanges {
-    /// `None`: keep; `Some(None)`: clear; `Some(Some(r))`: set.
-    pub reference: Option<Option<String>>,
-    /// `None`: keep; `Some(None)`: clear; `Some(Some(r))`: set.
-    pub reference_origin: Option<Option<String>>,
-    /// `None`: keep; `Some(v)`: replace with the object `v`.
-    pub metadata: Option<serde_json::Value>,
-}
-
-/// Changes the reference or metadata of the reset with public id `id`.
+/// Changes the merchant's fields of the reset with public id `id`: a field
+/// set is replaced, a field cleared emptied, a field not given kept.
 ///
 /// # Errors
 /// [`Error::User`] with `NOT_FOUND`, `REFERENCE_TOO_LONG`,
@@ -83,31 +73,15 @@ pub async fn update(
     db: &DatabaseConnection,
     mode: Mode,
     id: &str,
-    changes: ResetChanges,
+    changes: MerchantInput,
     now: DateTime<Utc>,
 ) -> Result<reset::Model> {
     let mut errors = Errors::default();
-    let reference = changes
-        .reference
-        .and_then(|r| errors.check(&["input", "reference"], Reference::parse(r)));
-    let reference_origin = changes
-        .reference_origin
-        .and_then(|r| errors.check(&["input", "referenceOrigin"], Reference::parse(r)));
-    let metadata = changes
-        .metadata
-        .and_then(|m| errors.check(&["input", "metadata"], Metadata::parse(m)));
+    let changes = changes.check(&mut errors);
     errors.finish()?;
     let model = find(db, mode, id).await?.ok_or_else(not_found)?;
     let mut active: reset::ActiveModel = model.into();
-    if let Some(reference) = reference {
-        active.reference = Set(reference.into_inner());
-    }
-    if let Some(origin) = reference_origin {
-        active.reference_origin = Set(origin.into_inner());
-    }
-    if let Some(metadata) = metadata {
-        active.metadata = Set(metadata.into_json());
-    }
+    changes.write(&mut active, false);
     active.updated_at = Set(now);
     Ok(active.update(db).await?)
 }

@@ -17,6 +17,7 @@ mod create;
 mod document;
 mod list;
 mod manage;
+mod merchant;
 mod queue;
 
 use chrono::{DateTime, Duration, Utc};
@@ -28,7 +29,8 @@ use sea_orm::{
 pub use list::{
     ListedCustomer, ResetFilter, ResetListing, ResetRow, ResetSort, WithCustomers, list,
 };
-pub use manage::{ResetChanges, delete, get, update};
+pub use manage::{delete, get, update};
+pub use merchant::{Change, Merchant, MerchantInput, MerchantValue};
 pub use queue::{Processed, process_requests};
 
 use crate::{
@@ -70,12 +72,8 @@ impl std::fmt::Debug for TokenPolicy<'_> {
 pub struct NewReset {
     /// The customer's email, in any letter case.
     pub customer_email: String,
-    /// The merchant's reference.
-    pub reference: Option<String>,
-    /// Where the reference comes from.
-    pub reference_origin: Option<String>,
-    /// A JSON object; `{}` when absent.
-    pub metadata: Option<serde_json::Value>,
+    /// The back office's fields (integration keys only).
+    pub merchant: MerchantInput,
     /// The page the email's link opens, if its origin is allowed.
     pub redirect_url: Option<String>,
     /// The language of the email (`en` when absent).

@@ -20,6 +20,7 @@ use super::{
     NewReset, Resets, Started, TokenPolicy,
     admission::{ValidReset, admit_create},
     create::create_in,
+    merchant::Merchant,
 };
 use crate::service::statement;
 use crate::{
@@ -205,9 +206,7 @@ async fn process(
     let key = request_key(mode, &email);
     let input = ValidReset {
         email,
-        reference: None,
-        reference_origin: None,
-        metadata: serde_json::json!({}),
+        merchant: Merchant::default(),
         wish: EmailWish {
             redirect_url: request.redirect_url.clone(),
             locale: request.locale.clone(),
