@@ -11,7 +11,7 @@ use pwreset::{
     service::{
         Clock, SystemClock, api_keys,
         mail::{Channel, MailSettings},
-        webhooks,
+        sealed,
     },
 };
 use tokio::net::TcpListener;
@@ -138,8 +138,9 @@ async fn serve(config: &Config) -> Result<(), BoxError> {
     let (sealer, sealing_note) = config.tokens.sealer(&config.database_url)?;
     let mail = config.mail.settings()?;
     let db = open(config).await?;
-    let resealed = webhooks::seal_clear_secrets(&db, &sealer).await?;
-    tracing::info!(tokens_sealed_now = resealed, "{sealing_note}");
+    let resealed = sealed::reseal_outdated(&db, &sealer).await?;
+    let key_ids: Vec<String> = sealer.key_ids().map(ToString::to_string).collect();
+    tracing::info!(tokens_sealed_now = resealed, key_ids = ?key_ids, "{sealing_note}");
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let seeded = api_keys::seed_if_empty(&db, clock.now()).await?;
     let reader = pwreset::database::connect_reader_with(
@@ -154,6 +155,9 @@ async fn serve(config: &Config) -> Result<(), BoxError> {
         .sealer(sealer)
         .mail(mail)
         .build(db, reader)?;
+    // Items sealed with a key this process lacks: said at once, then every
+    // minute by the jobs.
+    state.worker()?.check_sealed(tracing::Level::WARN).await?;
     let stop = shutdown_signal();
     let listener = TcpListener::bind(config.listen_addr)
         .await

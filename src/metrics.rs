@@ -65,6 +65,12 @@ struct OutcomeLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct SealedLabels {
+    key_id: String,
+    kind: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PoolLabels {
     state: &'static str,
 }
@@ -87,6 +93,7 @@ pub struct Metrics {
     webhook_attempts: Family<OutcomeLabels, Counter>,
     reset_emails: Family<OutcomeLabels, Counter>,
     resets_undeliverable: Counter,
+    sealed_unopenable: Family<SealedLabels, Gauge<i64, AtomicI64>>,
     /// When the log last warned of undeliverable resets.
     warned_undeliverable: Mutex<Option<Instant>>,
     operations: Mutex<HashSet<String>>,
@@ -193,8 +200,15 @@ impl Metrics {
             "Live-mode resets created with no way to reach the customer: no email channel and no webhook on customer_password_resets.create",
             resets_undeliverable.clone(),
         );
+        let sealed_unopenable = Family::<SealedLabels, Gauge<i64, AtomicI64>>::default();
+        registry.register(
+            "sealed_tokens_unopenable",
+            "Pending emails and webhook deliveries whose token is sealed with a key this process does not have, by key id (`unknown` for an older version's values) and kind; as of the last check",
+            sealed_unopenable.clone(),
+        );
         Self {
             registry,
+            sealed_unopenable,
             webhook_attempts,
             reset_emails,
             resets_undeliverable,
@@ -321,6 +335,21 @@ impl Metrics {
             tracing::warn!(
                 "live-mode resets were created that reach no customer: set SMTP_URL and RESET_URL, or subscribe a webhook to customer_password_resets.create (resets_undeliverable_total counts them)"
             );
+        }
+    }
+
+    /// Replaces the counts of pending items this process cannot open: each
+    /// `(key id, kind, count)`; a key no longer listed is gone from the metric.
+    pub fn set_sealed_unopenable(&self, counts: &[(String, &'static str, u64)]) {
+        self.sealed_unopenable.clear();
+        for (key_id, kind, count) in counts {
+            let labels = SealedLabels {
+                key_id: key_id.clone(),
+                kind,
+            };
+            self.sealed_unopenable
+                .get_or_create(&labels)
+                .set(i64::try_from(*count).unwrap_or(i64::MAX));
         }
     }
 

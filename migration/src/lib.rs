@@ -15,6 +15,7 @@ mod m20261129_000007_fair_storefront_queue;
 mod m20261129_000008_bounded_persisted_queries;
 mod m20261129_000009_one_open_reset_per_customer;
 mod m20261129_000010_reset_emails;
+mod m20261204_000011_token_key_ids;
 
 /// Every migration of the schema, oldest first.
 pub struct Migrator;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000008_bounded_persisted_queries::Migration),
             Box::new(m20261129_000009_one_open_reset_per_customer::Migration),
             Box::new(m20261129_000010_reset_emails::Migration),
+            Box::new(m20261204_000011_token_key_ids::Migration),
         ]
     }
 }

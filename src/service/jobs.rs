@@ -13,6 +13,7 @@ use super::{
     mail::{MailSettings, Mailer},
     password_resets::{self, TokenPolicy},
     rate_limits,
+    sealed::{self, Unopenable},
     sealing::TokenSealer,
     webhooks::{self, Deliverer},
 };
@@ -20,6 +21,9 @@ use crate::metrics::Metrics;
 
 /// How often pruning runs.
 const PRUNE_EVERY: Duration = Duration::from_secs(600);
+/// How often the jobs look for sealed tokens this process cannot open, and
+/// say so in the log (by the injected clock).
+const SEALED_CHECK_EVERY: chrono::Duration = chrono::Duration::seconds(60);
 
 /// What the jobs need to know of the server's settings.
 #[derive(Debug, Clone)]
@@ -47,6 +51,8 @@ pub struct Worker {
     settings: JobSettings,
     deliverer: Deliverer,
     mailer: Mailer,
+    /// When sealed tokens were last checked.
+    sealed_checked: Arc<std::sync::Mutex<Option<chrono::DateTime<chrono::Utc>>>>,
 }
 
 impl std::fmt::Debug for Worker {
@@ -90,6 +96,7 @@ impl Worker {
             settings,
             deliverer,
             mailer,
+            sealed_checked: Arc::default(),
         })
     }
 
@@ -152,7 +159,74 @@ impl Worker {
             .ran("delivering webhooks", self.deliverer.deliver_due().await)
             .unwrap_or(0);
         round.ran("sending reset emails", self.mailer.send_due().await);
+        let due = {
+            let mut checked = self
+                .sealed_checked
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            let due = checked.is_none_or(|at| now - at >= SEALED_CHECK_EVERY);
+            if due {
+                *checked = Some(now);
+            }
+            due
+        };
+        if due {
+            round.ran(
+                "checking sealed tokens",
+                self.check_sealed(tracing::Level::ERROR).await,
+            );
+        }
         round.finish().map(|()| attempts)
+    }
+
+    /// Counts the pending emails and webhook deliveries whose token none of
+    /// this process's keys opens (they wait for a process that has the key),
+    /// sets the `sealed_tokens_unopenable` metric, and writes one line per
+    /// key at `level`; returns the counts.
+    ///
+    /// # Errors
+    /// [`super::Error::Database`] if the count fails.
+    pub async fn check_sealed(&self, level: tracing::Level) -> Result<Vec<Unopenable>> {
+        let found = sealed::unopenable(&self.db, &self.settings.sealer).await?;
+        let named = |u: &Unopenable| {
+            u.key
+                .as_ref()
+                .map_or_else(|| "unknown".to_owned(), ToString::to_string)
+        };
+        let counts: Vec<_> = found.iter().map(|u| (named(u), u.kind, u.count)).collect();
+        self.metrics.set_sealed_unopenable(&counts);
+        let mut keys: Vec<String> = counts.iter().map(|(key, _, _)| key.clone()).collect();
+        keys.sort();
+        keys.dedup();
+        for key in keys {
+            let of = |kind| {
+                counts
+                    .iter()
+                    .filter(|(k, want, _)| *k == key && *want == kind)
+                    .map(|(_, _, n)| n)
+                    .sum::<u64>()
+            };
+            let (emails, webhooks) = (of("email"), of("webhook"));
+            let why = if key == "unknown" {
+                "an older version sealed them with a key none of this process's keys opens"
+                    .to_owned()
+            } else {
+                format!(
+                    "they are sealed with the key whose id is {key}, which this process does not have"
+                )
+            };
+            let message = format!(
+                "{emails} pending reset emails and {webhooks} webhook deliveries wait for a process that can open their token: {why}. \
+                 Nothing is failed or erased meanwhile; give this process the key as TOKEN_ENCRYPTION_KEY_OLD \
+                 (see docs/operations.md, rotating the token key), or they expire with their token"
+            );
+            if level == tracing::Level::ERROR {
+                tracing::error!(key_id = %key, emails, webhooks, "{message}");
+            } else {
+                tracing::warn!(key_id = %key, emails, webhooks, "{message}");
+            }
+        }
+        Ok(found)
     }
 
     /// Deletes audit entries past their retention and stale rate-limit counters.

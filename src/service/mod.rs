@@ -17,6 +17,7 @@ pub mod password;
 pub mod password_resets;
 pub mod persisted_queries;
 pub mod rate_limits;
+pub mod sealed;
 pub mod sealing;
 mod statement;
 pub mod webhooks;

@@ -20,6 +20,7 @@ mod operations;
 mod outage;
 mod receiver;
 mod robustness;
+mod rotation;
 mod schema;
 mod smtp_sink;
 mod storefront;

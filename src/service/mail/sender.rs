@@ -26,7 +26,7 @@ use crate::{
     domain::{DeliveryStatus, Mode},
     entity::{customer_password_reset as reset, reset_email as email},
     metrics::Metrics,
-    service::{Clock, Error, Result, lease, sealing::TokenSealer, webhooks::backoff},
+    service::{Clock, Error, Result, lease, sealed, sealing::TokenSealer, webhooks::backoff},
 };
 
 /// Attempts before an email is given up.
@@ -113,7 +113,10 @@ impl Mailer {
             let now = self.clock.now();
             let due = Condition::all()
                 .add(email::Column::Status.eq(DeliveryStatus::Pending))
-                .add(email::Column::NextAttemptAt.lte(now));
+                .add(email::Column::NextAttemptAt.lte(now))
+                // A token sealed with a key this process lacks is left for a
+                // process that has it: never attempted, failed or erased here.
+                .add(sealed::openable(&self.sealer, email::Column::Token));
             let order = [email::Column::NextAttemptAt, email::Column::Id];
             let claimed =
                 lease::claim::<email::Entity>(&self.db, due, &order, BATCH, now, now + LEASE)

@@ -20,7 +20,7 @@ use crate::{
     domain::DeliveryStatus,
     entity::{webhook, webhook_attempt, webhook_delivery as delivery, webhook_event as event},
     metrics::Metrics,
-    service::{Clock, Error, Result, lease, sealing::TokenSealer},
+    service::{Clock, Error, Result, lease, sealed, sealing::TokenSealer},
 };
 
 /// Attempts before a delivery is given up.
@@ -175,7 +175,10 @@ impl Deliverer {
         let due = Condition::all()
             .add(delivery::Column::Status.eq(DeliveryStatus::Pending))
             .add(delivery::Column::NextAttemptAt.lte(now))
-            .add(delivery::Column::WebhookId.not_in_subquery(open_circuits));
+            .add(delivery::Column::WebhookId.not_in_subquery(open_circuits))
+            // A token sealed with a key this process lacks is left for a
+            // process that has it: never attempted, failed or erased here.
+            .add(sealed::openable(&self.sealer, delivery::Column::Token));
         let order = [delivery::Column::NextAttemptAt];
         lease::claim::<delivery::Entity>(&self.db, due, &order, BATCH, now, now + LEASE).await
     }
@@ -357,7 +360,8 @@ impl Deliverer {
             .token
             .as_deref()
             .map(|sealed| self.sealer.open(sealed, &delivery.public_id))
-            .transpose()?;
+            .transpose()
+            .map_err(|e| Error::Internal(e.to_string()))?;
         Ok(body(event, hook, secret.as_deref()))
     }
 }

@@ -14,7 +14,7 @@ mod subscriptions;
 mod target;
 
 pub use delivery::{Deliverer, MAX_ATTEMPTS, backoff};
-pub use outbox::{SealedAttribute, expire_secrets, record_event, seal_clear_secrets, subscribers};
+pub use outbox::{SealedAttribute, expire_secrets, record_event, subscribers};
 pub use signature::{commerce_layer_signature, standard_signature};
 pub use subscriptions::{
     NewWebhook, WebhookChanges, attempts, create, delete, deliveries, events, get, list,

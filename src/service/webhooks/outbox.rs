@@ -121,28 +121,3 @@ pub async fn expire_secrets(db: &DatabaseConnection, now: DateTime<Utc>) -> Resu
         .await?
         .rows_affected)
 }
-
-/// Seals the secrets an older version stored in clear on pending deliveries;
-/// returns how many. Run at start-up, before anything is delivered.
-///
-/// # Errors
-/// [`crate::service::Error::Database`] if a statement fails.
-pub async fn seal_clear_secrets(db: &DatabaseConnection, sealer: &TokenSealer) -> Result<usize> {
-    let clear: Vec<delivery::Model> = delivery::Entity::find()
-        .filter(delivery::Column::Token.is_not_null())
-        .filter(delivery::Column::Token.not_like("v1.%"))
-        .all(db)
-        .await?;
-    for row in &clear {
-        let Some(token) = row.token.as_deref() else {
-            continue;
-        };
-        let sealed = sealer.seal(token, &row.public_id)?;
-        delivery::Entity::update_many()
-            .col_expr(delivery::Column::Token, Expr::value(sealed))
-            .filter(delivery::Column::Id.eq(row.id))
-            .exec(db)
-            .await?;
-    }
-    Ok(clear.len())
-}

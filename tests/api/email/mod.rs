@@ -25,7 +25,7 @@ const REQUEST: &str = "mutation($input: CreateCustomerPasswordResetInput!) {
     createCustomerPasswordReset(input: $input) { customerPasswordReset { id } userErrors { field code } } }";
 
 /// Test mode mailing through `sink`, as an operator would set it up.
-pub(super) fn mail_through(sink: &SmtpSink) -> MailSettings {
+pub(crate) fn mail_through(sink: &SmtpSink) -> MailSettings {
     let mut mail = MailSettings::development().unwrap();
     mail.test = ModeMail {
         channel: Channel::Smtp(Box::new(SmtpTarget::parse(&sink.url(), None).unwrap())),

@@ -152,9 +152,15 @@ impl TestApp {
 
     /// Another server process on this server's database, sharing its clock.
     pub async fn second_process(&self) -> TestApp {
+        self.second_process_with(self.options.clone()).await
+    }
+
+    /// Another server process on this server's database, sharing its clock,
+    /// started with `options` (another token key, say).
+    pub async fn second_process_with(&self, options: Options) -> TestApp {
         let db = self._test_db.connect().await;
         let test_db = self._test_db.alias();
-        Self::start(test_db, db, self.options.clone(), self.clock.clone()).await
+        Self::start(test_db, db, options, self.clock.clone()).await
     }
 
     /// Stops this server and starts a new one on the same database, with a new

@@ -334,7 +334,7 @@ async fn a_token_waiting_on_a_receiver_that_is_down_is_nowhere_in_the_database()
 
 #[tokio::test]
 async fn tokens_an_earlier_version_stored_in_clear_are_sealed() {
-    use pwreset::service::webhooks::seal_clear_secrets;
+    use pwreset::service::sealed::reseal_outdated;
     use sea_orm::{ActiveModelTrait, Set};
     let app = TestApp::spawn().await;
     let receiver = Receiver::start().await;
@@ -354,9 +354,7 @@ async fn tokens_an_earlier_version_stored_in_clear_are_sealed() {
     assert!(app.dump_database().await.contains(&token));
 
     assert_eq!(
-        seal_clear_secrets(&app.db, &app.state.sealer)
-            .await
-            .unwrap(),
+        reseal_outdated(&app.db, &app.state.sealer).await.unwrap(),
         1
     );
     assert!(!app.dump_database().await.contains(&token));
