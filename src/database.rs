@@ -236,3 +236,128 @@ pub async fn pending_migrations(db: &DatabaseConnection) -> Result<Vec<String>, 
         .map(|m| m.name().to_owned())
         .collect())
 }
+
+/// Why the database at `url` cannot be reached, in words an operator acts
+/// on: `connection refused`, `authentication failed`, `the database does not
+/// exist`, a TLS failure, no answer within `timeout`. A pool only says that
+/// it timed out; this opens one connection of its own to find the cause.
+/// `None` when the connection succeeds.
+pub async fn diagnose(url: &str, timeout: Duration) -> Option<String> {
+    use sea_orm::sqlx::{self, Connection};
+    let attempt = async {
+        if url.starts_with("postgres") {
+            sqlx::PgConnection::connect(url).await.map(drop)
+        } else {
+            sqlx::SqliteConnection::connect(url).await.map(drop)
+        }
+    };
+    answer(timeout, attempt).await
+}
+
+/// Why `db` cannot be reached, as [`diagnose`] says it, from one connection
+/// opened beside its pool with the pool's own settings (so the answer does not
+/// wait on the pool). `None` when the connection succeeds.
+pub async fn probe(db: &DatabaseConnection, timeout: Duration) -> Option<String> {
+    use sea_orm::sqlx::ConnectOptions;
+    let attempt = async {
+        match db.get_database_backend() {
+            DbBackend::Postgres => {
+                let options = db.get_postgres_connection_pool().connect_options();
+                options.connect().await.map(drop)
+            }
+            _ => {
+                let options = db.get_sqlite_connection_pool().connect_options();
+                options.connect().await.map(drop)
+            }
+        }
+    };
+    answer(timeout, attempt).await
+}
+
+/// What one connection attempt said, within `timeout`.
+async fn answer(
+    timeout: Duration,
+    attempt: impl Future<Output = Result<(), sea_orm::sqlx::Error>>,
+) -> Option<String> {
+    match tokio::time::timeout(timeout, attempt).await {
+        Ok(Ok(())) => None,
+        Ok(Err(e)) => Some(cause(&e)),
+        Err(_) => Some(format!("no answer within {} ms", timeout.as_millis())),
+    }
+}
+
+/// `e` as `diagnose` says it.
+fn cause(e: &sea_orm::sqlx::Error) -> String {
+    use sea_orm::sqlx::Error;
+    match e {
+        Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+            "connection refused (is the database running, on this host and port?)".into()
+        }
+        Error::Io(io) => format!("cannot connect: {io}"),
+        Error::Tls(tls) => format!("TLS failed: {tls}"),
+        Error::Database(db) => match db.code().as_deref() {
+            Some("28P01" | "28000") => "authentication failed (check the user and password)".into(),
+            Some("3D000") => "the database does not exist".into(),
+            Some("57P03") => "the database is starting up".into(),
+            _ => format!("the database refused: {}", db.message()),
+        },
+        Error::Configuration(_) => "DATABASE_URL is not a database URL".into(),
+        other => other.to_string(),
+    }
+}
+
+/// Opens the database at `url` as [`connect_with`] does; when it cannot
+/// be reached, the error names the cause ([`diagnose`]), not only "pool
+/// timed out", and never holds the URL.
+///
+/// # Errors
+/// A message naming the cause.
+pub async fn open(url: &str, acquire_timeout: Duration) -> Result<DatabaseConnection, String> {
+    match connect_with(url, acquire_timeout).await {
+        Ok(db) => Ok(db),
+        Err(DbErr::Conn(_) | DbErr::ConnectionAcquire(_)) => {
+            let why = diagnose(url, acquire_timeout).await;
+            Err(why.unwrap_or_else(|| "the database did not answer in time".into()))
+        }
+        Err(DbErr::Custom(message)) => Err(message),
+        Err(e) if e.to_string().contains(url) => Err(
+            "DATABASE_URL is not a database URL this server can use: sqlite://FILE?mode=rwc or postgres://USER:PASSWORD@HOST/DB".into(),
+        ),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// Writes a consistent copy of the SQLite database `db` to `path` (which must
+/// not exist yet) while others keep reading and writing it: SQLite's
+/// `VACUUM INTO`, which copies one snapshot of the whole database.
+///
+/// # Errors
+/// A message when `db` is not SQLite (PostgreSQL has `pg_dump`), when
+/// `path` exists, or when SQLite cannot write it.
+pub async fn backup(db: &DatabaseConnection, path: &Path) -> Result<(), String> {
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return Err(
+            "backup copies SQLite databases; for PostgreSQL use pg_dump (see docs/operations.md)"
+                .into(),
+        );
+    }
+    if path.exists() {
+        return Err(format!(
+            "{} exists already: choose a new file",
+            path.display()
+        ));
+    }
+    let target = path
+        .to_str()
+        .ok_or_else(|| format!("{} is not a UTF-8 path", path.display()))?;
+    db.execute_unprepared(&format!("VACUUM INTO '{}'", target.replace('\'', "''")))
+        .await
+        .map_err(|e| format!("writing {}: {e}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| format!("making {} private: {e}", path.display()))?;
+    }
+    Ok(())
+}

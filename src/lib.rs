@@ -24,6 +24,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod cli;
 pub mod config;
 pub mod database;
 pub mod domain;

@@ -23,6 +23,9 @@ pub struct MailConfig {
     /// A file holding the password for `SMTP_URL` (instead of one in the URL).
     #[arg(long, env = "SMTP_PASSWORD_FILE", global = true)]
     pub smtp_password_file: Option<PathBuf>,
+    /// A file holding the password for `TEST_SMTP_URL` (instead of one in the URL).
+    #[arg(long, env = "TEST_SMTP_PASSWORD_FILE", global = true)]
+    pub test_smtp_password_file: Option<PathBuf>,
     /// Test mode's SMTP server, in the same forms. Unset, test mode's emails
     /// go to the server's log (the development mailer); test mode never uses
     /// `SMTP_URL` unless this names the same server.
@@ -76,25 +79,17 @@ impl MailConfig {
     /// # Errors
     /// A message naming the setting that is wrong or missing.
     pub fn settings(&self) -> Result<MailSettings, String> {
-        let password = match &self.smtp_password_file {
-            Some(path) => Some(
-                std::fs::read_to_string(path)
-                    .map_err(|e| format!("SMTP_PASSWORD_FILE {}: {e}", path.display()))?,
+        let live_smtp = smtp_target(
+            ("SMTP_URL", self.smtp_url.as_deref()),
+            ("SMTP_PASSWORD_FILE", self.smtp_password_file.as_deref()),
+        )?;
+        let test_smtp = smtp_target(
+            ("TEST_SMTP_URL", self.test_smtp_url.as_deref()),
+            (
+                "TEST_SMTP_PASSWORD_FILE",
+                self.test_smtp_password_file.as_deref(),
             ),
-            None => None,
-        };
-        let live_smtp = self
-            .smtp_url
-            .as_deref()
-            .map(|url| SmtpTarget::parse(url, password.as_deref()))
-            .transpose()
-            .map_err(|e| format!("SMTP_URL {e}"))?;
-        let test_smtp = self
-            .test_smtp_url
-            .as_deref()
-            .map(|url| SmtpTarget::parse(url, None))
-            .transpose()
-            .map_err(|e| format!("TEST_SMTP_URL {e}"))?;
+        )?;
         let reset_url = self
             .reset_url
             .as_deref()
@@ -143,4 +138,35 @@ impl MailConfig {
         settings.templates = Templates::load(self.mail_templates_dir.as_deref())?;
         Ok(settings)
     }
+}
+
+/// The SMTP server the setting `url` names, with the password from the file
+/// `password_file` names when it is set.
+///
+/// # Errors
+/// A message naming the setting: a bad URL, a password file without a URL, a
+/// password both in the URL and in a file, a file that cannot be read.
+fn smtp_target(
+    (url_name, url): (&str, Option<&str>),
+    (file_name, file): (&str, Option<&std::path::Path>),
+) -> Result<Option<SmtpTarget>, String> {
+    let password = file
+        .map(|path| super::secrets::read_secret(file_name, path))
+        .transpose()?;
+    let Some(url) = url else {
+        return match password {
+            Some(_) => Err(format!(
+                "{file_name} is set but {url_name} is not: set the server too"
+            )),
+            None => Ok(None),
+        };
+    };
+    if password.is_some() && super::secrets::url_has_password(url) {
+        return Err(format!(
+            "{url_name} holds a password and {file_name} is set too: set one of them"
+        ));
+    }
+    SmtpTarget::parse(url, password.as_deref())
+        .map(Some)
+        .map_err(|e| format!("{url_name} {e}"))
 }

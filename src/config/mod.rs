@@ -5,14 +5,20 @@
 //! tokens' are in `mail` and `tokens`, which check and build them; `state`
 //! builds the server's state from all of it.
 
+mod check;
+mod environment;
 mod mail;
 mod parse;
+mod secrets;
 mod state;
 mod tokens;
 
+pub use check::check;
+pub use environment::unknown_settings;
 pub use mail::MailConfig;
 pub use parse::OptionalAddr;
 use parse::parse_optional_addr;
+pub use secrets::{Redactor, Source, Sources};
 pub use state::StateBuilder;
 pub use tokens::TokenConfig;
 
@@ -46,9 +52,12 @@ pub struct Cli {
 /// here, each layer's in its group (each group is that layer's settings type).
 #[derive(Clone, Args)]
 pub struct Config {
-    /// Database URL: `sqlite://FILE?mode=rwc` or `postgres://USER@HOST/DB`.
+    /// Database URL: `sqlite://FILE?mode=rwc` or `postgres://USER:PASSWORD@HOST/DB`.
     #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
     pub database_url: String,
+    /// A file holding the database URL (a mounted secret), instead of `DATABASE_URL`.
+    #[arg(long, env = "DATABASE_URL_FILE", global = true)]
+    pub database_url_file: Option<std::path::PathBuf>,
     /// Address to listen on.
     #[arg(
         long,
@@ -85,8 +94,9 @@ pub struct Config {
     pub audit_retention_days: u16,
     /// Start without touching the schema: no migrations run, and start-up
     /// fails if the schema is behind (run `pwreset migrate` first).
-    #[arg(long, env = "NO_MIGRATE", default_value_t = false, action = ArgAction::Set,
-          num_args = 0..=1, default_missing_value = "true", global = true)]
+    /// As a variable: `true`, `1`, `yes` or `on`.
+    #[arg(long, env = "NO_MIGRATE", action = ArgAction::SetTrue,
+          value_parser = clap::builder::BoolishValueParser::new(), global = true)]
     pub no_migrate: bool,
     /// Log format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Human, global = true)]
@@ -156,6 +166,29 @@ pub enum Command {
     /// Manage API keys.
     #[command(subcommand)]
     ApiKey(ApiKeyCommand),
+    /// Check the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+    /// Write a consistent copy of the SQLite database to PATH while the
+    /// server runs (SQLite's `VACUUM INTO`); PostgreSQL has `pg_dump`.
+    Backup {
+        /// Where to write the copy; it must not exist yet.
+        path: std::path::PathBuf,
+    },
+}
+
+/// `config` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Read the same flags and environment as the server, check everything
+    /// the server would (URLs, keys, templates, ranges, files), print the
+    /// effective settings, secrets redacted, with where each came from, and
+    /// exit non-zero naming each problem.
+    Check {
+        /// Also open the database and connect to each SMTP server.
+        #[arg(long)]
+        connect: bool,
+    },
 }
 
 /// `api-key` subcommands.

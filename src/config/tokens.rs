@@ -23,11 +23,18 @@ pub struct TokenConfig {
     /// (`head -c 32 /dev/urandom | base64`). Required on PostgreSQL; on
     /// SQLite, when unset, a key file is created beside the database file
     /// (`FILE.key`, mode 0600).
-    #[arg(long, env = "TOKEN_ENCRYPTION_KEY", hide_env_values = true, value_parser = parse_key, global = true)]
-    pub token_encryption_key: Option<SealingKey>,
-    /// The previous key, still accepted to open tokens sealed before a rotation.
-    #[arg(long, env = "TOKEN_ENCRYPTION_KEY_OLD", hide_env_values = true, value_parser = parse_key, global = true)]
-    pub token_encryption_key_old: Option<SealingKey>,
+    #[arg(long, env = "TOKEN_ENCRYPTION_KEY", global = true)]
+    pub token_encryption_key: Option<String>,
+    /// A file holding `TOKEN_ENCRYPTION_KEY` (a mounted secret).
+    #[arg(long, env = "TOKEN_ENCRYPTION_KEY_FILE", global = true)]
+    pub token_encryption_key_file: Option<std::path::PathBuf>,
+    /// A second key this process opens tokens with, never seals with: the
+    /// previous key after a rotation, or the next one before it.
+    #[arg(long, env = "TOKEN_ENCRYPTION_KEY_OLD", global = true)]
+    pub token_encryption_key_old: Option<String>,
+    /// A file holding `TOKEN_ENCRYPTION_KEY_OLD`.
+    #[arg(long, env = "TOKEN_ENCRYPTION_KEY_OLD_FILE", global = true)]
+    pub token_encryption_key_old_file: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for TokenConfig {
@@ -43,12 +50,34 @@ impl std::fmt::Debug for TokenConfig {
     }
 }
 
-fn parse_key(raw: &str) -> Result<SealingKey, String> {
+/// The key `raw` holds, as the setting `name` gave it.
+///
+/// # Errors
+/// A message naming the setting, never holding the value.
+fn parse_key(name: &str, raw: &str) -> Result<SealingKey, String> {
     SealingKey::from_base64(raw)
-        .map_err(|why| format!("the key {why} (make one with: head -c 32 /dev/urandom | base64)"))
+        .map_err(|why| format!("{name} {why} (make one with: head -c 32 /dev/urandom | base64)"))
 }
 
 impl TokenConfig {
+    /// The keys set: the current one and the second one.
+    ///
+    /// # Errors
+    /// A message naming a setting that holds no key.
+    pub fn keys(&self) -> Result<(Option<SealingKey>, Option<SealingKey>), String> {
+        let current = self
+            .token_encryption_key
+            .as_deref()
+            .map(|raw| parse_key("TOKEN_ENCRYPTION_KEY", raw))
+            .transpose()?;
+        let old = self
+            .token_encryption_key_old
+            .as_deref()
+            .map(|raw| parse_key("TOKEN_ENCRYPTION_KEY_OLD", raw))
+            .transpose()?;
+        Ok((current, old))
+    }
+
     /// What seals reset tokens at rest for the database at `database_url`,
     /// and a line for the start-up log saying where its key came from.
     ///
@@ -56,8 +85,9 @@ impl TokenConfig {
     /// A message when no key is set on PostgreSQL, or the key file cannot be
     /// read or created.
     pub fn sealer(&self, database_url: &str) -> Result<(TokenSealer, String), String> {
-        let old = self.token_encryption_key_old.as_ref();
-        if let Some(key) = &self.token_encryption_key {
+        let (current, old) = self.keys()?;
+        let old = old.as_ref();
+        if let Some(key) = &current {
             let note = "reset tokens are sealed with TOKEN_ENCRYPTION_KEY".to_owned();
             return Ok((TokenSealer::new(key, old), note));
         }

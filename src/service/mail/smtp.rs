@@ -93,6 +93,18 @@ impl SmtpTarget {
     pub fn shown(&self) -> &str {
         &self.shown
     }
+
+    /// Connects to the server (TLS and login included) and says goodbye.
+    ///
+    /// # Errors
+    /// The mail server's or the connection's error, as text.
+    pub async fn test_connection(&self) -> Result<(), String> {
+        match self.transport.test_connection().await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err("the server did not accept the connection".into()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
 }
 
 /// A percent-encoded URL part, decoded.

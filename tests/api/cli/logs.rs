@@ -2,7 +2,7 @@
 
 use std::{
     io::{BufRead, BufReader, Read},
-    process::Stdio,
+    process::{Child, ChildStderr, Stdio},
 };
 
 use serde_json::json;
@@ -13,6 +13,9 @@ use crate::helpers::TestDb;
 #[tokio::test]
 async fn json_logs_carry_the_request_id_and_operation_but_no_secrets() {
     let db = TestDb::sqlite_file();
+    // Under LOG_FORMAT=json no key is seeded (keys never go where logs go):
+    // the operator makes one.
+    let integration = super::integration_key(&db, "test");
     let env = [
         ("METRICS_ADDR", ""),
         ("LOG_FORMAT", "json"),
@@ -23,35 +26,7 @@ async fn json_logs_carry_the_request_id_and_operation_but_no_secrets() {
         ("MAIL_FROM", "shop@example.com"),
     ];
     let mut child = spawn_server(&db, &env, Stdio::piped());
-    let mut stdout = BufReader::new(child.stdout.take().unwrap());
-    // Keep reading stdout's pipe open until the server is stopped.
-    let (url, keys, _stdout) = tokio::task::spawn_blocking(move || {
-        let mut all = String::new();
-        let mut line = String::new();
-        while all.matches("pwr_test_").count() < 2 && stdout.read_line(&mut line).unwrap() > 0 {
-            all.push_str(&line);
-            line.clear();
-        }
-        let url = all
-            .lines()
-            .next()
-            .unwrap()
-            .trim_start_matches("GraphiQL: ")
-            .to_owned();
-        let keys: Vec<String> = all
-            .split_whitespace()
-            .filter(|w| w.starts_with("pwr_test_"))
-            .map(str::to_owned)
-            .collect();
-        (url, keys, stdout)
-    })
-    .await
-    .unwrap();
-    let integration = keys
-        .iter()
-        .find(|k| k.starts_with("pwr_test_int_"))
-        .unwrap()
-        .clone();
+    let (url, mut logs, stderr) = until_serving(&mut child);
     let client = reqwest::Client::new();
     let call = |query: String, request_id: &'static str| {
         client
@@ -84,15 +59,17 @@ async fn json_logs_carry_the_request_id_and_operation_but_no_secrets() {
     )
     .await
     .unwrap();
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let mut logs = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut logs)
-        .unwrap();
+    let stdout = stop(child, stderr, &mut logs);
+    assert_eq!(
+        stdout, "",
+        "under LOG_FORMAT=json nothing but logs, on stderr"
+    );
+    for line in logs.lines() {
+        assert!(
+            serde_json::from_str::<serde_json::Value>(line).is_ok(),
+            "not JSON: {line}"
+        );
+    }
 
     let finished: Vec<serde_json::Value> = logs
         .lines()
@@ -121,9 +98,63 @@ async fn json_logs_carry_the_request_id_and_operation_but_no_secrets() {
     }
 }
 
+/// Reads `child`'s JSON log lines up to the one that names the GraphiQL URL;
+/// returns the URL, the lines so far and the rest of stderr.
+fn until_serving(child: &mut Child) -> (String, String, BufReader<ChildStderr>) {
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let mut logs = String::new();
+    loop {
+        let mut line = String::new();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "no start: {logs}");
+        logs.push_str(&line);
+        let parsed: serde_json::Value = serde_json::from_str(&line).unwrap();
+        if let Some(url) = parsed["fields"]["graphiql"].as_str() {
+            return (url.to_owned(), logs, stderr);
+        }
+    }
+}
+
+/// Stops `child`, adds the rest of its stderr to `logs`; returns its stdout.
+fn stop(mut child: Child, mut stderr: BufReader<ChildStderr>, logs: &mut String) -> String {
+    child.kill().unwrap();
+    child.wait().unwrap();
+    stderr.read_to_string(logs).unwrap();
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    stdout
+}
+
+#[tokio::test]
+async fn under_json_logs_a_first_start_makes_no_key_and_says_how_to_make_one() {
+    let db = TestDb::sqlite_file();
+    let env = [
+        ("METRICS_ADDR", ""),
+        ("LOG_FORMAT", "json"),
+        ("RUST_LOG", "info"),
+    ];
+    let mut child = spawn_server(&db, &env, Stdio::piped());
+    let (_url, mut logs, mut stderr) = until_serving(&mut child);
+    while !logs.contains("no API keys") {
+        assert!(stderr.read_line(&mut logs).unwrap() > 0, "{logs}");
+    }
+    let stdout = stop(child, stderr, &mut logs);
+    assert_eq!(stdout, "");
+    assert!(!logs.contains("pwr_"), "{logs}");
+    assert!(logs.contains("pwreset api-key create"), "{logs}");
+    let list = super::pwreset(&db, &["api-key", "list"]);
+    let list = String::from_utf8(list.stdout).unwrap();
+    assert_eq!(list.lines().count(), 1, "a header and no key: {list}");
+}
+
 #[tokio::test]
 async fn the_development_mailer_logs_test_mode_links_and_never_live_ones() {
     let db = TestDb::sqlite_file();
+    super::migrate(&db);
     let live = super::pwreset(
         &db,
         &[

@@ -1,6 +1,8 @@
 //! The binary: first start for a newcomer, the `api-key` commands and bad
 //! configuration; its logs in `logs`, start-up on a database in `startup`.
 
+mod backup;
+mod config;
 mod logs;
 mod startup;
 
@@ -22,8 +24,17 @@ fn pwreset(db: &TestDb, args: &[&str]) -> std::process::Output {
         .unwrap()
 }
 
-/// A new integration key of `mode` (`test`, `live`), made with `api-key create`.
+/// Brings `db`'s schema up to date with `pwreset migrate`, as an operator
+/// does before the first `api-key` command.
+fn migrate(db: &TestDb) {
+    let output = pwreset(db, &["migrate"]);
+    assert!(output.status.success(), "{output:?}");
+}
+
+/// A new integration key of `mode` (`test`, `live`), made with `api-key create`
+/// on a database brought up to date first.
 fn integration_key(db: &TestDb, mode: &str) -> String {
+    migrate(db);
     let args = ["api-key", "create", "--role", "integration", "--mode", mode];
     let output = pwreset(db, &args);
     assert!(output.status.success(), "{output:?}");
@@ -154,6 +165,7 @@ async fn a_fresh_server_prints_its_url_and_two_test_keys_that_work() {
 #[tokio::test]
 async fn api_key_commands_create_list_and_revoke_keys() {
     let db = TestDb::sqlite_file();
+    migrate(&db);
     let created = pwreset(
         &db,
         &[
@@ -209,6 +221,18 @@ async fn api_key_commands_create_list_and_revoke_keys() {
 #[test]
 fn api_key_commands_refuse_bad_arguments_with_a_message() {
     let db = TestDb::sqlite_file();
+    // On a schema behind the server, they refuse and change nothing: no
+    // migration as a side effect.
+    let refused = pwreset(&db, &["api-key", "list"]);
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8(refused.stderr).unwrap();
+    assert!(stderr.contains("run `pwreset migrate` first"), "{stderr}");
+    let still_behind = pwreset(&db, &["--no-migrate", "api-key", "list"]);
+    assert!(
+        !still_behind.status.success(),
+        "the refusal migrated nothing"
+    );
+    migrate(&db);
     for args in [
         &["api-key", "create", "--role", "admin", "--mode", "test"][..],
         &[
@@ -238,7 +262,7 @@ fn bad_configuration_is_refused_at_start_with_a_message_naming_it() {
         ("CORS_ALLOWED_ORIGINS", "shop.example.com", "https://"),
         ("LISTEN_ADDR", "nowhere", "listen-addr"),
         ("INTROSPECTION", "maybe", "introspection"),
-        ("TOKEN_ENCRYPTION_KEY", "not-a-key", "token-encryption-key"),
+        ("TOKEN_ENCRYPTION_KEY", "not-a-key", "TOKEN_ENCRYPTION_KEY"),
         ("SMTP_URL", "http://mail.example", "SMTP_URL"),
         (
             "SMTP_URL",

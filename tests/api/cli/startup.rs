@@ -238,7 +238,7 @@ async fn the_sqlite_files_are_private_and_an_exposed_one_is_reported() {
     let path = file_of(&exposed);
     std::fs::write(&path, b"").unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let output = pwreset(&exposed, &["api-key", "list"]);
+    let output = pwreset(&exposed, &["migrate"]);
     assert!(output.status.success());
     let stderr = String::from_utf8(output.stderr).unwrap();
     assert!(
@@ -248,7 +248,7 @@ async fn the_sqlite_files_are_private_and_an_exposed_one_is_reported() {
 }
 
 /// The file of an SQLite test database.
-fn file_of(db: &TestDb) -> String {
+pub(super) fn file_of(db: &TestDb) -> String {
     let url = db.url.trim_start_matches("sqlite://");
     url.split('?').next().unwrap_or(url).to_owned()
 }
