@@ -31,6 +31,7 @@ pub mod domain;
 pub mod entity;
 pub mod flags;
 pub mod graphql;
+pub mod health;
 pub mod http;
 pub mod metrics;
 pub mod service;

@@ -70,6 +70,8 @@ pub struct AppState {
     pub mail: Arc<MailSettings>,
     /// Serving, or draining before a stop.
     pub lifecycle: Lifecycle,
+    /// Whether the database is known to be down (answer 503 at once).
+    pub health: crate::health::DatabaseHealth,
 }
 
 impl AppState {

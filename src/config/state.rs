@@ -123,6 +123,7 @@ impl StateBuilder {
             audit_retention: chrono::Duration::days(i64::from(config.audit_retention_days)),
             mail,
             lifecycle: Default::default(),
+            health: Default::default(),
         })
     }
 }

@@ -43,6 +43,11 @@ pub(crate) async fn authenticate(
         Ok(None) => Ok(Auth::Invalid),
         Err(e) => {
             tracing::error!(error = %e, cause = ?std::error::Error::source(&e).map(ToString::to_string), "api key look-up failed");
+            if let crate::service::Error::Database(cause) = &e
+                && crate::service::database_unreachable(cause)
+            {
+                state.health.mark_down(&state.reader);
+            }
             Err(StatusCode::SERVICE_UNAVAILABLE)
         }
     }

@@ -48,6 +48,15 @@ async fn readyz(State(app): State<AppState>) -> impl IntoResponse {
             Json(json!({ "status": "shutting down" })),
         );
     }
+    // The cause goes to the log (once per outage), not to this public route.
+    let unavailable = || {
+        let body = json!({ "status": "unavailable", "database": "unreachable" });
+        (StatusCode::SERVICE_UNAVAILABLE, Json(body))
+    };
+    // Known down: answered at once, from the probe's state.
+    if app.health.is_down() {
+        return unavailable();
+    }
     match tokio::time::timeout(READY_TIMEOUT, app.db.ping()).await {
         Ok(Ok(())) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
         outcome => {
@@ -56,10 +65,8 @@ async fn readyz(State(app): State<AppState>) -> impl IntoResponse {
                 _ => "timed out".to_owned(),
             };
             tracing::warn!(%reason, "not ready: the database does not answer");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "status": "unavailable", "database": "unreachable" })),
-            )
+            app.health.mark_down(&app.db);
+            unavailable()
         }
     }
 }

@@ -14,7 +14,7 @@ use std::{
 use serde_json::json;
 use tokio::{net::TcpListener, task::JoinSet};
 
-use crate::helpers::{Options, TestApp, TestDb, error_codes, start_time};
+use crate::helpers::{Options, PrivatePostgres, TestApp, TestDb, error_codes, start_time};
 
 /// A TCP proxy in front of PostgreSQL that the test can cut and restore.
 struct Proxy {
@@ -113,4 +113,71 @@ async fn requests_fail_fast_while_the_database_is_away_and_recover_when_it_is_ba
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
+}
+
+/// `/readyz` on the public listener, guarded like `count`.
+async fn ready(app: &TestApp) -> reqwest::StatusCode {
+    let request = app.client.get(format!("http://{}/readyz", app.addr)).send();
+    tokio::time::timeout(Duration::from_secs(10), request)
+        .await
+        .expect("answered, not hung")
+        .unwrap()
+        .status()
+}
+
+/// A PostgreSQL of the test's own is stopped: once the server has seen it
+/// gone, requests and `/readyz` answer 503 without waiting on the pool (its
+/// wait is `DB_ACQUIRE_TIMEOUT_MS`, 2 s), the log names the cause, and once
+/// PostgreSQL is back the probe finds it within its interval.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_stopped_postgresql_is_answered_503_at_once_and_served_soon_after_its_return() {
+    let Some(cluster) = PrivatePostgres::start().await else {
+        return;
+    };
+    let url = cluster.url();
+    let pool_wait = Duration::from_secs(2);
+    let db = sea_orm::Database::connect(pwreset::database::connect_options(&url, pool_wait))
+        .await
+        .unwrap();
+    let clock = Arc::new(pwreset::service::ManualClock::new(start_time()));
+    let app = TestApp::start(TestDb::external(&url), db, Options::default(), clock).await;
+    assert_eq!(count(&app).await.status(), 200);
+    assert_eq!(ready(&app).await, 200);
+
+    cluster.stop().await;
+    // The first request finds out (within the pool's wait, at most).
+    assert_eq!(count(&app).await.status(), 503);
+    let mut slowest = Duration::ZERO;
+    for _ in 0..20 {
+        let started = std::time::Instant::now();
+        let down = count(&app).await;
+        let readiness = ready(&app).await;
+        slowest = slowest.max(started.elapsed() / 2);
+        assert_eq!(down.status(), 503);
+        assert_eq!(down.headers()["retry-after"], "1");
+        let body: serde_json::Value = down.json().await.unwrap();
+        assert_eq!(error_codes(&body), ["SERVICE_UNAVAILABLE"]);
+        assert_eq!(readiness, 503);
+    }
+    eprintln!("slowest 503 while PostgreSQL was stopped: {slowest:?}");
+    // A guard with a wide margin, not a benchmark: an answer that waited on
+    // the pool would take its whole wait.
+    assert!(slowest < pool_wait / 4, "{slowest:?}");
+    let cause = app.state.health.cause().expect("the probe found the cause");
+    assert!(cause.contains("connection refused"), "{cause}");
+
+    cluster.start_again().await;
+    let back = std::time::Instant::now();
+    while count(&app).await.status() != 200 {
+        assert!(
+            back.elapsed() < Duration::from_secs(1),
+            "not served within 1 s"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    eprintln!(
+        "served again {:?} after PostgreSQL accepted connections",
+        back.elapsed()
+    );
+    assert_eq!(ready(&app).await, 200);
 }

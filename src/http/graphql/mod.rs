@@ -208,10 +208,16 @@ impl Endpoint {
             via_get,
             deadline,
         } = call;
+        // `respond` adds `Retry-After: 1` to every 503.
+        if self.app.health.is_down() {
+            let message = "the database cannot be reached right now; try again in a moment";
+            let status = StatusCode::SERVICE_UNAVAILABLE;
+            let refusal = Refusal::http(status, ErrorCode::ServiceUnavailable, message);
+            return respond(media, vec![refusal.answer(media)], false);
+        }
         let auth = match auth::authenticate(&self.app, headers).await {
             Ok(auth) => auth,
             Err(status) => {
-                // `respond` adds `Retry-After: 1` to every 503.
                 let message = "the server cannot check API keys right now; try again";
                 let refusal = Refusal::http(status, ErrorCode::ServiceUnavailable, message);
                 return respond(media, vec![refusal.answer(media)], false);
@@ -297,7 +303,12 @@ impl Endpoint {
                     retry_after,
                     known_operation: false,
                 };
-                if down { answer.unavailable() } else { answer }
+                if down {
+                    self.app.health.mark_down(&self.app.db);
+                    answer.unavailable()
+                } else {
+                    answer
+                }
             }
             Err(_) => {
                 let message = format!(

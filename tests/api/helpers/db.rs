@@ -75,6 +75,17 @@ impl TestDb {
         }
     }
 
+    /// A handle on the database at `url`, made and removed by someone else
+    /// (a private cluster the test owns).
+    pub fn external(url: &str) -> Self {
+        Self {
+            url: url.to_owned(),
+            sqlite_file: None,
+            pg_schema: None,
+            connect_to: None,
+        }
+    }
+
     /// A handle on the same database that leaves it in place when dropped
     /// (the first handle cleans up).
     pub fn alias(&self) -> TestDb {

@@ -4,6 +4,7 @@ mod db;
 mod docs;
 mod gate;
 mod operations;
+mod postgres;
 
 use std::{
     net::SocketAddr,
@@ -35,6 +36,7 @@ pub use docs::docs;
 pub use gate::Gate;
 use gate::SqlLog;
 pub use operations::{codes, error_codes};
+pub use postgres::PrivatePostgres;
 use tokio::net::TcpListener;
 
 /// `createWebhook`, with every payload field.
