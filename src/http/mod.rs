@@ -168,7 +168,11 @@ pub fn admin_router(app: AppState) -> Router {
 }
 
 /// The client's address: the socket's peer, or, when the peer is a trusted
-/// proxy, the nearest address in `X-Forwarded-For` that is not one.
+/// proxy, `X-Forwarded-For` read from the right (the entries nearest us,
+/// which our proxies wrote), stopping at the first that is not a trusted
+/// proxy. An entry that cannot be read (`unknown`, garbage) is that client:
+/// all such share [`UNREADABLE_CLIENT`], never skipped, so a client cannot
+/// hide behind junk to have an entry of its choice taken.
 fn client_ip(request: &Request, trusted: &[ipnet::IpNet]) -> Option<IpAddr> {
     let peer = request
         .extensions()
@@ -178,21 +182,43 @@ fn client_ip(request: &Request, trusted: &[ipnet::IpNet]) -> Option<IpAddr> {
     if !is_trusted(&peer) {
         return Some(peer);
     }
-    let forwarded: Vec<IpAddr> = request
+    let forwarded: Vec<Option<IpAddr>> = request
         .headers()
         .get_all("x-forwarded-for")
         .iter()
-        .filter_map(|v| v.to_str().ok())
+        .map(|v| v.to_str().unwrap_or("unreadable"))
         .flat_map(|v| v.split(','))
-        .filter_map(|part| part.trim().parse().ok())
+        .map(str::trim)
+        .filter(|part| !part.is_empty())
+        .map(forwarded_address)
         .collect();
-    forwarded
-        .iter()
-        .rev()
-        .find(|ip| !is_trusted(ip))
-        .or(forwarded.first())
-        .copied()
-        .or(Some(peer))
+    for entry in forwarded.iter().rev() {
+        match entry {
+            Some(ip) if is_trusted(ip) => continue,
+            Some(ip) => return Some(*ip),
+            None => return Some(UNREADABLE_CLIENT),
+        }
+    }
+    // Only trusted proxies: the one farthest from us.
+    Some(forwarded.first().copied().flatten().unwrap_or(peer))
+}
+
+/// The one address every unreadable `X-Forwarded-For` entry counts as: `100::`,
+/// in IPv6's discard-only prefix (RFC 6666), which no client has.
+pub const UNREADABLE_CLIENT: IpAddr =
+    IpAddr::V6(std::net::Ipv6Addr::new(0x100, 0, 0, 0, 0, 0, 0, 0));
+
+/// An `X-Forwarded-For` entry as proxies write it: `IP`, `IPv4:port`,
+/// `[IPv6]:port` or `[IPv6]`; `None` for anything else.
+fn forwarded_address(entry: &str) -> Option<IpAddr> {
+    entry
+        .parse::<IpAddr>()
+        .ok()
+        .or_else(|| entry.parse::<SocketAddr>().ok().map(|s| s.ip()))
+        .or_else(|| {
+            let inner = entry.strip_prefix('[')?.strip_suffix(']')?;
+            inner.parse::<std::net::Ipv6Addr>().ok().map(IpAddr::V6)
+        })
 }
 
 fn cors(settings: &HttpSettings) -> CorsLayer {

@@ -246,3 +246,49 @@ async fn x_forwarded_for_counts_only_behind_a_trusted_proxy() {
     send(&proxied).await.unwrap();
     assert_eq!(audit_ips(&proxied).await, [json!("203.0.113.9")]);
 }
+
+/// Behind a trusted proxy that appends `ip:port`, `[v6]:port` or `unknown`,
+/// the entry the proxy wrote is the client: never an earlier one the client
+/// wrote itself.
+#[tokio::test]
+async fn x_forwarded_for_is_read_from_the_right_and_unreadable_entries_are_one_client() {
+    let mut options = Options {
+        http: HttpSettings {
+            trusted_proxies: vec!["127.0.0.0/8".parse().unwrap()],
+            ..Default::default()
+        },
+        ..Options::default()
+    };
+    limits(&mut options).create_per_ip = Limit::per(3, 3600);
+    let app = TestApp::spawn_with(options).await;
+    let send = |forwarded: String, email: &'static str| {
+        app.client
+            .post(app.url())
+            .bearer_auth(&app.sales_channel)
+            .header("x-forwarded-for", forwarded)
+            .json(&json!({ "query": CREATE_RESET, "variables": { "email": email } }))
+            .send()
+    };
+    for (forwarded, client) in [
+        ("6.6.6.6, 7.7.7.7:8080", "7.7.7.7"),
+        ("6.6.6.6, [2001:db8::7]:443", "2001:db8::7"),
+        ("6.6.6.6, [2001:db8::8]", "2001:db8::8"),
+        ("6.6.6.6, unknown", "100::"),
+        ("6.6.6.6, 198.51.100.4, 127.0.0.2", "198.51.100.4"),
+    ] {
+        let before = audit_ips(&app).await.len();
+        send(forwarded.into(), "xff@example.com").await.unwrap();
+        let ips = audit_ips(&app).await;
+        assert_eq!(ips.len(), before + 1);
+        assert!(ips.contains(&json!(client)), "{forwarded}: {ips:?}");
+        assert!(!ips.contains(&json!("6.6.6.6")), "{forwarded}: {ips:?}");
+    }
+    // Junk after a varying address of the client's choosing is one client,
+    // whose limit holds: 3 per hour, and "unknown" above was the first.
+    let mut statuses = Vec::new();
+    for n in 0..4 {
+        let response = send(format!("1.1.2.{n}, junk"), "junk@example.com").await;
+        statuses.push(response.unwrap().status().as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 429, 429]);
+}
