@@ -27,7 +27,7 @@ impl ResetUrl {
         }
         let url = Url::parse(&raw.replace(PLACEHOLDER, "t"))
             .map_err(|_| format!("{raw:?} is not a URL"))?;
-        if !matches!(url.scheme(), "http" | "https") || !url.username().is_empty() {
+        if !matches!(url.scheme(), "http" | "https") || has_user_information(raw) {
             return Err(format!(
                 "{raw:?} must be an http(s) URL without credentials"
             ));
@@ -76,7 +76,7 @@ pub fn check_redirect(raw: &str, allowed: &[String]) -> Result<String, UserError
         )
     };
     let url = Url::parse(raw.trim()).map_err(|_| refuse("must be an absolute http(s) URL"))?;
-    if !matches!(url.scheme(), "http" | "https") || !url.username().is_empty() {
+    if !matches!(url.scheme(), "http" | "https") || has_user_information(raw) {
         return Err(refuse("must be an http(s) URL without credentials"));
     }
     if raw.len() > 2048 {
@@ -93,6 +93,18 @@ pub fn check_redirect(raw: &str, allowed: &[String]) -> Result<String, UserError
 
 fn encode(token: &str) -> String {
     byte_serialize(token.as_bytes()).collect()
+}
+
+/// Whether the URL `raw` has user information of any form (`user@`,
+/// `:password@`, a bare `@`): the parsed URL drops an empty one, so the
+/// authority is read as written.
+fn has_user_information(raw: &str) -> bool {
+    let Some((_, rest)) = raw.trim().split_once(':') else {
+        return false;
+    };
+    let rest = rest.trim_start_matches(['/', '\\']);
+    let authority = rest.split(['/', '?', '#', '\\']).next().unwrap_or_default();
+    authority.contains('@')
 }
 
 #[cfg(test)]
@@ -119,11 +131,18 @@ mod tests {
     fn only_allowed_origins_may_be_redirected_to() {
         let allowed = vec!["https://shop.example".to_owned()];
         assert!(check_redirect("https://shop.example/account/reset", &allowed).is_ok());
+        // An `@` past the authority is no user information.
+        assert!(check_redirect("https://shop.example/r?for=a@b.example", &allowed).is_ok());
         for refused in [
             "https://evil.example/reset",
             "https://shop.example.evil.example/reset",
             "http://shop.example/reset",
             "https://user@shop.example/reset",
+            "https://:pw@shop.example/reset",
+            "https://@shop.example/reset",
+            "https://:@shop.example/reset",
+            "https:@shop.example/reset",
+            "https:\\\\:pw@shop.example/reset",
             "javascript:alert(1)",
             "/reset",
         ] {

@@ -123,6 +123,20 @@ async fn a_redirect_url_is_used_only_when_its_origin_is_allowed() {
         payload["userErrors"][0]["field"],
         json!(["input", "redirectUrl"])
     );
+    // User information of any form, on the allowed origin itself.
+    for url in [
+        "https://:pw@shop.example/reset",
+        "https://@shop.example/reset",
+        "https://user@shop.example/reset",
+    ] {
+        let refused = request(
+            &app,
+            json!({ "customerEmail": "ada@example.com", "redirectUrl": url }),
+        )
+        .await;
+        let payload = &refused["data"]["createCustomerPasswordReset"];
+        assert_eq!(codes(payload), ["REDIRECT_URL_NOT_ALLOWED"], "{url}");
+    }
     app.run_jobs().await;
     assert!(sink.messages().is_empty(), "a refused create sends nothing");
 
