@@ -96,7 +96,10 @@ pub struct Metrics {
     sealed_unopenable: Family<SealedLabels, Gauge<i64, AtomicI64>>,
     /// When the log last warned of undeliverable resets.
     warned_undeliverable: Mutex<Option<Instant>>,
+    /// Operation names that took a label, within `MAX_OPERATION_LABELS`.
     operations: Mutex<HashSet<String>>,
+    /// Operation names the operator listed: always labelled.
+    reserved: Mutex<HashSet<String>>,
 }
 
 fn latency_histogram() -> Histogram {
@@ -225,13 +228,29 @@ impl Metrics {
             hash_queue,
             pool,
             operations: Mutex::new(HashSet::new()),
+            reserved: Mutex::new(HashSet::new()),
         }
+    }
+
+    /// Operation names that always have a label of their own
+    /// (`METRICS_OPERATION_NAMES`), outside the budget other names share.
+    pub fn reserve_operations(&self, names: &[String]) {
+        let mut reserved = self.reserved.lock().unwrap_or_else(|e| e.into_inner());
+        reserved.extend(names.iter().cloned());
     }
 
     fn operation_label(&self, name: Option<&str>) -> String {
         let Some(name) = name.filter(|n| !n.is_empty()) else {
             return "anonymous".into();
         };
+        if self
+            .reserved
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(name)
+        {
+            return name.to_owned();
+        }
         let mut seen = self.operations.lock().unwrap_or_else(|e| e.into_inner());
         if seen.contains(name) {
             return name.to_owned();

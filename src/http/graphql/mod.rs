@@ -45,7 +45,7 @@ use self::{
 };
 use super::{HttpSettings, auth, graphiql};
 use crate::{
-    domain::{Auth, ClientIp},
+    domain::{Auth, ClientIp, Role},
     graphql::{self, AppSchema, ErrorCode},
     metrics::Outcome,
     state::AppState,
@@ -64,6 +64,7 @@ pub(super) struct Endpoint {
 impl Endpoint {
     /// The endpoint of `schema`, with nothing parsed yet.
     pub fn new(schema: AppSchema, app: AppState, settings: Arc<HttpSettings>) -> Self {
+        app.metrics.reserve_operations(&settings.metrics_operations);
         Self {
             schema,
             app,
@@ -243,7 +244,10 @@ impl Endpoint {
                     });
                     // A name becomes a metrics label only when the server
                     // knows it: clients choose names, and labels cost memory.
-                    let known = from_store
+                    // Names a storefront key persisted are the public's
+                    // choice: they never take a label.
+                    let integration = matches!(&auth, Auth::Key(p) if p.role == Role::Integration);
+                    let known = (from_store && integration)
                         || operation
                             .as_ref()
                             .is_some_and(|name| self.settings.metrics_operations.contains(name));

@@ -154,3 +154,47 @@ async fn a_persisted_querys_name_labels_metrics_and_an_unknown_name_does_not() {
     assert!(metrics.contains(&label("CountCustomers")), "{metrics}");
     assert!(metrics.contains(&label("other")), "{metrics}");
 }
+
+/// Runs the document registered for `query`'s hash as `key`.
+async fn by_hash_as(app: &TestApp, key: &str, query: &str) {
+    let extensions = json!({ "persistedQuery": { "version": 1, "sha256Hash": sha256_hex(query) } });
+    let response = app
+        .post(Some(key), &json!({ "extensions": extensions }))
+        .await;
+    assert_eq!(response.status(), 200);
+}
+
+#[tokio::test]
+async fn names_the_operator_lists_keep_their_label_and_storefront_names_take_none() {
+    let app = TestApp::spawn_with(Options::with_http(HttpSettings {
+        metrics_operations: vec!["ListResets".into()],
+        ..HttpSettings::default()
+    }))
+    .await;
+    // The public key persists and runs named queries: none takes a label.
+    for n in 0..5 {
+        let query = format!("query ShopperQ{n} {{ __typename }}");
+        register(&app, Some(&app.sales_channel), &query).await;
+        by_hash_as(&app, &app.sales_channel, &query).await;
+    }
+    // Integration names use up the label budget...
+    for n in 0..110 {
+        let query = format!("query Back{n} {{ __typename }}");
+        register(&app, Some(&app.integration), &query).await;
+        by_hash_as(&app, &app.integration, &query).await;
+    }
+    // ...and the name the operator listed still has its own.
+    let listed = "query ListResets { customerPasswordResets { totalCount } }";
+    app.gql(Some(&app.integration), listed, json!({})).await;
+    let metrics = app.metrics().await;
+    assert!(!metrics.contains("ShopperQ"), "{metrics}");
+    assert!(
+        metrics
+            .contains(r#"pwreset_graphql_requests_total{operation="ListResets",outcome="Ok"} 1"#),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"operation="Back0""#),
+        "integration names are labelled"
+    );
+}
