@@ -80,7 +80,9 @@ pub enum ErrorCode {
     GraphqlParseFailed,
     /// The document breaks a limit of this server.
     GraphqlValidationFailed,
-    /// `extensions.persistedQuery` is malformed or does not match `query`.
+    /// `extensions.persistedQuery` is malformed or does not match `query`,
+    /// or the document writes a secret input as a literal (it would be
+    /// stored as text).
     PersistedQueryInvalid,
     /// The hash names no registered document: resend with `query`.
     PersistedQueryNotFound,

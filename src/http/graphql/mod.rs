@@ -379,6 +379,17 @@ impl Endpoint {
                 "mutations must be sent with POST",
             ));
         }
+        if to_register.is_some()
+            && let Some(secret) = document::secret_literal(parsed)
+        {
+            return Err(Refusal::graphql(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::PersistedQueryInvalid,
+                format!(
+                    "this document writes `{secret}` as a literal, and a persisted document is stored as text: pass secrets as variables, or send the document without `persistedQuery`"
+                ),
+            ));
+        }
         let aliases = document::count_aliases(parsed);
         let max_aliases = self.settings.max_aliases;
         if aliases > max_aliases {

@@ -198,3 +198,72 @@ async fn names_the_operator_lists_keep_their_label_and_storefront_names_take_non
         "integration names are labelled"
     );
 }
+
+#[tokio::test]
+async fn a_document_writing_a_secret_as_a_literal_is_refused_as_a_persisted_query() {
+    let app = TestApp::spawn().await;
+    app.create_customer("ada@example.com", None).await;
+    let (_, token) = app.create_reset("ada@example.com").await;
+    let password = "literal-pass-7Kq";
+    let written = |fragment: bool| {
+        let input = format!(
+            r#"completeCustomerPasswordReset(input: {{ resetPasswordToken: "{token}", customerPassword: "{password}" }}) {{ userErrors {{ code }} }}"#
+        );
+        if fragment {
+            format!("mutation {{ ...F }} fragment F on Mutation {{ {input} }}")
+        } else {
+            format!("mutation {{ {input} }}")
+        }
+    };
+    for query in [written(false), written(true)] {
+        let extensions =
+            json!({ "persistedQuery": { "version": 1, "sha256Hash": sha256_hex(&query) } });
+        let response = app
+            .post(
+                Some(&app.sales_channel),
+                &json!({ "query": query, "extensions": extensions }),
+            )
+            .await;
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"],
+            "PERSISTED_QUERY_INVALID"
+        );
+        assert!(body.get("data").is_none_or(Value::is_null), "not executed: {body}");
+        let message = body["errors"][0]["message"].as_str().unwrap();
+        assert!(
+            message.contains("resetPasswordToken") && message.contains("variables"),
+            "{message}"
+        );
+    }
+    let dump = app.dump_database().await;
+    assert!(
+        !dump.contains(&token) && !dump.contains(password),
+        "a secret was stored"
+    );
+    assert_eq!(stored(&app).await, Vec::<String>::new());
+    // Nothing ran: the token still completes the reset, and a persisted
+    // document that takes its secrets as variables is stored as usual.
+    let with_variables = "mutation($input: CompleteCustomerPasswordResetInput!) { completeCustomerPasswordReset(input: $input) { userErrors { code } } }";
+    let extensions =
+        json!({ "persistedQuery": { "version": 1, "sha256Hash": sha256_hex(with_variables) } });
+    let variables =
+        json!({ "input": { "resetPasswordToken": token, "customerPassword": password } });
+    let body: Value = app
+        .post(
+            Some(&app.sales_channel),
+            &json!({ "query": with_variables, "variables": variables, "extensions": extensions }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        body["data"]["completeCustomerPasswordReset"]["userErrors"],
+        json!([]),
+        "{body}"
+    );
+    assert_eq!(stored(&app).await, [with_variables]);
+    let dump = app.dump_database().await;
+    assert!(!dump.contains(&token) && !dump.contains(password));
+}
