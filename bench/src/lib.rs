@@ -52,6 +52,7 @@ pub fn state(
         webhooks,
         rate_limits: RateLimits {
             create_per_email: lots,
+            create_per_email_total: lots,
             create_per_key: lots,
             create_per_ip: lots,
             complete_per_ip: lots,

@@ -16,6 +16,7 @@ mod m20261129_000008_bounded_persisted_queries;
 mod m20261129_000009_one_open_reset_per_customer;
 mod m20261129_000010_reset_emails;
 mod m20261204_000011_token_key_ids;
+mod m20261205_000012_queue_networks;
 
 /// Every migration of the schema, oldest first.
 pub struct Migrator;
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000009_one_open_reset_per_customer::Migration),
             Box::new(m20261129_000010_reset_emails::Migration),
             Box::new(m20261204_000011_token_key_ids::Migration),
+            Box::new(m20261205_000012_queue_networks::Migration),
         ]
     }
 }

@@ -21,10 +21,15 @@ pub struct Model {
     pub email_key: String,
     /// The client's address prefix (an IPv6 /64, an IPv4 /32 by default).
     pub client_prefix: String,
-    /// The request's place among its prefix's queued requests when it was
-    /// queued (1 for the first): requests are processed by place, then age,
-    /// so one busy prefix cannot keep others waiting.
+    /// The request's place among its mode's queued requests from its
+    /// network (`client_network`) when it was queued (1 for the first):
+    /// requests are processed by place, then age, so one busy network cannot
+    /// keep others waiting.
     pub position: i32,
+    /// The client's wide network: an IPv4 /16, an IPv6 /32.
+    pub client_network: String,
+    /// The client's subnet: an IPv4 /24, an IPv6 /48.
+    pub client_subnet: String,
     /// Unused since storefronts may not set it (always `None`).
     pub reference: Option<String>,
     /// Unused since storefronts may not set it (always `None`).

@@ -53,7 +53,9 @@ impl std::str::FromStr for Limit {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::Args)]
 #[command(next_help_heading = "Rate limits")]
 pub struct RateLimits {
-    /// Reset creates per customer email (known or not), as COUNT/SECONDS.
+    /// Reset creates per customer email (known or not) from one client
+    /// subnet (an IPv4 /24, an IPv6 /48), as COUNT/SECONDS: a stranger's
+    /// requests for an email never use up its owner's.
     #[arg(
         long = "rate-limit-create-per-email",
         env = "RATE_LIMIT_CREATE_PER_EMAIL",
@@ -61,6 +63,15 @@ pub struct RateLimits {
         global = true
     )]
     pub create_per_email: Limit,
+    /// Reset creates per customer email from all clients together, as
+    /// COUNT/SECONDS: what bounds the emails one inbox receives.
+    #[arg(
+        long = "rate-limit-create-per-email-total",
+        env = "RATE_LIMIT_CREATE_PER_EMAIL_TOTAL",
+        default_value = "10/3600",
+        global = true
+    )]
+    pub create_per_email_total: Limit,
     /// Reset creates per integration key, as COUNT/SECONDS. Sales-channel keys
     /// have no per-key limit: one public key is shared by every shopper, and a
     /// limit on it would be a store-wide off switch in any one client's hands.
@@ -131,6 +142,41 @@ impl RateLimits {
         ipnet::IpNet::new(ip, len)
             .map(|net| net.trunc().to_string())
             .unwrap_or_else(|_| ip.to_string())
+    }
+}
+
+/// A client's address at the three widths the storefront queue groups by.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Networks {
+    /// The wide network: an IPv4 /16, an IPv6 /32.
+    pub network: String,
+    /// The subnet: an IPv4 /24, an IPv6 /48.
+    pub subnet: String,
+    /// The address prefix the rate limits count ([`RateLimits::prefix`]).
+    pub prefix: String,
+}
+
+impl RateLimits {
+    /// `ip`'s [`Networks`]; each no narrower than the prefix (all empty
+    /// without an address).
+    pub fn networks(&self, ip: Option<std::net::IpAddr>) -> Networks {
+        let Some(ip) = ip.map(normalize_ip) else {
+            return Networks::default();
+        };
+        let (exact, wide, mid) = match ip {
+            std::net::IpAddr::V4(_) => (Ord::min(self.ipv4_prefix, 32), 16, 24),
+            std::net::IpAddr::V6(_) => (Ord::min(self.ipv6_prefix, 128), 32, 48),
+        };
+        let net = |len: u8| {
+            ipnet::IpNet::new(ip, Ord::min(len, exact))
+                .map(|net| net.trunc().to_string())
+                .unwrap_or_else(|_| ip.to_string())
+        };
+        Networks {
+            network: net(wide),
+            subnet: net(mid),
+            prefix: self.prefix(Some(ip)),
+        }
     }
 }
 

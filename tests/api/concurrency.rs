@@ -12,6 +12,7 @@ fn unlimited() -> Options {
     let mut options = Options::default();
     let lots = Limit::per(1_000_000, 3_600);
     options.rate_limits.create_per_email = lots;
+    options.rate_limits.create_per_email_total = lots;
     options.rate_limits.create_per_key = lots;
     options.rate_limits.complete_per_key = lots;
     options.rate_limits.complete_per_ip = lots;

@@ -204,10 +204,15 @@ async fn a_flood_of_refused_requests_writes_next_to_nothing() {
 
 /// A storefront create for `email` from `ip` (behind the trusted proxy); the HTTP status.
 async fn create_from(app: &TestApp, ip: &str, email: &str) -> u16 {
+    create_as(app, &app.sales_channel, ip, email).await
+}
+
+/// A create with `key` for `email` from `ip`; the HTTP status.
+async fn create_as(app: &TestApp, key: &str, ip: &str, email: &str) -> u16 {
     let body = json!({ "query": CREATE_RESET, "variables": { "email": email } });
     app.client
         .post(app.url())
-        .bearer_auth(&app.sales_channel)
+        .bearer_auth(key)
         .header("x-forwarded-for", ip)
         .json(&body)
         .send()
@@ -317,6 +322,78 @@ async fn a_full_queue_sheds_the_busiest_client_not_a_quiet_one() {
     );
     app.run_jobs().await;
     assert_eq!(resets_for(&app, "shopper@example.com").await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_flood_from_a_thousand_addresses_of_one_network_leaves_a_shopper_served() {
+    let mut options = behind_a_proxy();
+    options.rate_limits.storefront_queue_max = 100;
+    let app = Arc::new(TestApp::spawn_with(options).await);
+    app.create_customer("shopper@example.com", None).await;
+    // One request each from 1,000 addresses of 198.18.0.0/16.
+    let requests = (0..1_000)
+        .map(|n| {
+            let ip = format!("198.18.{}.{}", n / 250, n % 250 + 1);
+            (ip, format!("spread{n}@example.net"))
+        })
+        .collect();
+    let statuses = flood(&app, requests).await;
+    assert!(statuses.iter().all(|s| [200, 429].contains(s)));
+    // Full; concurrent requests may overshoot the bound by their number (8).
+    let full = queued(&app).await;
+    assert!((100..=108).contains(&full), "{full}");
+
+    let status = create_from(&app, "203.0.113.7", "shopper@example.com").await;
+    assert_eq!(
+        status, 200,
+        "a shopper from another network is served at once"
+    );
+    app.run_jobs().await;
+    assert_eq!(resets_for(&app, "shopper@example.com").await, 1);
+    let shopper_processed_first = app
+        .gql(
+            Some(&app.integration),
+            "{ passwordResetAuditEvents(filter: { outcome: [CREATED] }) { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        shopper_processed_first["data"]["passwordResetAuditEvents"]["totalCount"],
+        1
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_test_mode_flood_leaves_a_live_shopper_served() {
+    let mut options = behind_a_proxy();
+    options.rate_limits.storefront_queue_max = 20;
+    let app = Arc::new(TestApp::spawn_with(options).await);
+    let live = app.live_sales_channel.clone();
+    // Twenty test-mode requests from twenty networks fill test mode's queue:
+    // spread one per network, nothing can be shed for a twenty-first.
+    let requests = (11..31)
+        .map(|n| (format!("{n}.1.0.1"), format!("t{n}@example.net")))
+        .collect();
+    let statuses = flood(&app, requests).await;
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    assert_eq!(
+        create_from(&app, "198.51.100.9", "more@example.net").await,
+        429
+    );
+    // Live mode has its own queue and its own counters.
+    assert_eq!(
+        create_as(&app, &live, "198.51.100.9", "live@example.com").await,
+        200
+    );
+    // Twenty more test creates from 11.1.0.1 use up its per-address limit
+    // (20/h) in test mode; a live create from it still counts from zero.
+    for n in 0..20 {
+        create_from(&app, "11.1.0.1", &format!("again{n}@example.net")).await;
+    }
+    assert_eq!(
+        create_as(&app, &live, "11.1.0.1", "live2@example.com").await,
+        200
+    );
 }
 
 #[tokio::test]

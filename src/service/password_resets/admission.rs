@@ -128,9 +128,11 @@ pub(super) async fn record_refusal<T>(
     result
 }
 
-/// The caller's address prefix and key, as rate-limit subjects.
+/// The caller's address prefix (in its mode: test traffic never counts
+/// against live callers) and key, as rate-limit subjects.
 fn subjects(caller: &Caller, limits: &RateLimits) -> (String, String) {
     let prefix = limits.prefix(caller.client_ip);
+    let prefix = format!("{}:{prefix}", caller.principal.mode);
     (prefix, caller.principal.key_id.as_str().to_owned())
 }
 
@@ -153,13 +155,28 @@ pub(super) async fn admit_create(
     let email_key = Email::parse(&input.customer_email)
         .map(|email| format!("{}:{}", caller.principal.mode, email.key()))
         .unwrap_or_default();
+    // Counted per client subnet as well as overall: a stranger's requests use
+    // up the overall count, never the owner's own subnet's.
+    let subnet = limits.networks(caller.client_ip).subnet;
+    let email_from_subnet = format!("{email_key}@{subnet}");
     let mut by_client = vec![("create:ip", ip.as_str(), limits.create_per_ip)];
     // A sales-channel key is public: a limit on it would let one client turn
     // every shopper away.
     if caller.principal.role == Role::Integration {
         by_client.push(("create:key", key.as_str(), limits.create_per_key));
     }
-    let by_email = [("create:email", email_key.as_str(), limits.create_per_email)];
+    let by_email = [
+        (
+            "create:email",
+            email_from_subnet.as_str(),
+            limits.create_per_email,
+        ),
+        (
+            "create:email-total",
+            email_key.as_str(),
+            limits.create_per_email_total,
+        ),
+    ];
     let all: Vec<_> = by_client.iter().chain(&by_email).copied().collect();
     refuse_if_already_over(db, &all, now).await?;
     within_limits(db, caller, AuditAction::Create, &by_client, now).await?;

@@ -2,18 +2,22 @@
 //! answer nor its timing tells a public caller whether an email has an
 //! account; the background job then turns each into a reset (or nothing).
 //!
-//! The queue is bounded and fair. One request per email and mode is queued:
-//! a second folds into the first. Each request keeps its place among its
-//! address prefix's queued requests, and requests are processed by that
-//! place first (every prefix's first request, then every prefix's second…),
-//! so a busy prefix cannot keep a quiet one waiting. When the queue is full,
-//! the newest request of the busiest prefix makes room for a request from a
-//! quieter one; a request from the busiest prefix itself is refused.
+//! Each mode has its own queue, bounded and fair: nothing test mode does
+//! changes what a live caller gets. One request per email and mode is
+//! queued: a second folds into the first. Each request keeps its place among
+//! its network's queued requests (an IPv4 /16, an IPv6 /32), and requests
+//! are processed by that place first (every network's first request, then
+//! every network's second…), so a busy network cannot keep a quiet one
+//! waiting. When the queue is full, room is made from the largest group at
+//! the widest level that has one larger than the newcomer's would be:
+//! network, then subnet (/24, /48), then address prefix; the newest request
+//! of that group goes. A newcomer from the largest group itself is refused.
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, Set, TransactionTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    sea_query::{Expr, ExprTrait},
 };
 
 use super::{
@@ -26,7 +30,7 @@ use crate::service::statement;
 use crate::{
     domain::{AuditOutcome, Caller, Email, Mode, digest},
     entity::reset_request,
-    service::{Error, Result, audit, customers, lease, mail::EmailWish},
+    service::{Error, Result, audit, customers, lease, mail::EmailWish, rate_limits::Networks},
 };
 
 /// Requests one claim of the job takes.
@@ -60,24 +64,31 @@ pub(super) async fn request(
     let (db, limits) = (resets.db, resets.limits);
     let mode = caller.principal.mode;
     let input = admit_create(db, caller, limits, resets.tokens.mail, input, now).await?;
-    let prefix = limits.prefix(caller.client_ip);
+    let networks = limits.networks(caller.client_ip);
     let key = request_key(mode, &input.email);
     let txn = db.begin().await?;
-    let from_prefix = reset_request::Entity::find()
-        .filter(reset_request::Column::ClientPrefix.eq(prefix.as_str()))
+    let in_mode = reset_request::Column::Mode.eq(mode);
+    let from_network = reset_request::Entity::find()
+        .filter(in_mode.clone())
+        .filter(reset_request::Column::ClientNetwork.eq(networks.network.as_str()))
         .count(&txn)
         .await?;
-    let position = i32::try_from(from_prefix + 1).unwrap_or(i32::MAX);
-    let queued = reset_request::Entity::find().count(&txn).await?;
+    let position = i32::try_from(from_network + 1).unwrap_or(i32::MAX);
+    let queued = reset_request::Entity::find()
+        .filter(in_mode)
+        .count(&txn)
+        .await?;
     if queued >= u64::from(limits.storefront_queue_max) {
-        make_room(&txn, position).await?;
+        make_room(&txn, mode, &networks).await?;
     }
     let audit_entry = audit::record_queued(&txn, caller, &key, now).await?;
     let row = reset_request::ActiveModel {
         mode: Set(mode),
         email: Set(input.email.as_str().to_owned()),
         email_key: Set(input.email.key()),
-        client_prefix: Set(prefix),
+        client_prefix: Set(networks.prefix),
+        client_network: Set(networks.network),
+        client_subnet: Set(networks.subnet),
         position: Set(position),
         reference: Set(None),
         reference_origin: Set(None),
@@ -100,36 +111,87 @@ pub(super) async fn request(
     Ok(())
 }
 
-/// In a full queue, drops the newest request of the busiest prefix, if that
-/// prefix is busier than the newcomer's would be at `position`; otherwise
-/// refuses the newcomer.
-async fn make_room(txn: &DatabaseTransaction, position: i32) -> Result<()> {
-    let busiest = statement::first(
-        txn,
-        reset_request::Entity::find()
-            .filter(reset_request::Column::LockedBy.is_null())
-            .order_by_desc(reset_request::Column::Position)
-            .order_by_desc(reset_request::Column::Id),
-    )
-    .await?;
-    match busiest {
-        Some(victim) if victim.position > position => {
-            let mode = victim.mode;
-            let email = Email::parse(&victim.email).map_err(|e| Error::Internal(e.to_string()))?;
-            let key = request_key(mode, &email);
-            let reason = Some("QUEUE_FULL");
-            let (id, outcome) = (victim.audit_event_id, AuditOutcome::RateLimited);
-            audit::resolve(txn, id, &key, outcome, reason, None).await?;
-            reset_request::Entity::delete_by_id(victim.id)
-                .exec(txn)
-                .await?;
-            Ok(())
+/// In `mode`'s full queue, makes room for a newcomer from `networks`: at
+/// each level, widest first (network, subnet, prefix), finds the group with
+/// the most waiting requests; the first that holds more than the newcomer's
+/// group would with it loses its newest request. Refuses the newcomer when
+/// no level has such a group (its own group is the largest everywhere, or
+/// the queue is spread one request per network).
+async fn make_room(txn: &DatabaseTransaction, mode: Mode, networks: &Networks) -> Result<()> {
+    // A victim another request removed first is no room: look again.
+    for _ in 0..3 {
+        match drop_one(txn, mode, networks).await? {
+            Dropped::Yes => return Ok(()),
+            Dropped::Taken => continue,
+            Dropped::Nothing => break,
         }
-        _ => Err(Error::TooManyRequests {
-            retry_after: 1,
-            message: "too many reset requests are waiting; try again in a second".into(),
-        }),
     }
+    Err(Error::TooManyRequests {
+        retry_after: 1,
+        message: "too many reset requests are waiting; try again in a second".into(),
+    })
+}
+
+/// What one try of [`make_room`] did.
+enum Dropped {
+    /// A request was dropped.
+    Yes,
+    /// The request to drop was gone already (removed concurrently).
+    Taken,
+    /// No group is larger than the newcomer's.
+    Nothing,
+}
+
+async fn drop_one(txn: &DatabaseTransaction, mode: Mode, networks: &Networks) -> Result<Dropped> {
+    use reset_request::Column;
+    let waiting = || {
+        reset_request::Entity::find()
+            .filter(Column::Mode.eq(mode))
+            .filter(Column::LockedBy.is_null())
+    };
+    let levels = [
+        (Column::ClientNetwork, &networks.network),
+        (Column::ClientSubnet, &networks.subnet),
+        (Column::ClientPrefix, &networks.prefix),
+    ];
+    for (column, own) in levels {
+        let largest: Option<(String, i64)> = waiting()
+            .select_only()
+            .column(column)
+            .column_as(Expr::col(Column::Id).count(), "n")
+            .group_by(column)
+            .order_by_desc(Expr::col(Column::Id).count())
+            .limit(1)
+            .into_tuple()
+            .one(txn)
+            .await?;
+        let Some((group, size)) = largest else {
+            break;
+        };
+        let with_newcomer = waiting().filter(column.eq(own.as_str())).count(txn).await? + 1;
+        if u64::try_from(size).unwrap_or(0) <= with_newcomer {
+            continue;
+        }
+        let newest = waiting()
+            .filter(column.eq(group.as_str()))
+            .order_by_desc(Column::Id);
+        let Some(victim) = statement::first(txn, newest).await? else {
+            return Ok(Dropped::Taken);
+        };
+        let deleted = reset_request::Entity::delete_by_id(victim.id)
+            .exec(txn)
+            .await?;
+        if deleted.rows_affected == 0 {
+            return Ok(Dropped::Taken);
+        }
+        let email = Email::parse(&victim.email).map_err(|e| Error::Internal(e.to_string()))?;
+        let key = request_key(mode, &email);
+        let reason = Some("QUEUE_FULL");
+        let (id, outcome) = (victim.audit_event_id, AuditOutcome::RateLimited);
+        audit::resolve(txn, id, &key, outcome, reason, None).await?;
+        return Ok(Dropped::Yes);
+    }
+    Ok(Dropped::Nothing)
 }
 
 impl lease::Leased for reset_request::Entity {

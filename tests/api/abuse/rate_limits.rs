@@ -146,15 +146,23 @@ async fn creates_per_integration_key_and_per_address_and_completes_per_address_a
     );
     assert_eq!(
         by_ip
-            .try_create_reset(&by_ip.live_sales_channel, "c@example.com")
+            .try_create_reset(&by_ip.sales_channel, "c@example.com")
             .await
             .0,
         429,
         "one address, whatever the key"
     );
+    assert_eq!(
+        by_ip
+            .try_create_reset(&by_ip.live_sales_channel, "c@example.com")
+            .await
+            .0,
+        200,
+        "live mode counts apart: test traffic never limits a live caller"
+    );
     by_ip.clock.advance(Duration::seconds(60));
     let again = by_ip
-        .try_create_reset(&by_ip.live_sales_channel, "c@example.com")
+        .try_create_reset(&by_ip.sales_channel, "c@example.com")
         .await;
     assert_eq!(again.0, 200, "the address's window passed");
 }
@@ -291,4 +299,64 @@ async fn x_forwarded_for_is_read_from_the_right_and_unreadable_entries_are_one_c
         statuses.push(response.unwrap().status().as_u16());
     }
     assert_eq!(statuses, [200, 200, 429, 429]);
+}
+
+/// Ten storefront requests for one email from one network, the jobs running
+/// after each, then one from its owner elsewhere: the stranger's requests
+/// send at most the per-subnet limit's emails, and the owner is served with
+/// a link that works. An unknown email gets the very same answers.
+#[tokio::test]
+async fn a_stranger_can_neither_flood_an_inbox_nor_lock_its_owner_out() {
+    let sink = crate::smtp_sink::SmtpSink::start().await;
+    let options = Options {
+        http: HttpSettings {
+            trusted_proxies: vec!["127.0.0.0/8".parse().unwrap()],
+            ..Default::default()
+        },
+        mail: std::sync::Arc::new(crate::email::mail_through(&sink)),
+        ..Options::default()
+    };
+    let app = TestApp::spawn_with(options).await; // 5 per email and subnet, 10 in all, per hour
+    app.create_customer("victim@example.com", None).await;
+    let send = |ip: String, email: &'static str| {
+        app.client
+            .post(app.url())
+            .bearer_auth(&app.sales_channel)
+            .header("x-forwarded-for", ip)
+            .json(&json!({ "query": CREATE_RESET, "variables": { "email": email } }))
+            .send()
+    };
+    let mut answers = Vec::new();
+    for email in ["victim@example.com", "nobody@example.com"] {
+        let mut statuses = Vec::new();
+        for n in 1..=10 {
+            let response = send(format!("198.51.100.{n}"), email).await.unwrap();
+            statuses.push(response.status().as_u16());
+            app.run_jobs().await;
+        }
+        answers.push(statuses);
+    }
+    assert_eq!(
+        answers[0],
+        [200, 200, 200, 200, 200, 429, 429, 429, 429, 429]
+    );
+    assert_eq!(answers[0], answers[1], "known and unknown alike");
+    let flooded = sink.messages().len();
+    assert_eq!(
+        flooded, 5,
+        "the stranger's network sent the per-subnet limit's emails"
+    );
+
+    let owner = send("203.0.113.50".into(), "victim@example.com")
+        .await
+        .unwrap();
+    assert_eq!(owner.status(), 200, "the owner, elsewhere, is served");
+    app.run_jobs().await;
+    let messages = sink.messages();
+    assert_eq!(messages.len(), flooded + 1);
+    let token = messages.last().unwrap().token();
+    let done = app
+        .complete(&app.sales_channel, &token, "the owner's own pass")
+        .await;
+    assert_eq!(done["userErrors"], json!([]), "the newest link works");
 }

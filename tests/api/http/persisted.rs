@@ -229,7 +229,10 @@ async fn a_document_writing_a_secret_as_a_literal_is_refused_as_a_persisted_quer
             body["errors"][0]["extensions"]["code"],
             "PERSISTED_QUERY_INVALID"
         );
-        assert!(body.get("data").is_none_or(Value::is_null), "not executed: {body}");
+        assert!(
+            body.get("data").is_none_or(Value::is_null),
+            "not executed: {body}"
+        );
         let message = body["errors"][0]["message"].as_str().unwrap();
         assert!(
             message.contains("resetPasswordToken") && message.contains("variables"),
