@@ -72,6 +72,8 @@ pub struct AppState {
     pub lifecycle: Lifecycle,
     /// Whether the database is known to be down (answer 503 at once).
     pub health: crate::health::DatabaseHealth,
+    /// The bot challenge on storefront creates, when one is configured.
+    pub captcha: Option<Arc<service::captcha::Captcha>>,
 }
 
 impl AppState {
@@ -93,6 +95,7 @@ impl AppState {
             tokens: self.tokens(),
             hasher: &self.hasher,
             metrics: &self.metrics,
+            captcha: self.captcha.as_deref(),
         }
     }
 

@@ -23,6 +23,7 @@ const SECRET: &[&str] = &[
     "database_url",
     "token_encryption_key",
     "token_encryption_key_old",
+    "captcha_secret",
 ];
 /// The settings that are URLs which may hold a password.
 const URLS: &[&str] = &["smtp_url", "test_smtp_url"];
@@ -101,6 +102,9 @@ pub async fn check(
             None
         }
     };
+    if let Err(e) = config.captcha.captcha() {
+        problems.push(e);
+    }
     if let Err(e) = PasswordHasher::new(&config.hashing, Arc::new(Metrics::new())) {
         problems.push(e.to_string());
     }
@@ -191,6 +195,7 @@ fn shown_value(config: &Config, matches: &ArgMatches, id: &str) -> String {
         return match id {
             "database_url" => redact_url(&config.database_url),
             "token_encryption_key" => set_or_not(config.tokens.token_encryption_key.is_some()),
+            "captcha_secret" => set_or_not(config.captcha.secret.is_some()),
             _ => set_or_not(config.tokens.token_encryption_key_old.is_some()),
         };
     }

@@ -77,6 +77,12 @@ const FILE_FORMS: &[(&str, &str, &str, &str)] = &[
         "token_encryption_key_old_file",
         "TOKEN_ENCRYPTION_KEY_OLD_FILE",
     ),
+    (
+        "captcha_secret",
+        "CAPTCHA_SECRET",
+        "captcha_secret_file",
+        "CAPTCHA_SECRET_FILE",
+    ),
 ];
 
 /// The text of the secret file at `path`, without its trailing newlines.
@@ -162,6 +168,7 @@ impl Config {
             "database_url_file" => self.database_url_file.clone(),
             "token_encryption_key_file" => self.tokens.token_encryption_key_file.clone(),
             "token_encryption_key_old_file" => self.tokens.token_encryption_key_old_file.clone(),
+            "captcha_secret_file" => self.captcha.secret_file.clone(),
             _ => None,
         }
     }
@@ -171,6 +178,7 @@ impl Config {
             "database_url" => self.database_url = secret,
             "token_encryption_key" => self.tokens.token_encryption_key = Some(secret),
             "token_encryption_key_old" => self.tokens.token_encryption_key_old = Some(secret),
+            "captcha_secret" => self.captcha.secret = Some(secret),
             _ => {}
         }
     }
@@ -194,6 +202,7 @@ impl Config {
         for key in [
             &self.tokens.token_encryption_key,
             &self.tokens.token_encryption_key_old,
+            &self.captcha.secret,
         ]
         .into_iter()
         .flatten()

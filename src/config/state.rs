@@ -124,6 +124,7 @@ impl StateBuilder {
             mail,
             lifecycle: Default::default(),
             health: Default::default(),
+            captcha: config.captcha.captcha()?.map(Arc::new),
         })
     }
 }

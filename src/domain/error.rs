@@ -68,6 +68,12 @@ named! {
         RedirectUrlNotAllowed,
         /// `locale` is not a language tag such as `en` or `de-CH`.
         InvalidLocale,
+        /// The server challenges storefront creates (`CAPTCHA_PROVIDER`), and
+        /// `captchaToken` is missing.
+        CaptchaRequired,
+        /// The bot challenge provider refused `captchaToken` (not solved,
+        /// used already, expired, too low a score, another site).
+        CaptchaFailed,
     }
 }
 

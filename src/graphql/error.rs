@@ -107,17 +107,30 @@ pub(crate) fn error(code: ErrorCode, message: impl Into<String>) -> async_graphq
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct RetryAfter(u64);
 
-/// Marks a `SERVICE_UNAVAILABLE` error (the database cannot be reached) so
-/// the HTTP layer can answer 503 with `Retry-After`.
+/// Marks a `SERVICE_UNAVAILABLE` error (the database, or another service a
+/// request needs, cannot be reached) so the HTTP layer can answer 503 with
+/// `Retry-After`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Unavailable;
+struct Unavailable {
+    /// Whether it is the database (the server then answers 503 at once
+    /// until it is back).
+    database: bool,
+}
 
-/// Whether an error of `response` says the database cannot be reached.
+/// Whether an error of `response` says a service it needs cannot be reached.
 pub fn unavailable(response: &async_graphql::Response) -> bool {
     response
         .errors
         .iter()
         .any(|e| e.source::<Unavailable>().is_some())
+}
+
+/// Whether an error of `response` says the database cannot be reached.
+pub fn database_unreachable(response: &async_graphql::Response) -> bool {
+    response
+        .errors
+        .iter()
+        .any(|e| e.source::<Unavailable>().is_some_and(|u| u.database))
 }
 
 /// The longest wait any `TOO_MANY_REQUESTS` error of `response` asks for, in
@@ -158,7 +171,12 @@ pub(crate) fn to_graphql(err: service::Error) -> async_graphql::Error {
                 ErrorCode::ServiceUnavailable,
                 "the database cannot be reached right now; try again in a moment",
             );
-            refused.source = Some(Arc::new(Unavailable));
+            refused.source = Some(Arc::new(Unavailable { database: true }));
+            refused
+        }
+        service::Error::Unavailable(message) => {
+            let mut refused = error(ErrorCode::ServiceUnavailable, message);
+            refused.source = Some(Arc::new(Unavailable { database: false }));
             refused
         }
         service::Error::Database(cause) => internal(&cause),

@@ -28,7 +28,7 @@ mod webhooks;
 use async_graphql::{EmptySubscription, MergedObject, NewType, Schema, SchemaBuilder};
 use clap::ArgAction;
 
-pub use error::{ErrorCode, give_codes, retry_after, unavailable};
+pub use error::{ErrorCode, database_unreachable, give_codes, retry_after, unavailable};
 pub use request::prepare;
 
 use crate::{

@@ -23,6 +23,10 @@ pub enum Error {
         /// What was exceeded.
         message: String,
     },
+    /// A service the request needs (not the database) cannot be reached;
+    /// nothing changed, and a retry may succeed.
+    #[error("{0}")]
+    Unavailable(String),
     /// The database failed.
     #[error("internal error")]
     Database(#[from] sea_orm::DbErr),

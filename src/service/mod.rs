@@ -6,6 +6,7 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod captcha;
 mod clock;
 pub mod customers;
 mod error;

@@ -61,6 +61,11 @@ pub struct CreateCustomerPasswordResetInput {
     /// omitted or when there are no templates for it); `INVALID_LOCALE` when
     /// it is not a language tag.
     pub locale: Option<String>,
+    /// The bot challenge's token (Turnstile, hCaptcha or reCAPTCHA), when the
+    /// server challenges storefront creates: `CAPTCHA_REQUIRED` without it,
+    /// `CAPTCHA_FAILED` when the provider refuses it. Integration keys are
+    /// never challenged.
+    pub captcha_token: Option<String>,
 }
 
 /// The token a customer received and the password they chose
@@ -160,6 +165,7 @@ impl ResetMutation {
             merchant: input.merchant.into(),
             redirect_url: input.redirect_url,
             locale: input.locale,
+            captcha_token: input.captcha_token,
         };
         let caller = access::caller(ctx, principal);
         let result = state.resets().start(&caller, new).await;

@@ -298,6 +298,7 @@ impl Endpoint {
                 graphql::give_codes(&mut response, &query);
                 let retry_after = graphql::retry_after(&response);
                 let down = graphql::unavailable(&response);
+                let database_down = graphql::database_unreachable(&response);
                 let (outcome, status, body) = encode(media, response);
                 let answer = Answer {
                     operation,
@@ -308,7 +309,9 @@ impl Endpoint {
                     known_operation: false,
                 };
                 if down {
-                    self.app.health.mark_down(&self.app.db);
+                    if database_down {
+                        self.app.health.mark_down(&self.app.db);
+                    }
                     answer.unavailable()
                 } else {
                     answer

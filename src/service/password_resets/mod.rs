@@ -78,6 +78,9 @@ pub struct NewReset {
     pub redirect_url: Option<String>,
     /// The language of the email (`en` when absent).
     pub locale: Option<String>,
+    /// The bot challenge's token (sales-channel keys, when the server
+    /// challenges them).
+    pub captcha_token: Option<String>,
 }
 
 /// What a caller is told after starting a reset.
@@ -113,6 +116,8 @@ pub struct Resets<'a> {
     pub hasher: &'a PasswordHasher,
     /// What creates and completes count.
     pub metrics: &'a Metrics,
+    /// The bot challenge storefront creates must pass, when configured.
+    pub captcha: Option<&'a crate::service::captcha::Captcha>,
 }
 
 impl Resets<'_> {
@@ -136,9 +141,7 @@ impl Resets<'_> {
         let now = self.tokens.clock.now();
         let started = match caller.principal.role {
             Role::Integration => create::create(self, caller, input, now).await,
-            Role::SalesChannel => queue::request(self, caller, input, now)
-                .await
-                .map(|()| Started::Queued),
+            Role::SalesChannel => self.request(caller, input, now).await,
         };
         match &started {
             Ok(Started::Reset { reachable, .. }) => {
@@ -151,6 +154,22 @@ impl Resets<'_> {
             Err(e) => self.count_rejections(e),
         }
         started
+    }
+
+    /// A storefront's create: the bot challenge first, when there is one
+    /// (its answer is the same for every email), then the queue.
+    async fn request(
+        self,
+        caller: &Caller,
+        input: NewReset,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Started> {
+        if let Some(captcha) = self.captcha {
+            let token = input.captcha_token.as_deref();
+            captcha.check(token, caller.client_ip).await?;
+        }
+        queue::request(self, caller, input, now).await?;
+        Ok(Started::Queued)
     }
 
     /// Completes the reset whose token is `token` by setting the customer's

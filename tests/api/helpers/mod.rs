@@ -67,6 +67,8 @@ pub struct Options {
     /// The reset email: test mode writes links to the log, live mode sends
     /// none, by default.
     pub mail: Arc<MailSettings>,
+    /// The bot challenge: none by default.
+    pub captcha: pwreset::service::captcha::CaptchaSettings,
 }
 
 impl Default for Options {
@@ -92,6 +94,7 @@ impl Default for Options {
             },
             sealer: TokenSealer::ephemeral(),
             mail: Arc::new(MailSettings::development().unwrap()),
+            captcha: Default::default(),
         }
     }
 }
@@ -234,6 +237,7 @@ impl TestApp {
             hashing: options.hashing,
             rate_limits: options.rate_limits,
             webhooks: options.webhooks.clone(),
+            captcha: options.captcha.clone(),
             ..Config::defaults()
         };
         let state = AppState::builder(config)
