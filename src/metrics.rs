@@ -88,6 +88,8 @@ pub struct Metrics {
     resets_rejected: Family<ReasonLabels, Counter>,
     hash_duration: Histogram,
     hashes_computed: Counter,
+    /// Breached-password look-ups, by outcome.
+    breached_lookups: Family<OutcomeLabels, Counter>,
     hash_queue: Gauge<i64, AtomicI64>,
     pool: Family<PoolLabels, Gauge<i64, AtomicI64>>,
     webhook_attempts: Family<OutcomeLabels, Counter>,
@@ -173,6 +175,12 @@ impl Metrics {
             "Argon2id hashes computed by the hashing threads",
             hashes_computed.clone(),
         );
+        let breached_lookups = Family::<OutcomeLabels, Counter>::default();
+        registry.register(
+            "breached_password_lookups",
+            "Breached-password look-ups, by outcome: clean, breached, unavailable",
+            breached_lookups.clone(),
+        );
         let hash_queue = Gauge::<i64, AtomicI64>::default();
         registry.register(
             "password_hash_queue_depth",
@@ -225,6 +233,7 @@ impl Metrics {
             resets_rejected,
             hash_duration,
             hashes_computed,
+            breached_lookups,
             hash_queue,
             pool,
             operations: Mutex::new(HashSet::new()),
@@ -301,6 +310,14 @@ impl Metrics {
             .get_or_create(&ReasonLabels {
                 reason: reason.to_owned(),
             })
+            .inc();
+    }
+
+    /// Records one breached-password look-up's outcome (`clean`, `breached`,
+    /// `unavailable`).
+    pub fn breached_lookup(&self, outcome: &'static str) {
+        self.breached_lookups
+            .get_or_create(&OutcomeLabels { outcome })
             .inc();
     }
 

@@ -72,6 +72,8 @@ pub struct AppState {
     pub lifecycle: Lifecycle,
     /// Whether the database is known to be down (answer 503 at once).
     pub health: crate::health::DatabaseHealth,
+    /// Breached-password screening, when on.
+    pub breached: Option<Arc<service::breached::BreachedPasswords>>,
     /// The bot challenge on storefront creates, when one is configured.
     pub captcha: Option<Arc<service::captcha::Captcha>>,
 }
@@ -96,6 +98,7 @@ impl AppState {
             hasher: &self.hasher,
             metrics: &self.metrics,
             captcha: self.captcha.as_deref(),
+            breached: self.breached.as_deref(),
         }
     }
 

@@ -105,6 +105,9 @@ pub async fn check(
     if let Err(e) = config.captcha.captcha() {
         problems.push(e);
     }
+    if let Err(e) = config.breached.screening() {
+        problems.push(e);
+    }
     if let Err(e) = PasswordHasher::new(&config.hashing, Arc::new(Metrics::new())) {
         problems.push(e.to_string());
     }

@@ -119,6 +119,9 @@ pub struct Config {
     /// The reset email.
     #[command(flatten)]
     pub mail: MailConfig,
+    /// Screening new passwords against breached ones.
+    #[command(flatten)]
+    pub breached: crate::service::breached::BreachedSettings,
     /// The optional bot challenge on storefront creates.
     #[command(flatten)]
     pub captcha: crate::service::captcha::CaptchaSettings,

@@ -125,6 +125,7 @@ impl StateBuilder {
             lifecycle: Default::default(),
             health: Default::default(),
             captcha: config.captcha.captcha()?.map(Arc::new),
+            breached: config.breached.screening()?.map(Arc::new),
         })
     }
 }

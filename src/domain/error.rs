@@ -26,6 +26,9 @@ named! {
         PasswordTooLong,
         /// The password is on a list of common passwords that attackers try first.
         PasswordTooCommon,
+        /// The password has appeared in a data breach (`BREACHED_PASSWORDS`),
+        /// so attackers try it; the token stays usable.
+        PasswordBreached,
         /// The password contains the customer's email address or its local part.
         PasswordContainsEmail,
         /// `metadata` must be a JSON object.

@@ -6,6 +6,7 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod breached;
 pub mod captcha;
 mod clock;
 pub mod customers;

@@ -54,6 +54,10 @@ pub(super) async fn complete(
         .map(|c| c.public_id.clone());
     let result = async {
         let (found, customer, password) = check(found, password, hasher, now)?;
+        // Before any Argon2 work; a breached password leaves the token usable.
+        if let Some(breached) = resets.breached {
+            breached.check(&password, resets.metrics).await?;
+        }
         let digest = hasher.hash(password).await?;
         finish(db, caller, &token, found, customer, digest, clock.now()).await
     }

@@ -118,6 +118,8 @@ pub struct Resets<'a> {
     pub metrics: &'a Metrics,
     /// The bot challenge storefront creates must pass, when configured.
     pub captcha: Option<&'a crate::service::captcha::Captcha>,
+    /// Breached-password screening of new passwords, when on.
+    pub breached: Option<&'a crate::service::breached::BreachedPasswords>,
 }
 
 impl Resets<'_> {

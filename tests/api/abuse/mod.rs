@@ -2,6 +2,7 @@
 //! policy, bounded hashing, and the audit trail.
 
 mod audit;
+mod breached;
 mod captcha;
 mod passwords;
 mod rate_limits;

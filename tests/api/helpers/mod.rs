@@ -69,6 +69,8 @@ pub struct Options {
     pub mail: Arc<MailSettings>,
     /// The bot challenge: none by default.
     pub captcha: pwreset::service::captcha::CaptchaSettings,
+    /// Breached-password screening: off by default.
+    pub breached: pwreset::service::breached::BreachedSettings,
 }
 
 impl Default for Options {
@@ -95,6 +97,7 @@ impl Default for Options {
             sealer: TokenSealer::ephemeral(),
             mail: Arc::new(MailSettings::development().unwrap()),
             captcha: Default::default(),
+            breached: Default::default(),
         }
     }
 }
@@ -238,6 +241,7 @@ impl TestApp {
             rate_limits: options.rate_limits,
             webhooks: options.webhooks.clone(),
             captcha: options.captcha.clone(),
+            breached: options.breached.clone(),
             ..Config::defaults()
         };
         let state = AppState::builder(config)
