@@ -61,10 +61,13 @@ impl Received {
             .to_owned()
     }
 
-    /// The `token` query parameter of [`Received::link`].
+    /// The `token` parameter of [`Received::link`]: in its query, or in its
+    /// fragment (`#token=…`).
     pub fn token(&self) -> String {
         let link = url::Url::parse(&self.link()).unwrap();
+        let fragment = link.fragment().unwrap_or_default().to_owned();
         link.query_pairs()
+            .chain(url::form_urlencoded::parse(fragment.as_bytes()))
             .find(|(k, _)| k == "token")
             .map(|(_, v)| v.into_owned())
             .expect("the link carries a token")

@@ -45,6 +45,12 @@ impl ResetUrl {
 /// query parameter (any `token` it had is replaced).
 pub fn redirect_link(redirect: &str, token: &str) -> String {
     match Url::parse(redirect) {
+        // A page that reads its token from the fragment (`…/reset#`): the
+        // browser never sends a fragment to a server, nor in `Referer`.
+        Ok(mut url) if url.fragment().is_some() => {
+            url.set_fragment(Some(&format!("token={}", encode(token))));
+            url.to_string()
+        }
         Ok(mut url) => {
             let kept: Vec<(String, String)> = url
                 .query_pairs()

@@ -158,6 +158,51 @@ async fn a_redirect_url_is_used_only_when_its_origin_is_allowed() {
     );
 }
 
+/// Links with the token in the fragment (`#token=…`), which browsers send
+/// neither to a server nor in `Referer`: from `RESET_URL`, and from a
+/// storefront's `redirectUrl` that ends in `#`. Each completes its reset.
+#[tokio::test]
+async fn links_with_the_token_in_the_fragment_work_end_to_end() {
+    let sink = SmtpSink::start().await;
+    let mut mail = mail_through(&sink);
+    mail.test.reset_url =
+        Some(ResetUrl::parse("https://shop.example/reset-password#token={token}").unwrap());
+    let app = app_with(mail).await;
+    for email in ["ada@example.com", "bea@example.com"] {
+        app.create_customer(email, None).await;
+    }
+    request(&app, json!({ "customerEmail": "ada@example.com" })).await;
+    let redirect = "https://shop.example/account/new-password?from=mail#";
+    let asked = request(
+        &app,
+        json!({ "customerEmail": "bea@example.com", "redirectUrl": redirect }),
+    )
+    .await;
+    assert_eq!(
+        codes(&asked["data"]["createCustomerPasswordReset"]),
+        Vec::<String>::new()
+    );
+    app.run_jobs().await;
+    let messages = sink.messages();
+    assert_eq!(messages.len(), 2);
+    for (message, page) in messages.iter().zip([
+        "https://shop.example/reset-password#token=",
+        "https://shop.example/account/new-password?from=mail#token=",
+    ]) {
+        let link = message.link();
+        assert!(link.starts_with(page), "{link}");
+        let token = message.token();
+        assert!(
+            !link.contains(&format!("?token={token}")),
+            "not in the query: {link}"
+        );
+        let done = app
+            .complete(&app.sales_channel, &token, "a brand new password")
+            .await;
+        assert_eq!(done["userErrors"], json!([]));
+    }
+}
+
 #[tokio::test]
 async fn the_email_speaks_the_language_asked_for_and_templates_can_be_overridden() {
     let dir = std::env::temp_dir().join(format!("pwreset-templates-{}", std::process::id()));
