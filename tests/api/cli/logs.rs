@@ -266,3 +266,29 @@ async fn the_development_mailer_logs_test_mode_links_and_never_live_ones() {
         "{logs}"
     );
 }
+
+/// A first `migrate` into a pipe: one INFO line for the migrations, no
+/// per-migration lines at the default level, and no colour codes.
+#[test]
+fn migrations_are_one_line_and_a_pipe_gets_no_colour() {
+    let db = TestDb::sqlite_file();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_pwreset"))
+        .arg("migrate")
+        .env("DATABASE_URL", &db.url)
+        .env_remove("RUST_LOG")
+        .env_remove("LOG_FORMAT")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "colour codes in a pipe: {stderr:?}"
+    );
+    let applied: Vec<&str> = stderr.lines().filter(|l| l.contains("migration")).collect();
+    assert_eq!(applied.len(), 1, "{stderr}");
+    assert!(
+        applied[0].contains("INFO") && applied[0].contains("applied "),
+        "{stderr}"
+    );
+}

@@ -8,7 +8,6 @@
 //! turns them into resets counts what it processed, not what came of it.
 
 use std::{
-    collections::HashSet,
     sync::{Mutex, atomic::AtomicI64},
     time::{Duration, Instant},
 };
@@ -25,10 +24,9 @@ use prometheus_client::{
 };
 use sea_orm::DatabaseConnection;
 
-/// Distinct operation names kept as labels, at most; later names count as
-/// `other`. Only names the server knows reach here (configured, or of
-/// persisted documents): the client chooses the rest.
-const MAX_OPERATION_LABELS: usize = 100;
+mod operations;
+
+use operations::OperationNames;
 
 /// How a GraphQL HTTP request ended.
 #[derive(Debug, Clone, Copy, Hash, PartialEq, Eq, EncodeLabelValue)]
@@ -98,10 +96,8 @@ pub struct Metrics {
     sealed_unopenable: Family<SealedLabels, Gauge<i64, AtomicI64>>,
     /// When the log last warned of undeliverable resets.
     warned_undeliverable: Mutex<Option<Instant>>,
-    /// Operation names that took a label, within `MAX_OPERATION_LABELS`.
-    operations: Mutex<HashSet<String>>,
-    /// Operation names the operator listed: always labelled.
-    reserved: Mutex<HashSet<String>>,
+    /// Which operation names take a label.
+    operations: OperationNames,
 }
 
 fn latency_histogram() -> Histogram {
@@ -236,44 +232,19 @@ impl Metrics {
             breached_lookups,
             hash_queue,
             pool,
-            operations: Mutex::new(HashSet::new()),
-            reserved: Mutex::new(HashSet::new()),
+            operations: OperationNames::default(),
         }
     }
 
     /// Operation names that always have a label of their own
     /// (`METRICS_OPERATION_NAMES`), outside the budget other names share.
     pub fn reserve_operations(&self, names: &[String]) {
-        let mut reserved = self.reserved.lock().unwrap_or_else(|e| e.into_inner());
-        reserved.extend(names.iter().cloned());
-    }
-
-    fn operation_label(&self, name: Option<&str>) -> String {
-        let Some(name) = name.filter(|n| !n.is_empty()) else {
-            return "anonymous".into();
-        };
-        if self
-            .reserved
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .contains(name)
-        {
-            return name.to_owned();
-        }
-        let mut seen = self.operations.lock().unwrap_or_else(|e| e.into_inner());
-        if seen.contains(name) {
-            return name.to_owned();
-        }
-        if seen.len() < MAX_OPERATION_LABELS && name.len() <= 64 {
-            seen.insert(name.to_owned());
-            return name.to_owned();
-        }
-        "other".into()
+        self.operations.reserve(names);
     }
 
     /// Records one GraphQL request.
     pub fn record_request(&self, operation: Option<&str>, outcome: Outcome, elapsed: Duration) {
-        let operation = self.operation_label(operation);
+        let operation = self.operations.label(operation);
         self.latency
             .get_or_create(&OperationLabels {
                 operation: operation.clone(),
