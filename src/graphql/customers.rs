@@ -378,7 +378,19 @@ impl CustomerMutation {
             metadata: input.metadata.map(|m| m.0),
         };
         let now = state.clock.now();
-        let result = customers::create(&state.db, &state.hasher, principal.mode, new, now).await;
+        let screening = customers::Screening {
+            breached: state.breached.as_deref(),
+            metrics: &state.metrics,
+        };
+        let result = customers::create(
+            &state.db,
+            &state.hasher,
+            screening,
+            principal.mode,
+            new,
+            now,
+        )
+        .await;
         let (customer, user_errors) = payload(result)?;
         Ok(CreateCustomerPayload {
             customer: customer.map(Customer::from),

@@ -168,13 +168,19 @@ impl BreachedSettings {
 }
 
 impl BreachedPasswords {
-    /// Refuses `password` when it appears in at least `min_count` breaches.
+    /// Refuses `password` (the input at `field`) when it appears in at
+    /// least `min_count` breaches.
     ///
     /// # Errors
     /// [`Error::User`] with `PASSWORD_BREACHED`; [`Error::Unavailable`] when the
     /// range API does not answer and screening fails closed, or the file
     /// cannot be read.
-    pub async fn check(&self, password: &Password, metrics: &Metrics) -> Result<()> {
+    pub async fn check(
+        &self,
+        password: &Password,
+        field: &[&str],
+        metrics: &Metrics,
+    ) -> Result<()> {
         let hash = hex_upper(&Sha1::digest(password.expose()));
         let found = match &self.lookup {
             Lookup::RangeApi {
@@ -202,7 +208,7 @@ impl BreachedPasswords {
             Ok(count) if count >= self.min_count => {
                 metrics.breached_lookup("breached");
                 Err(Error::User(vec![UserError::new(
-                    &["input", "customerPassword"],
+                    field,
                     ErrorCode::PasswordBreached,
                     "this password has appeared in a data breach, so attackers try it; choose another",
                 )]))

@@ -39,15 +39,26 @@ pub struct NewCustomer {
     pub metadata: Option<serde_json::Value>,
 }
 
+/// Breached-password screening of a new customer's password, when on.
+#[derive(Clone, Copy)]
+pub struct Screening<'a> {
+    /// The screening; `None` when `BREACHED_PASSWORDS` is off.
+    pub breached: Option<&'a crate::service::breached::BreachedPasswords>,
+    /// Where look-ups are counted.
+    pub metrics: &'a crate::metrics::Metrics,
+}
+
 /// Creates a customer in `mode`.
 ///
 /// # Errors
 /// [`Error::User`] with `INVALID_EMAIL`, `EMAIL_TAKEN`, `PASSWORD_TOO_SHORT`,
-/// `PASSWORD_TOO_LONG`, `REFERENCE_TOO_LONG`, `METADATA_NOT_OBJECT` or
-/// `METADATA_TOO_LARGE` (nothing is written); [`Error::Database`] otherwise.
+/// `PASSWORD_TOO_LONG`, `PASSWORD_BREACHED` (with `screening`),
+/// `REFERENCE_TOO_LONG`, `METADATA_NOT_OBJECT` or `METADATA_TOO_LARGE`
+/// (nothing is written); [`Error::Database`] otherwise.
 pub async fn create(
     db: &DatabaseConnection,
     hasher: &PasswordHasher,
+    screening: Screening<'_>,
     mode: Mode,
     input: NewCustomer,
     now: DateTime<Utc>,
@@ -80,6 +91,11 @@ pub async fn create(
     };
     if find_by_email(db, mode, &email).await?.is_some() {
         return Err(taken().into());
+    }
+    if let (Some(breached), Some(p)) = (screening.breached, &password) {
+        breached
+            .check(p, &["input", "password"], screening.metrics)
+            .await?;
     }
     let password_digest = match password {
         Some(p) => Some(hasher.hash(p).await?),

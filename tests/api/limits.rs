@@ -191,7 +191,12 @@ async fn seed_reset(app: &TestApp) -> (String, String) {
         email: "ada@example.com".into(),
         ..Default::default()
     };
-    customers::create(&app.db, &hasher, Mode::Test, new, start_time())
+    let metrics = pwreset::metrics::Metrics::new();
+    let screening = customers::Screening {
+        breached: None,
+        metrics: &metrics,
+    };
+    customers::create(&app.db, &hasher, screening, Mode::Test, new, start_time())
         .await
         .unwrap();
     let new = NewReset {

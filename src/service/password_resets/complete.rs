@@ -56,7 +56,8 @@ pub(super) async fn complete(
         let (found, customer, password) = check(found, password, hasher, now)?;
         // Before any Argon2 work; a breached password leaves the token usable.
         if let Some(breached) = resets.breached {
-            breached.check(&password, resets.metrics).await?;
+            let field = ["input", "customerPassword"];
+            breached.check(&password, &field, resets.metrics).await?;
         }
         let digest = hasher.hash(password).await?;
         finish(db, caller, &token, found, customer, digest, clock.now()).await

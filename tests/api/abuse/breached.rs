@@ -192,3 +192,22 @@ async fn the_offline_file_is_searched_in_place() {
     assert_eq!(codes(&done), Vec::<String>::new());
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[tokio::test]
+async fn a_new_customers_breached_password_is_refused_too() {
+    let (url, _, _server) = range_api().await;
+    let app = TestApp::spawn_with(screening(Source::RangeApi, &url, Failure::Open)).await;
+    let created = app
+        .gql(
+            Some(&app.integration),
+            "mutation($p: String!) { createCustomer(input: { email: \"new@example.com\", password: $p }) { customer { id } userErrors { field code } } }",
+            json!({ "p": BREACHED }),
+        )
+        .await;
+    let payload = &created["data"]["createCustomer"];
+    assert_eq!(
+        payload["userErrors"],
+        json!([{ "field": ["input", "password"], "code": "PASSWORD_BREACHED" }])
+    );
+    assert!(payload["customer"].is_null(), "nothing was written");
+}
