@@ -17,6 +17,7 @@ mod m20261129_000009_one_open_reset_per_customer;
 mod m20261129_000010_reset_emails;
 mod m20261204_000011_token_key_ids;
 mod m20261205_000012_queue_networks;
+mod m20261205_000013_password_changed_email;
 
 /// Every migration of the schema, oldest first.
 pub struct Migrator;
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000010_reset_emails::Migration),
             Box::new(m20261204_000011_token_key_ids::Migration),
             Box::new(m20261205_000012_queue_networks::Migration),
+            Box::new(m20261205_000013_password_changed_email::Migration),
         ]
     }
 }

@@ -50,12 +50,26 @@ pub struct MailConfig {
     #[arg(long, env = "RESET_URL_ALLOWED_ORIGINS", value_delimiter = ',', value_parser = flags::origin, global = true)]
     pub reset_url_allowed_origins: Vec<String>,
     /// A directory of templates overriding or adding languages:
-    /// `DIR/<locale>/subject.txt`, `body.txt`, `body.html`.
+    /// `DIR/<locale>/subject.txt`, `body.txt`, `body.html`, and the "password
+    /// changed" email's in `DIR/<locale>/password_changed/`.
     #[arg(long, env = "MAIL_TEMPLATES_DIR", global = true)]
     pub mail_templates_dir: Option<PathBuf>,
     /// The shop's name, as the emails say it.
     #[arg(long, env = "SHOP_NAME", default_value = "our shop", global = true)]
     pub shop_name: String,
+    /// Email the customer "your password was changed" after every completed
+    /// reset, wherever the mode sends email.
+    #[arg(long, env = "PASSWORD_CHANGED_EMAIL", default_value = "true",
+          value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::Set,
+          global = true)]
+    pub password_changed_email: bool,
+    /// Live mode's page for requesting a reset, for the "this wasn't me"
+    /// line of the "password changed" email.
+    #[arg(long, env = "FORGOT_URL", value_parser = page_url, global = true)]
+    pub forgot_url: Option<String>,
+    /// Test mode's page for requesting a reset.
+    #[arg(long, env = "TEST_FORGOT_URL", value_parser = page_url, global = true)]
+    pub test_forgot_url: Option<String>,
 }
 
 impl std::fmt::Debug for MailConfig {
@@ -128,13 +142,16 @@ impl MailConfig {
         settings.live = ModeMail {
             channel: live_smtp.map_or(Channel::Off, |t| Channel::Smtp(Box::new(t))),
             reset_url,
+            forgot_url: self.forgot_url.clone(),
         };
         settings.test = ModeMail {
             channel: test_smtp.map_or(Channel::DevelopmentLog, |t| Channel::Smtp(Box::new(t))),
             reset_url: Some(test_reset_url),
+            forgot_url: self.test_forgot_url.clone(),
         };
         settings.allowed_origins = self.reset_url_allowed_origins.clone();
         settings.shop_name = self.shop_name.clone();
+        settings.password_changed = self.password_changed_email;
         settings.templates = Templates::load(self.mail_templates_dir.as_deref())?;
         Ok(settings)
     }
@@ -169,4 +186,18 @@ fn smtp_target(
     SmtpTarget::parse(url, password.as_deref())
         .map(Some)
         .map_err(|e| format!("{url_name} {e}"))
+}
+
+/// A page of the storefront: an absolute http(s) URL without credentials.
+fn page_url(raw: &str) -> Result<String, String> {
+    let url = url::Url::parse(raw.trim()).map_err(|_| format!("{raw:?} is not a URL"))?;
+    if !matches!(url.scheme(), "http" | "https")
+        || !url.username().is_empty()
+        || url.password().is_some()
+    {
+        return Err(format!(
+            "{raw:?} must be an http(s) URL without credentials"
+        ));
+    }
+    Ok(url.to_string())
 }

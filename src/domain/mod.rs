@@ -57,4 +57,4 @@ pub use password::{
 };
 pub use principal::{Mode, Principal, Role};
 pub use secret::{ApiKeySecret, ResetToken, digest, webhook_secret};
-pub use webhook::{CallbackUrl, DeliveryStatus, Topic, is_public_ip};
+pub use webhook::{CallbackUrl, DeliveryStatus, EmailKind, Topic, is_public_ip};

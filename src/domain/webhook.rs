@@ -265,3 +265,14 @@ mod tests {
         }
     }
 }
+
+named! {
+    /// What an email to a customer is about.
+    #[strum(serialize_all = "snake_case")]
+    pub enum EmailKind {
+        /// The reset link (and its token).
+        Reset,
+        /// "Your password was changed", after a completed reset; no token.
+        PasswordChanged,
+    }
+}

@@ -2,7 +2,7 @@
 
 use sea_orm::entity::prelude::*;
 
-use crate::domain::{DeliveryStatus, Mode};
+use crate::domain::{DeliveryStatus, EmailKind, Mode};
 
 /// A reset's email to its customer, sent by the background jobs, retried
 /// until sent, given up, or its token expires.
@@ -48,6 +48,11 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// When it last changed.
     pub updated_at: DateTimeUtc,
+    /// The reset link, or "your password was changed" (no token).
+    pub kind: EmailKind,
+    /// The network a password change came from (an IPv4 /24, an IPv6 /48),
+    /// when known; only on `password_changed` emails.
+    pub changed_from: Option<String>,
 }
 
 /// `reset_emails` relations are followed by key.

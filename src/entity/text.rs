@@ -4,7 +4,7 @@
 //! enum's is an error naming the enum, the column and the value: never a
 //! silent default.
 
-use crate::domain::{AuditAction, AuditOutcome, DeliveryStatus, Mode, Role, Topic};
+use crate::domain::{AuditAction, AuditOutcome, DeliveryStatus, EmailKind, Mode, Role, Topic};
 
 /// Makes each enum a column type stored as text: written through
 /// `Into<&'static str>`, read back through `FromStr`.
@@ -67,7 +67,15 @@ macro_rules! stored_as_text {
     )*};
 }
 
-stored_as_text!(Mode, Role, Topic, DeliveryStatus, AuditAction, AuditOutcome);
+stored_as_text!(
+    Mode,
+    Role,
+    Topic,
+    DeliveryStatus,
+    AuditAction,
+    AuditOutcome,
+    EmailKind
+);
 
 #[cfg(test)]
 mod tests {

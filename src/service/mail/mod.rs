@@ -18,10 +18,12 @@ mod templates;
 use lettre::message::Mailbox;
 
 pub use link::{ResetUrl, check_redirect};
-pub use outbox::{EmailWish, expire_tokens, of_resets, record};
+pub use outbox::{EmailWish, expire_tokens, of_resets, record, record_password_changed};
 pub use sender::Mailer;
 pub use smtp::SmtpTarget;
-pub use templates::{DEFAULT_LOCALE, MailContext, Rendered, Templates, is_locale};
+pub use templates::{
+    ChangedContext, DEFAULT_LOCALE, MailContext, Rendered, TemplateSet, Templates, is_locale,
+};
 
 use crate::domain::Mode;
 
@@ -58,6 +60,9 @@ pub struct ModeMail {
     pub channel: Channel,
     /// The link template; required when `channel` is not `Off`.
     pub reset_url: Option<ResetUrl>,
+    /// The storefront's page for requesting a reset, for the "this wasn't
+    /// me" line of the "password changed" email.
+    pub forgot_url: Option<String>,
 }
 
 /// Everything about the reset email.
@@ -77,6 +82,8 @@ pub struct MailSettings {
     pub allowed_origins: Vec<String>,
     /// The templates of every language.
     pub templates: Templates,
+    /// Whether a completed reset is followed by a "password changed" email.
+    pub password_changed: bool,
 }
 
 impl MailSettings {
@@ -90,10 +97,12 @@ impl MailSettings {
             live: ModeMail {
                 channel: Channel::Off,
                 reset_url: None,
+                forgot_url: None,
             },
             test: ModeMail {
                 channel: Channel::DevelopmentLog,
                 reset_url: Some(ResetUrl::parse(DEFAULT_TEST_RESET_URL)?),
+                forgot_url: None,
             },
             from: "pwreset <no-reply@localhost>"
                 .parse()
@@ -102,6 +111,7 @@ impl MailSettings {
             shop_name: "our shop".into(),
             allowed_origins: Vec::new(),
             templates: Templates::load(None)?,
+            password_changed: true,
         })
     }
 

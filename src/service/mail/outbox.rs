@@ -11,7 +11,7 @@ use sea_orm::{
 
 use super::{DEFAULT_LOCALE, MailSettings};
 use crate::{
-    domain::{DeliveryStatus, Mode, PublicId},
+    domain::{DeliveryStatus, EmailKind, Mode, PublicId},
     entity::{customer_password_reset as reset, reset_email as email},
     service::{Result, sealing::TokenSealer},
 };
@@ -68,6 +68,62 @@ pub async fn record<C: ConnectionTrait>(
         last_error: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
+        kind: Set(EmailKind::Reset),
+        changed_from: Set(None),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    Ok(true)
+}
+
+/// How long a "password changed" email is tried before it is given up.
+const CHANGED_EMAIL_TRIED_FOR: chrono::Duration = chrono::Duration::days(2);
+
+/// Writes the "your password was changed" email of the completed `reset`
+/// on `txn`, when `mode` sends emails and `PASSWORD_CHANGED_EMAIL` is on: in
+/// the language its reset email was asked in, with the network it came from
+/// (`changed_from`), and no token. Returns whether it did.
+///
+/// # Errors
+/// [`crate::service::Error::Database`] if a read or the write fails.
+pub async fn record_password_changed<C: ConnectionTrait>(
+    txn: &C,
+    settings: &MailSettings,
+    mode: Mode,
+    reset: &reset::Model,
+    changed_from: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<bool> {
+    if !settings.password_changed || !settings.sends(mode) {
+        return Ok(false);
+    }
+    let asked = email::Entity::find()
+        .filter(email::Column::ResetId.eq(reset.id))
+        .filter(email::Column::Kind.eq(EmailKind::Reset))
+        .one(txn)
+        .await?;
+    let locale = asked.map_or_else(|| DEFAULT_LOCALE.to_owned(), |e| e.locale);
+    email::ActiveModel {
+        public_id: Set(PublicId::generate(EMAIL_ID_PREFIX).into_string()),
+        mode: Set(mode),
+        reset_id: Set(reset.id),
+        recipient: Set(reset.customer_email.clone()),
+        locale: Set(locale),
+        redirect_url: Set(None),
+        status: Set(DeliveryStatus::Pending),
+        attempt_count: Set(0),
+        next_attempt_at: Set(now),
+        locked_until: Set(None),
+        locked_by: Set(None),
+        token: Set(None),
+        token_expires_at: Set(now + CHANGED_EMAIL_TRIED_FOR),
+        sent_at: Set(None),
+        last_error: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        kind: Set(EmailKind::PasswordChanged),
+        changed_from: Set(changed_from),
         ..Default::default()
     }
     .insert(txn)
@@ -85,6 +141,7 @@ pub async fn of_resets(
 ) -> Result<std::collections::HashMap<i64, email::Model>> {
     Ok(email::Entity::find()
         .filter(email::Column::ResetId.is_in(resets.iter().copied()))
+        .filter(email::Column::Kind.eq(EmailKind::Reset))
         .all(db)
         .await?
         .into_iter()

@@ -20,10 +20,13 @@ use lettre::{
 };
 use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, DatabaseConnection, EntityTrait, Set};
 
-use super::{Channel, MailContext, MailSettings, expire_tokens, link::redirect_link};
+use super::{
+    ChangedContext, Channel, MailContext, MailSettings, Rendered, TemplateSet, expire_tokens,
+    link::redirect_link,
+};
 use crate::service::statement;
 use crate::{
-    domain::{DeliveryStatus, Mode},
+    domain::{DeliveryStatus, EmailKind, Mode},
     entity::{customer_password_reset as reset, reset_email as email},
     metrics::Metrics,
     service::{Clock, Error, Result, lease, sealed, sealing::TokenSealer, webhooks::backoff},
@@ -143,6 +146,12 @@ impl Mailer {
     /// Renders and sends `row`.
     async fn attempt(&self, row: &email::Model) -> Attempt {
         let failed = |permanent: bool, error: String| Attempt::Failed { permanent, error };
+        if row.kind == EmailKind::PasswordChanged {
+            return match self.changed_message(row) {
+                Ok(message) => self.send(row, message).await,
+                Err(e) => failed(true, e),
+            };
+        }
         let reset = match statement::first(&self.db, reset::Entity::find_by_id(row.reset_id)).await
         {
             Ok(Some(reset)) => reset,
@@ -158,16 +167,29 @@ impl Mailer {
         if !works {
             return Attempt::Moot;
         }
-        let mode = row.mode;
-        let message = match self.message(row, mode, reset.expires_at, now) {
+        let message = match self.message(row, row.mode, reset.expires_at, now) {
             Ok(message) => message,
             Err(e) => return failed(true, e),
         };
-        match &self.settings.mode(mode).channel {
+        self.send(row, message).await
+    }
+
+    /// Hands `message` to `row`'s mode's channel.
+    async fn send(&self, row: &email::Model, message: Built) -> Attempt {
+        let failed = |permanent: bool, error: String| Attempt::Failed { permanent, error };
+        match &self.settings.mode(row.mode).channel {
             Channel::Smtp(target) => match target.transport.send(message.message).await {
                 Ok(_) => Attempt::Sent,
                 Err(e) => failed(e.is_permanent(), format!("SMTP: {e}")),
             },
+            Channel::DevelopmentLog if row.kind == EmailKind::PasswordChanged => {
+                tracing::info!(
+                    target: "pwreset::development_mailer",
+                    "DEVELOPMENT MAILER (test mode has no TEST_SMTP_URL, so nothing is sent): {} was told the password changed",
+                    row.recipient,
+                );
+                Attempt::Logged
+            }
             Channel::DevelopmentLog => {
                 tracing::info!(
                     target: "pwreset::development_mailer",
@@ -179,6 +201,28 @@ impl Mailer {
             }
             Channel::Off => failed(true, "email is turned off for this mode".into()),
         }
+    }
+
+    /// The "password changed" message `row` stands for: no token, no link
+    /// but the storefront's request page.
+    fn changed_message(&self, row: &email::Model) -> std::result::Result<Built, String> {
+        let settings = &self.settings;
+        let locale = settings.templates.resolve(&row.locale);
+        let context = ChangedContext {
+            email: row.recipient.clone(),
+            changed_at: row.created_at.format("%Y-%m-%d %H:%M UTC").to_string(),
+            changed_from: row.changed_from.clone(),
+            forgot_url: settings.mode(row.mode).forgot_url.clone(),
+            shop_name: settings.shop_name.clone(),
+            locale: locale.clone(),
+        };
+        let set = TemplateSet::PasswordChanged;
+        let rendered = settings.templates.render_set(&locale, set, &context)?;
+        let message = self.envelope(row, rendered)?;
+        Ok(Built {
+            message,
+            link: String::new(),
+        })
     }
 
     /// The message `row` stands for, with its link.
@@ -211,6 +255,17 @@ impl Mailer {
             locale: locale.clone(),
         };
         let rendered = settings.templates.render(&locale, &context)?;
+        let message = self.envelope(row, rendered)?;
+        Ok(Built { message, link })
+    }
+
+    /// `rendered` as a message to `row`'s recipient, with its id.
+    fn envelope(
+        &self,
+        row: &email::Model,
+        rendered: Rendered,
+    ) -> std::result::Result<Message, String> {
+        let settings = &self.settings;
         let to: Mailbox = row
             .recipient
             .parse()
@@ -224,13 +279,12 @@ impl Mailer {
         if let Some(reply_to) = &settings.reply_to {
             builder = builder.reply_to(reply_to.clone());
         }
-        let message = builder
+        builder
             .multipart(MultiPart::alternative_plain_html(
                 rendered.text,
                 rendered.html,
             ))
-            .map_err(|e| format!("building the message: {e}"))?;
-        Ok(Built { message, link })
+            .map_err(|e| format!("building the message: {e}"))
     }
 
     /// Moves `row` on after `attempt`.

@@ -17,8 +17,9 @@ const NAMES: [&str; 3] = ["subject.txt", "body.txt", "body.html"];
 /// The language used when the one asked for has no templates.
 pub const DEFAULT_LOCALE: &str = "en";
 
-/// The built-in templates, `(locale, name, source)`.
-const BUILT_IN: [(&str, &str, &str); 6] = [
+/// The built-in templates, `(locale, name, source)`: the reset email's, then
+/// the "password changed" email's (`password_changed/NAME`).
+const BUILT_IN: [(&str, &str, &str); 12] = [
     (
         "en",
         "subject.txt",
@@ -49,7 +50,74 @@ const BUILT_IN: [(&str, &str, &str); 6] = [
         "body.html",
         include_str!("../../../assets/mail/de/body.html"),
     ),
+    (
+        "en",
+        "password_changed/subject.txt",
+        include_str!("../../../assets/mail/en/password_changed/subject.txt"),
+    ),
+    (
+        "en",
+        "password_changed/body.txt",
+        include_str!("../../../assets/mail/en/password_changed/body.txt"),
+    ),
+    (
+        "en",
+        "password_changed/body.html",
+        include_str!("../../../assets/mail/en/password_changed/body.html"),
+    ),
+    (
+        "de",
+        "password_changed/subject.txt",
+        include_str!("../../../assets/mail/de/password_changed/subject.txt"),
+    ),
+    (
+        "de",
+        "password_changed/body.txt",
+        include_str!("../../../assets/mail/de/password_changed/body.txt"),
+    ),
+    (
+        "de",
+        "password_changed/body.html",
+        include_str!("../../../assets/mail/de/password_changed/body.html"),
+    ),
 ];
+
+/// The two emails: the reset link, and "your password was changed".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TemplateSet {
+    /// `DIR/<locale>/subject.txt` and the rest.
+    Reset,
+    /// `DIR/<locale>/password_changed/subject.txt` and the rest.
+    PasswordChanged,
+}
+
+impl TemplateSet {
+    /// The folder of the set's templates within a language's.
+    fn folder(self) -> &'static str {
+        match self {
+            TemplateSet::Reset => "",
+            TemplateSet::PasswordChanged => "password_changed/",
+        }
+    }
+}
+
+/// What the "password changed" email's templates can use. No token, no link
+/// that resets anything.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChangedContext {
+    /// The customer's email address.
+    pub email: String,
+    /// When the password changed, as `2026-11-29 19:05 UTC`.
+    pub changed_at: String,
+    /// The network the change came from (`203.0.113.0/24`), when known.
+    pub changed_from: Option<String>,
+    /// The mode's `FORGOT_URL`, for "this wasn't me", when set.
+    pub forgot_url: Option<String>,
+    /// `SHOP_NAME`.
+    pub shop_name: String,
+    /// The language the email is written in.
+    pub locale: String,
+}
 
 /// What a template can use.
 #[derive(Debug, Clone, Serialize)]
@@ -112,15 +180,18 @@ impl Templates {
                 if !entry.path().is_dir() || !is_locale(&locale) {
                     continue;
                 }
-                for name in NAMES {
-                    let path = entry.path().join(name);
-                    if !path.exists() {
-                        continue;
+                for set in [TemplateSet::Reset, TemplateSet::PasswordChanged] {
+                    for name in NAMES {
+                        let name = format!("{}{name}", set.folder());
+                        let path = entry.path().join(&name);
+                        if !path.exists() {
+                            continue;
+                        }
+                        let source = std::fs::read_to_string(&path)
+                            .map_err(|e| format!("{}: {e}", path.display()))?;
+                        env.add_template_owned(format!("{locale}/{name}"), source)
+                            .map_err(|e| format!("{}: {e}", path.display()))?;
                     }
-                    let source = std::fs::read_to_string(&path)
-                        .map_err(|e| format!("{}: {e}", path.display()))?;
-                    env.add_template_owned(format!("{locale}/{name}"), source)
-                        .map_err(|e| format!("{}: {e}", path.display()))?;
                 }
                 locales.insert(locale);
             }
@@ -130,6 +201,19 @@ impl Templates {
             templates
                 .render(locale, &MailContext::sample(locale))
                 .map_err(|e| format!("the {locale} templates: {e}"))?;
+            for (changed_from, forgot_url) in [
+                (None, None),
+                (Some("203.0.113.0/24"), Some("https://shop.example/forgot")),
+            ] {
+                let context = ChangedContext {
+                    changed_from: changed_from.map(str::to_owned),
+                    forgot_url: forgot_url.map(str::to_owned),
+                    ..ChangedContext::sample(locale)
+                };
+                templates
+                    .render_set(locale, TemplateSet::PasswordChanged, &context)
+                    .map_err(|e| format!("the {locale} password_changed templates: {e}"))?;
+            }
         }
         Ok(templates)
     }
@@ -155,7 +239,22 @@ impl Templates {
     /// # Errors
     /// minijinja's message when a template fails to render.
     pub fn render(&self, locale: &str, context: &MailContext) -> Result<Rendered, String> {
+        self.render_set(locale, TemplateSet::Reset, context)
+    }
+
+    /// The email of `set` in `locale` for `context` (a [`MailContext`] or a
+    /// [`ChangedContext`]).
+    ///
+    /// # Errors
+    /// minijinja's message when a template fails to render.
+    pub fn render_set(
+        &self,
+        locale: &str,
+        set: TemplateSet,
+        context: &impl Serialize,
+    ) -> Result<Rendered, String> {
         let render = |name: &str| -> Result<String, String> {
+            let name = format!("{}{name}", set.folder());
             // A language in the override directory may bring only some of the
             // three; English fills in the rest.
             let template = self
@@ -177,6 +276,20 @@ impl Templates {
             text: render("body.txt")?,
             html: render("body.html")?,
         })
+    }
+}
+
+impl ChangedContext {
+    /// Values to try every template with at start-up.
+    fn sample(locale: &str) -> Self {
+        Self {
+            email: "ada@example.com".into(),
+            changed_at: "2026-11-29 19:05 UTC".into(),
+            changed_from: None,
+            forgot_url: None,
+            shop_name: "Example Shop".into(),
+            locale: locale.into(),
+        }
     }
 }
 

@@ -5,8 +5,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
-    sea_query::Expr,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait, sea_query::Expr,
 };
 
 use super::{
@@ -26,6 +25,7 @@ use crate::{
         audit::{self, Entry},
         customers,
         error::Errors,
+        mail,
         password::PasswordHasher,
         webhooks,
     },
@@ -60,7 +60,7 @@ pub(super) async fn complete(
             breached.check(&password, &field, resets.metrics).await?;
         }
         let digest = hasher.hash(password).await?;
-        finish(db, caller, &token, found, customer, digest, clock.now()).await
+        finish(resets, caller, &token, found, customer, digest, clock.now()).await
     }
     .await;
     let customer_id = customer_id.as_deref();
@@ -106,7 +106,7 @@ fn check(
 /// still pending, stores `digest` on `customer`, closes the customer's other
 /// open resets, records the events and the audit entry.
 async fn finish(
-    db: &DatabaseConnection,
+    resets: Resets<'_>,
     caller: &Caller,
     token: &ResetToken,
     found: reset::Model,
@@ -114,6 +114,7 @@ async fn finish(
     digest: String,
     now: DateTime<Utc>,
 ) -> Result<reset::Model> {
+    let db = resets.db;
     let mode = caller.principal.mode;
     let txn = db.begin().await?;
     // Writes that change a customer's resets take turns, per customer.
@@ -157,6 +158,11 @@ async fn finish(
         ..customer
     };
     record_events(&txn, mode, &completed, &customer, now).await?;
+    // The customer hears of it, with the network it came from.
+    let subnet = resets.limits.networks(caller.client_ip).subnet;
+    let changed_from = (!subnet.is_empty()).then_some(subnet);
+    let mail = resets.tokens.mail;
+    mail::record_password_changed(&txn, mail, mode, &completed, changed_from, now).await?;
     let entry = Entry {
         action: AuditAction::Complete,
         outcome: AuditOutcome::Completed,

@@ -100,5 +100,9 @@ async fn a_backup_taken_while_serving_restores_and_its_pending_email_completes_a
     assert_eq!(payload["customerPasswordReset"]["status"], "COMPLETED");
     serving.kill().unwrap();
     serving.wait().unwrap();
-    assert_eq!(sink.messages().len(), 1, "sent once");
+    let links = sink.messages();
+    let links = links
+        .iter()
+        .filter(|m| !m.header("Subject").contains("changed"));
+    assert_eq!(links.count(), 1, "the pending email went once");
 }

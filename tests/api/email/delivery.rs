@@ -4,7 +4,7 @@
 //! fail beside it.
 
 use pwreset::entity::reset_email;
-use sea_orm::EntityTrait;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 
 use super::{app_with, mail_through, request};
@@ -98,8 +98,18 @@ async fn an_email_for_a_reset_that_no_longer_works_is_not_sent() {
     app.complete(&app.integration, &first, "a brand new passphrase")
         .await;
     app.run_jobs().await;
-    assert!(sink.messages().is_empty(), "the link would be dead");
-    let row = &reset_email::Entity::find().all(&app.db).await.unwrap()[0];
+    let sent = sink.messages();
+    assert_eq!(
+        sent.len(),
+        1,
+        "the link would be dead: only the password-changed email"
+    );
+    assert!(sent[0].header("Subject").contains("was changed"));
+    let row = &reset_email::Entity::find()
+        .filter(reset_email::Column::Kind.eq(pwreset::domain::EmailKind::Reset))
+        .all(&app.db)
+        .await
+        .unwrap()[0];
     assert_eq!(
         (row.status.as_str(), row.token.as_deref()),
         ("expired", None)

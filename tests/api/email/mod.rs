@@ -3,6 +3,7 @@
 //! email says is here; how it is delivered (retries, workers, leases) in
 //! `delivery`.
 
+mod changed;
 mod delivery;
 
 use std::sync::Arc;
@@ -32,6 +33,7 @@ pub(crate) fn mail_through(sink: &SmtpSink) -> MailSettings {
         reset_url: Some(
             ResetUrl::parse("https://shop.example/reset-password?token={token}").unwrap(),
         ),
+        forgot_url: Some("https://shop.example/forgot-password".into()),
     };
     mail.from = "Example Shop <no-reply@shop.example>".parse().unwrap();
     mail.shop_name = "Example Shop".into();
@@ -98,12 +100,20 @@ async fn a_storefront_reset_mails_a_link_that_completes_it_and_an_unknown_email_
     assert_eq!(done["userErrors"], json!([]), "{done}");
     assert_eq!(done["customerPasswordReset"]["status"], "COMPLETED");
     app.run_jobs().await;
-    assert_eq!(sink.messages().len(), 1, "sent once");
+    let messages = sink.messages();
+    assert_eq!(
+        messages.len(),
+        2,
+        "the link once, then the password-changed email"
+    );
+    assert!(messages[1].header("Subject").contains("was changed"));
     // Sent, the token is forgotten.
     let rows = reset_email::Entity::find().all(&app.db).await.unwrap();
-    assert_eq!(rows.len(), 1);
-    assert_eq!(rows[0].status, DeliveryStatus::Delivered);
-    assert_eq!(rows[0].token, None);
+    assert_eq!(rows.len(), 2);
+    assert!(
+        rows.iter()
+            .all(|r| r.status == DeliveryStatus::Delivered && r.token.is_none())
+    );
 }
 
 #[tokio::test]
