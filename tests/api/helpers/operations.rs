@@ -87,6 +87,20 @@ impl TestApp {
         dump
     }
 
+    /// How many resets of test mode there are, as an integration sees them.
+    pub async fn count_resets(&self) -> u64 {
+        let body = self
+            .gql(
+                Some(&self.integration),
+                "{ customerPasswordResets { totalCount } }",
+                json!({}),
+            )
+            .await;
+        body["data"]["customerPasswordResets"]["totalCount"]
+            .as_u64()
+            .expect("a count")
+    }
+
     /// The server's metrics, as the admin listener serves them.
     pub async fn metrics(&self) -> String {
         let url = format!("http://{}/metrics", self.admin_addr);
