@@ -56,6 +56,8 @@ pub struct AppState {
     pub reset_token_ttl: Duration,
     /// Seals reset tokens at rest while they wait on a webhook delivery.
     pub sealer: TokenSealer,
+    /// How resets reach customers, and one-time codes.
+    pub codes: service::codes::CodeSettings,
     /// Prometheus metrics.
     pub metrics: Arc<Metrics>,
     /// Webhook targets and dispatching.
@@ -86,6 +88,7 @@ impl AppState {
             sealer: &self.sealer,
             clock: self.clock.as_ref(),
             mail: &self.mail,
+            codes: &self.codes,
         }
     }
 
@@ -114,6 +117,7 @@ impl AppState {
             proxy: self.webhooks.proxy.clone(),
             sealer: self.sealer.clone(),
             mail: self.mail.clone(),
+            codes: self.codes,
         };
         Worker::new(
             self.db.clone(),

@@ -116,6 +116,9 @@ pub struct Config {
     /// Reset tokens: their lifetime and the key that seals them at rest.
     #[command(flatten)]
     pub tokens: TokenConfig,
+    /// How resets reach customers, and one-time codes.
+    #[command(flatten)]
+    pub codes: crate::service::codes::CodeSettings,
     /// The reset email.
     #[command(flatten)]
     pub mail: MailConfig,

@@ -116,6 +116,7 @@ impl StateBuilder {
             hasher,
             reset_token_ttl: ttl(config.tokens.reset_token_ttl),
             sealer,
+            codes: config.codes,
             metrics,
             webhooks: config.webhooks,
             rate_limits: config.rate_limits,

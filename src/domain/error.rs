@@ -42,7 +42,9 @@ named! {
         CustomerNotFound,
         /// No record of this mode has this id.
         NotFound,
-        /// No password reset has this token.
+        /// No password reset has this token; or, for a one-time code, the code
+        /// does not complete a reset (wrong, expired, used up, or no reset
+        /// for the email: the answer is the same).
         TokenInvalid,
         /// The token has expired; request a new reset.
         TokenExpired,
@@ -50,6 +52,9 @@ named! {
         TokenAlreadyUsed,
         /// A newer reset replaced this one, or another reset completed first.
         TokenInvalidated,
+        /// A complete gave neither `resetPasswordToken` nor `customerEmail`
+        /// with `code`, or gave both.
+        TokenOrCodeRequired,
         /// `callbackUrl` must be an http or https URL with a host and no credentials.
         InvalidCallbackUrl,
         /// `callbackUrl` points at a private, loopback or link-local address, which

@@ -33,6 +33,7 @@ macro_rules! named {
 
 mod audit;
 mod caller;
+mod code;
 mod email;
 mod error;
 mod id;
@@ -44,6 +45,7 @@ mod webhook;
 
 pub use audit::{AuditAction, AuditOutcome};
 pub use caller::{Auth, Caller, ClientIp};
+pub use code::{Delivery, MAX_CODE_DIGITS, MIN_CODE_DIGITS, ResetCode};
 pub use email::Email;
 pub use error::{ErrorCode, ParseError};
 pub use id::{

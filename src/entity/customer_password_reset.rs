@@ -2,16 +2,17 @@
 
 use sea_orm::entity::prelude::*;
 
-use crate::domain::Mode;
+use crate::domain::{Delivery, Mode};
 
 super::table! {
-    /// One reset request. The token is stored only as `token_digest`.
+    /// One reset request. The token is stored only as `token_digest`, the
+    /// code only as `code_digest`.
     #[sea_orm(table_name = "customer_password_resets")]
     pub struct Model;
 
-    /// A reset as the reads show it: every column but `token_digest`, which no
-    /// read needs (only completing a reset looks a token up, by its digest), so
-    /// it is never selected for one.
+    /// A reset as the reads show it: every column but `token_digest` and
+    /// `code_digest`, which no read needs (only completing a reset looks them
+    /// up), so they are never selected for one.
     pub struct Shown {
         /// Internal key; never shown.
         #[sea_orm(primary_key)]
@@ -44,6 +45,15 @@ super::table! {
         created_at: DateTimeUtc = CreatedAt,
         /// When the reset last changed.
         updated_at: DateTimeUtc = UpdatedAt,
+        /// How the reset reaches its customer: a link, a code, or both.
+        delivery: Delivery = Delivery,
+        /// The code's keyed digest (see `service::codes`), never the code;
+        /// `None` for a reset without a code.
+        hidden code_digest: Option<String> = CodeDigest,
+        /// When the code stops working; `None` without a code.
+        code_expires_at: Option<DateTimeUtc> = CodeExpiresAt,
+        /// Wrong codes tried so far; the last one allowed voids the reset.
+        code_attempts: i32 = CodeAttempts,
     }
 }
 

@@ -2,7 +2,7 @@
 
 use sea_orm::entity::prelude::*;
 
-use crate::domain::Mode;
+use crate::domain::{Delivery, Mode};
 
 /// A storefront's reset request, answered at once and processed by the
 /// background jobs, so the answer is the same work whether or not the email
@@ -49,6 +49,8 @@ pub struct Model {
     pub locked_by: Option<String>,
     /// When it was requested.
     pub created_at: DateTimeUtc,
+    /// How the storefront asked the reset to reach the customer.
+    pub delivery: Delivery,
 }
 
 /// `reset_requests` has no relations.

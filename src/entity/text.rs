@@ -4,7 +4,9 @@
 //! enum's is an error naming the enum, the column and the value: never a
 //! silent default.
 
-use crate::domain::{AuditAction, AuditOutcome, DeliveryStatus, EmailKind, Mode, Role, Topic};
+use crate::domain::{
+    AuditAction, AuditOutcome, Delivery, DeliveryStatus, EmailKind, Mode, Role, Topic,
+};
 
 /// Makes each enum a column type stored as text: written through
 /// `Into<&'static str>`, read back through `FromStr`.
@@ -74,7 +76,8 @@ stored_as_text!(
     DeliveryStatus,
     AuditAction,
     AuditOutcome,
-    EmailKind
+    EmailKind,
+    Delivery,
 );
 
 #[cfg(test)]

@@ -153,3 +153,9 @@ impl From<Secret> for ResetToken {
         ResetToken::from_client(secret.0)
     }
 }
+
+impl From<Secret> for crate::domain::ResetCode {
+    fn from(secret: Secret) -> Self {
+        crate::domain::ResetCode::from_client(&secret.0)
+    }
+}

@@ -40,6 +40,8 @@ pub struct JobSettings {
     pub sealer: TokenSealer,
     /// The reset email's settings.
     pub mail: Arc<MailSettings>,
+    /// How resets made from queued requests reach customers.
+    pub codes: super::codes::CodeSettings,
 }
 
 /// Runs the background jobs. Clone it freely.
@@ -138,6 +140,7 @@ impl Worker {
             sealer: &self.settings.sealer,
             clock: self.clock.as_ref(),
             mail: &self.settings.mail,
+            codes: &self.settings.codes,
         };
         let mut round = Round::default();
         if let Some(processed) = round.ran(

@@ -9,6 +9,7 @@ pub mod audit;
 pub mod breached;
 pub mod captcha;
 mod clock;
+pub mod codes;
 pub mod customers;
 mod error;
 pub mod jobs;
@@ -21,6 +22,7 @@ pub mod persisted_queries;
 pub mod rate_limits;
 pub mod sealed;
 pub mod sealing;
+pub mod secrets;
 mod statement;
 pub mod webhooks;
 

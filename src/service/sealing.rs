@@ -61,6 +61,11 @@ impl SealingKey {
     pub fn to_base64(&self) -> String {
         STANDARD.encode(self.0)
     }
+
+    /// The key's bytes, for deriving keys for other purposes from it.
+    pub(crate) fn bytes(&self) -> &[u8; KEY_BYTES] {
+        &self.0
+    }
 }
 
 impl std::fmt::Debug for SealingKey {
@@ -150,6 +155,7 @@ pub enum OpenError {
 pub struct TokenSealer {
     current: (KeyId, ChaCha20Poly1305),
     others: Vec<(KeyId, ChaCha20Poly1305)>,
+    codes: super::codes::CodeKeys,
 }
 
 impl std::fmt::Debug for TokenSealer {
@@ -171,7 +177,13 @@ impl TokenSealer {
         Self {
             current: cipher(current),
             others: old.map(cipher).into_iter().collect(),
+            codes: super::codes::CodeKeys::new(current, old),
         }
+    }
+
+    /// The keys that digest one-time codes, derived from the same keys.
+    pub fn codes(&self) -> &super::codes::CodeKeys {
+        &self.codes
     }
 
     /// A sealer with a fresh key of its own (for tests and in-memory databases).

@@ -5,6 +5,7 @@
 mod abuse;
 mod access;
 mod cli;
+mod codes;
 mod complete;
 mod concurrency;
 mod connections;

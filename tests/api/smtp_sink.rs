@@ -61,6 +61,15 @@ impl Received {
             .to_owned()
     }
 
+    /// The one-time code of the plain-text body: its only line of digits alone.
+    pub fn code(&self) -> Option<String> {
+        self.body("text/plain")
+            .lines()
+            .map(str::trim)
+            .find(|l| l.len() >= 6 && l.bytes().all(|b| b.is_ascii_digit()))
+            .map(str::to_owned)
+    }
+
     /// The `token` parameter of [`Received::link`]: in its query, or in its
     /// fragment (`#token=…`).
     pub fn token(&self) -> String {

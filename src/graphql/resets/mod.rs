@@ -56,6 +56,8 @@ pub struct CustomerPasswordReset {
     status: CustomerPasswordResetStatus,
     /// The token, in the create payload only.
     pub(crate) reset_password_token: Option<String>,
+    /// The one-time code, in the create payload only.
+    pub(crate) reset_password_code: Option<String>,
     /// The customer, when the list that produced this reset loaded it already.
     pub(crate) preloaded_customer: Option<Arc<Customer>>,
 }
@@ -68,6 +70,7 @@ impl CustomerPasswordReset {
             status: password_resets::status(&row, now).into(),
             row,
             reset_password_token: None,
+            reset_password_code: None,
             preloaded_customer: None,
         }
     }
@@ -104,6 +107,32 @@ impl CustomerPasswordReset {
     /// the server keeps only a digest and can never show it again.
     async fn reset_password_token(&self) -> Option<&str> {
         self.reset_password_token.as_deref()
+    }
+
+    /// The one-time code that completes the reset with the customer's email,
+    /// when it was created with one (`delivery` `CODE` or `LINK_AND_CODE`).
+    /// Non-null only in the payload of `createCustomerPasswordReset` called
+    /// with an integration key, once: the server keeps only a keyed digest.
+    async fn reset_password_code(&self) -> Option<&str> {
+        self.reset_password_code.as_deref()
+    }
+
+    /// How the reset reaches the customer: a link, a one-time code, or both.
+    async fn delivery(&self) -> crate::domain::Delivery {
+        self.row.delivery
+    }
+
+    /// When the one-time code stops working (15 minutes after creation by
+    /// default); null for a reset without a code.
+    async fn code_expires_at(&self) -> Option<DateTime<Utc>> {
+        self.row.code_expires_at
+    }
+
+    /// How many wrong codes were tried; the reset is voided at
+    /// `RESET_CODE_MAX_ATTEMPTS` (integration keys only).
+    #[graphql(guard = "access::integration_only")]
+    async fn code_attempts(&self) -> i32 {
+        self.row.code_attempts
     }
 
     /// When the password was reset with this token; null until then.

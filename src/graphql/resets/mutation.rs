@@ -6,7 +6,7 @@ use async_graphql::{Context, ID, InputObject, Json, MaybeUndefined, Object, Simp
 
 use super::CustomerPasswordReset;
 use crate::{
-    domain::{RawPassword, ResetToken},
+    domain::RawPassword,
     graphql::{
         Secret,
         access::{self, ANY_ROLE, INTEGRATION},
@@ -66,15 +66,30 @@ pub struct CreateCustomerPasswordResetInput {
     /// `CAPTCHA_FAILED` when the provider refuses it. Integration keys are
     /// never challenged.
     pub captcha_token: Option<String>,
+    /// How the reset reaches the customer: a link, a one-time code, or both;
+    /// the mode's `RESET_DELIVERY` (`LINK` unless set) when omitted.
+    pub delivery: Option<crate::domain::Delivery>,
 }
 
-/// The token a customer received and the password they chose
-/// (Commerce Layer's write-only `_reset_password_token` and `customer_password`).
+/// What completes a reset: the token from the link, or the customer's email
+/// and the one-time code from the email, with the password they chose
+/// (Commerce Layer's write-only `_reset_password_token` and
+/// `customer_password`). Give the token, or the email and the code, not
+/// both: `TOKEN_OR_CODE_REQUIRED` otherwise.
 #[derive(Debug, InputObject)]
 pub struct CompleteCustomerPasswordResetInput {
     /// The token from the reset link. It alone identifies the reset.
     #[graphql(secret)]
-    pub reset_password_token: Secret,
+    pub reset_password_token: Option<Secret>,
+    /// The customer's email address, in any letter case, with `code`.
+    pub customer_email: Option<String>,
+    /// The one-time code from the reset email, with `customerEmail`; spaces
+    /// and dashes between its digits are ignored. Every code that does not
+    /// complete a reset (wrong, expired, used up, or no reset for the
+    /// email) is `TOKEN_INVALID`; each reset takes 5 wrong codes by default
+    /// (`RESET_CODE_MAX_ATTEMPTS`), and the last voids it.
+    #[graphql(secret)]
+    pub code: Option<Secret>,
     /// The new password, 8 to 256 characters.
     #[graphql(secret)]
     pub customer_password: Secret,
@@ -166,14 +181,18 @@ impl ResetMutation {
             redirect_url: input.redirect_url,
             locale: input.locale,
             captcha_token: input.captcha_token,
+            delivery: input.delivery,
         };
         let caller = access::caller(ctx, principal);
         let result = state.resets().start(&caller, new).await;
         let (started, user_errors) = payload(result)?;
         let reset = match started {
-            Some(Started::Reset { reset, token, .. }) => {
+            Some(Started::Reset {
+                reset, token, code, ..
+            }) => {
                 let mut reset = CustomerPasswordReset::new((*reset).into(), now);
                 reset.reset_password_token = Some(token.expose().to_owned());
+                reset.reset_password_code = code.map(|c| c.expose().to_owned());
                 Some(reset)
             }
             Some(Started::Queued) | None => None,
@@ -185,22 +204,34 @@ impl ResetMutation {
     }
 
     /// Sets the customer's new password with the token they received
-    /// (Commerce Layer's `_reset_password_token` and `customer_password`). The
-    /// token alone identifies the reset and works once. On success every other
-    /// pending reset of the customer stops working. Never logs the customer in.
+    /// (Commerce Layer's `_reset_password_token` and `customer_password`), or
+    /// with their email and the one-time code. The token alone identifies
+    /// the reset and works once; a code works once, for its own shorter
+    /// time, and a reset takes a few wrong codes before it is voided. On
+    /// success every other pending reset of the customer stops working.
+    /// Never logs the customer in.
     async fn complete_customer_password_reset(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The token and the new password.")]
+        #[graphql(desc = "The token, or the email and code, and the new password.")]
         input: CompleteCustomerPasswordResetInput,
     ) -> async_graphql::Result<CompleteCustomerPasswordResetPayload> {
         let principal = access::require(ctx, ANY_ROLE)?;
         let state = access::state(ctx);
         let now = state.clock.now();
-        let token = ResetToken::from(input.reset_password_token);
         let password = RawPassword::from(input.customer_password);
         let caller = access::caller(ctx, principal);
-        let result = state.resets().complete(&caller, token, password).await;
+        let resets = state.resets();
+        let result = match (input.reset_password_token, input.customer_email, input.code) {
+            (Some(token), None, None) => resets.complete(&caller, token.into(), password).await,
+            (None, Some(email), Some(code)) => {
+                let code = code.into();
+                resets
+                    .complete_with_code(&caller, &email, code, password)
+                    .await
+            }
+            _ => Err(password_resets::token_or_code_required()),
+        };
         let (reset, user_errors) = payload(result)?;
         Ok(CompleteCustomerPasswordResetPayload {
             customer_password_reset: reset.map(|r| CustomerPasswordReset::new(r.into(), now)),

@@ -12,6 +12,7 @@ use async_graphql_value::Value;
 /// document must not hold one written out (it would be stored as text).
 pub(super) const SECRET_INPUTS: &[&str] = &[
     "resetPasswordToken",
+    "code",
     "customerPassword",
     "password",
     "sharedSecret",

@@ -13,7 +13,7 @@ use super::{DEFAULT_LOCALE, MailSettings};
 use crate::{
     domain::{DeliveryStatus, EmailKind, Mode, PublicId},
     entity::{customer_password_reset as reset, reset_email as email},
-    service::{Result, sealing::TokenSealer},
+    service::{Result, sealing::TokenSealer, secrets::ResetSecrets},
 };
 
 /// Prefix of reset email ids (`eml_…`).
@@ -29,8 +29,9 @@ pub struct EmailWish {
     pub locale: Option<String>,
 }
 
-/// Writes the email of `reset` to its customer on `txn`, when `mode` sends
-/// emails; returns whether it did.
+/// Writes the email of `reset` to its customer on `txn`, carrying `secrets`
+/// (the token for a link, the code), when `mode` sends emails; returns
+/// whether it did.
 ///
 /// # Errors
 /// [`crate::service::Error::Database`] if the write fails;
@@ -41,14 +42,14 @@ pub async fn record<C: ConnectionTrait>(
     mode: Mode,
     reset: &reset::Model,
     wish: &EmailWish,
-    token: &str,
+    secrets: &ResetSecrets,
     sealer: &TokenSealer,
 ) -> Result<bool> {
     if !settings.sends(mode) {
         return Ok(false);
     }
     let public_id = PublicId::generate(EMAIL_ID_PREFIX).into_string();
-    let sealed = sealer.seal(token, &public_id)?;
+    let sealed = sealer.seal(&secrets.to_text(), &public_id)?;
     let now = reset.created_at;
     email::ActiveModel {
         public_id: Set(public_id),

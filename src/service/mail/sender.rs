@@ -26,10 +26,13 @@ use super::{
 };
 use crate::service::statement;
 use crate::{
-    domain::{DeliveryStatus, EmailKind, Mode},
+    domain::{DeliveryStatus, EmailKind},
     entity::{customer_password_reset as reset, reset_email as email},
     metrics::Metrics,
-    service::{Clock, Error, Result, lease, sealed, sealing::TokenSealer, webhooks::backoff},
+    service::{
+        Clock, Error, Result, lease, sealed, sealing::TokenSealer, secrets::ResetSecrets,
+        webhooks::backoff,
+    },
 };
 
 /// Attempts before an email is given up.
@@ -167,7 +170,7 @@ impl Mailer {
         if !works {
             return Attempt::Moot;
         }
-        let message = match self.message(row, row.mode, reset.expires_at, now) {
+        let message = match self.message(row, &reset, now) {
             Ok(message) => message,
             Err(e) => return failed(true, e),
         };
@@ -191,11 +194,13 @@ impl Mailer {
                 Attempt::Logged
             }
             Channel::DevelopmentLog => {
+                let code = message.code.as_deref();
                 tracing::info!(
                     target: "pwreset::development_mailer",
-                    "DEVELOPMENT MAILER (test mode has no TEST_SMTP_URL, so nothing is sent): the reset link for {} is {}",
+                    "DEVELOPMENT MAILER (test mode has no TEST_SMTP_URL, so nothing is sent): the reset link for {} is {}{}",
                     row.recipient,
-                    message.link
+                    if message.link.is_empty() { "(none)" } else { &message.link },
+                    code.map(|c| format!(", its code is {c}")).unwrap_or_default(),
                 );
                 Attempt::Logged
             }
@@ -222,41 +227,61 @@ impl Mailer {
         Ok(Built {
             message,
             link: String::new(),
+            code: None,
         })
     }
 
-    /// The message `row` stands for, with its link.
+    /// The message `row` stands for, with its link and code.
     fn message(
         &self,
         row: &email::Model,
-        mode: Mode,
-        expires_at: DateTime<Utc>,
+        reset: &reset::Model,
         now: DateTime<Utc>,
     ) -> std::result::Result<Built, String> {
         let settings = &self.settings;
         let sealed = row.token.as_deref().ok_or("the token is gone")?;
-        let token = self
+        let opened = self
             .sealer
             .open(sealed, &row.public_id)
             .map_err(|e| e.to_string())?;
-        let link = match (&row.redirect_url, &settings.mode(mode).reset_url) {
-            (Some(page), _) => redirect_link(page, &token),
-            (None, Some(template)) => template.link(&token),
-            (None, None) => return Err("this mode has no RESET_URL".into()),
+        let secrets = ResetSecrets::from_text(opened);
+        let link = match (
+            &secrets.token,
+            &row.redirect_url,
+            &settings.mode(row.mode).reset_url,
+        ) {
+            (None, _, _) => String::new(),
+            (Some(token), Some(page), _) => redirect_link(page, token),
+            (Some(token), None, Some(template)) => template.link(token),
+            (Some(_), None, None) => return Err("this mode has no RESET_URL".into()),
         };
         let locale = settings.templates.resolve(&row.locale);
-        let seconds = (expires_at - now).num_seconds().max(0);
+        let until = |at: DateTime<Utc>| at.format("%Y-%m-%d %H:%M UTC").to_string();
+        let left = |at: DateTime<Utc>| (at - now).num_seconds().max(0);
+        // A code that has run out is left out; the link may still work.
+        let code_until = reset.code_expires_at.filter(|at| *at > now);
+        let code = secrets.code.filter(|_| code_until.is_some());
         let context = MailContext {
             link: link.clone(),
+            code: code.clone(),
             email: row.recipient.clone(),
-            expires_at: expires_at.format("%Y-%m-%d %H:%M UTC").to_string(),
-            expires_in_hours: (seconds + 3_599) / 3_600,
+            expires_at: until(reset.expires_at),
+            expires_in_hours: (left(reset.expires_at) + 3_599) / 3_600,
+            code_expires_at: code_until.map(until),
+            code_expires_in_minutes: code_until.map(|at| (left(at) + 59) / 60),
             shop_name: settings.shop_name.clone(),
             locale: locale.clone(),
         };
+        if link.is_empty() && code.is_none() {
+            return Err("the email has neither a link nor a working code".into());
+        }
         let rendered = settings.templates.render(&locale, &context)?;
         let message = self.envelope(row, rendered)?;
-        Ok(Built { message, link })
+        Ok(Built {
+            message,
+            link,
+            code,
+        })
     }
 
     /// `rendered` as a message to `row`'s recipient, with its id.
@@ -332,8 +357,9 @@ impl Mailer {
     }
 }
 
-/// A message ready to send, and the link in it.
+/// A message ready to send, and the link and code in it.
 struct Built {
     message: Message,
     link: String,
+    code: Option<String>,
 }

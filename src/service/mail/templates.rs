@@ -122,14 +122,21 @@ pub struct ChangedContext {
 /// What a template can use.
 #[derive(Debug, Clone, Serialize)]
 pub struct MailContext {
-    /// The link that completes the reset (the token in it, once).
+    /// The link that completes the reset (the token in it, once); empty
+    /// when the reset is delivered as a code alone.
     pub link: String,
+    /// The one-time code, when the reset has one that still works.
+    pub code: Option<String>,
     /// The customer's email address.
     pub email: String,
     /// When the link stops working, as `2026-11-29 19:05 UTC`.
     pub expires_at: String,
     /// How many hours the link works, rounded up.
     pub expires_in_hours: i64,
+    /// When the code stops working, with a code.
+    pub code_expires_at: Option<String>,
+    /// How many minutes the code works, rounded up, with a code.
+    pub code_expires_in_minutes: Option<i64>,
     /// `SHOP_NAME`.
     pub shop_name: String,
     /// The language the email is written in.
@@ -198,9 +205,15 @@ impl Templates {
         }
         let templates = Self { env, locales };
         for locale in &templates.locales {
-            templates
-                .render(locale, &MailContext::sample(locale))
-                .map_err(|e| format!("the {locale} templates: {e}"))?;
+            for context in [
+                MailContext::sample(locale),
+                MailContext::sample_with_code(locale, true),
+                MailContext::sample_with_code(locale, false),
+            ] {
+                templates
+                    .render(locale, &context)
+                    .map_err(|e| format!("the {locale} templates: {e}"))?;
+            }
             for (changed_from, forgot_url) in [
                 (None, None),
                 (Some("203.0.113.0/24"), Some("https://shop.example/forgot")),
@@ -298,11 +311,30 @@ impl MailContext {
     fn sample(locale: &str) -> Self {
         Self {
             link: "https://shop.example/reset-password?token=sample".into(),
+            code: None,
             email: "ada@example.com".into(),
             expires_at: "2026-11-29 19:05 UTC".into(),
             expires_in_hours: 6,
+            code_expires_at: None,
+            code_expires_in_minutes: None,
             shop_name: "Example Shop".into(),
             locale: locale.into(),
+        }
+    }
+
+    /// The sample with a code beside the link (`with_link`) or alone.
+    fn sample_with_code(locale: &str, with_link: bool) -> Self {
+        let sample = Self::sample(locale);
+        Self {
+            link: if with_link {
+                sample.link
+            } else {
+                String::new()
+            },
+            code: Some("12345678".into()),
+            code_expires_at: Some("2026-11-29 13:20 UTC".into()),
+            code_expires_in_minutes: Some(15),
+            ..sample
         }
     }
 }

@@ -28,6 +28,8 @@ pub(super) struct ValidReset {
     pub merchant: Merchant,
     /// The page and language of the email.
     pub wish: EmailWish,
+    /// How the reset reaches the customer; the mode's default when `None`.
+    pub delivery: Option<crate::domain::Delivery>,
 }
 
 fn validate(input: NewReset, role: Role, mail: &MailSettings) -> Result<ValidReset> {
@@ -75,6 +77,7 @@ fn validate(input: NewReset, role: Role, mail: &MailSettings) -> Result<ValidRes
             redirect_url,
             locale,
         },
+        delivery: input.delivery,
     })
 }
 

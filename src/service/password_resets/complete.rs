@@ -5,7 +5,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait, sea_query::Expr,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait,
+    sea_query::Expr,
 };
 
 use super::{
@@ -60,7 +61,19 @@ pub(super) async fn complete(
             breached.check(&password, &field, resets.metrics).await?;
         }
         let digest = hasher.hash(password).await?;
-        finish(resets, caller, &token, found, customer, digest, clock.now()).await
+        let now = clock.now();
+        let pending = status_condition(ResetStatus::Pending, now);
+        match finish(resets, caller, found, customer, digest, pending, now).await? {
+            Some(completed) => Ok(completed),
+            // Someone else completed or superseded it while we hashed.
+            None => {
+                let mode = caller.principal.mode;
+                let status = find_by_token(db, mode, &token)
+                    .await?
+                    .map_or(ResetStatus::Pending, |r| status(&r, now));
+                Err(token_error(status).into())
+            }
+        }
     }
     .await;
     let customer_id = customer_id.as_deref();
@@ -102,18 +115,20 @@ fn check(
     Ok((found, customer, password))
 }
 
-/// The transaction of a complete: locks the customer, claims `found` if
-/// still pending, stores `digest` on `customer`, closes the customer's other
-/// open resets, records the events and the audit entry.
-async fn finish(
+/// The transaction of a complete: locks the customer, claims `found` if it
+/// still meets `claimable` (pending, and for a code, the code still
+/// working), stores `digest` on `customer`, closes the customer's other open
+/// resets, records the events and the audit entry. `None` when the claim
+/// was lost: another complete or a newer reset came first.
+pub(super) async fn finish(
     resets: Resets<'_>,
     caller: &Caller,
-    token: &ResetToken,
     found: reset::Model,
     customer: customer::Model,
     digest: String,
+    claimable: Condition,
     now: DateTime<Utc>,
-) -> Result<reset::Model> {
+) -> Result<Option<reset::Model>> {
     let db = resets.db;
     let mode = caller.principal.mode;
     let txn = db.begin().await?;
@@ -123,16 +138,12 @@ async fn finish(
         .col_expr(reset::Column::ResetPasswordAt, Expr::value(now))
         .col_expr(reset::Column::UpdatedAt, Expr::value(now))
         .filter(reset::Column::Id.eq(found.id))
-        .filter(status_condition(ResetStatus::Pending, now))
+        .filter(claimable)
         .exec(&txn)
         .await?;
     if claimed.rows_affected != 1 {
         txn.rollback().await?;
-        // Someone else completed or superseded it while we hashed.
-        let status = find_by_token(db, mode, token)
-            .await?
-            .map_or(ResetStatus::Pending, |r| status(&r, now));
-        return Err(token_error(status).into());
+        return Ok(None);
     }
     customer::Entity::update_many()
         .col_expr(
@@ -171,7 +182,7 @@ async fn finish(
     };
     audit::record(&txn, caller, entry, now).await?;
     txn.commit().await?;
-    Ok(completed)
+    Ok(Some(completed))
 }
 
 /// The events of a completed reset, on `txn`: the reset's, and the

@@ -12,14 +12,15 @@ use super::{
 };
 use crate::{
     domain::{
-        AuditAction, AuditOutcome, Caller, ErrorCode, Mode, PublicId, RESET_ID_PREFIX, ResetToken,
-        Topic,
+        AuditAction, AuditOutcome, Caller, ErrorCode, Mode, PublicId, RESET_ID_PREFIX, ResetCode,
+        ResetToken, Topic,
     },
     entity::{customer, customer_password_reset as reset},
     service::{
         Result, UserError,
         audit::{self, Entry},
         customers, mail,
+        secrets::ResetSecrets,
         webhooks::{self, SealedAttribute},
     },
 };
@@ -76,18 +77,40 @@ pub(super) async fn create_in<C: ConnectionTrait>(
     tokens: TokenPolicy<'_>,
 ) -> Result<Started> {
     let token = ResetToken::generate();
+    let delivery = input
+        .delivery
+        .unwrap_or_else(|| tokens.codes.delivery(mode));
+    let code = delivery
+        .has_code()
+        .then(|| ResetCode::generate(tokens.codes.digits));
     // Writes that change a customer's resets take turns, per customer; the
     // reset is dated once its turn comes.
     customers::lock(txn, customer.id).await?;
     let now = tokens.clock.now();
     close_open(txn, customer.id, None, now).await?;
+    let public_id = PublicId::generate(RESET_ID_PREFIX).into_string();
+    // A code works for its own, shorter time; a reset sent as a code alone
+    // ends with it.
+    let code_expires_at = now + tokens.codes.ttl().min(tokens.ttl);
+    let expires_at = if delivery.has_link() {
+        now + tokens.ttl
+    } else {
+        code_expires_at
+    };
+    let code_digest = code
+        .as_ref()
+        .map(|code| tokens.sealer.codes().digest(code, &public_id));
     let mut model = reset::ActiveModel {
-        public_id: Set(PublicId::generate(RESET_ID_PREFIX).into_string()),
+        public_id: Set(public_id),
         mode: Set(mode),
         customer_id: Set(customer.id),
         customer_email: Set(customer.email.clone()),
         token_digest: Set(token.digest()),
-        expires_at: Set(now + tokens.ttl),
+        expires_at: Set(expires_at),
+        delivery: Set(delivery),
+        code_expires_at: Set(code.as_ref().map(|_| code_expires_at)),
+        code_digest: Set(code_digest),
+        code_attempts: Set(0),
         reset_password_at: Set(None),
         invalidated_at: Set(None),
         created_at: Set(now),
@@ -97,8 +120,20 @@ pub(super) async fn create_in<C: ConnectionTrait>(
     input.merchant.clone().write(&mut model, true);
     let model = model.insert(txn).await?;
     let hooks = webhooks::subscribers(txn, mode, &[Topic::ResetCreated]).await?;
+    let code_text = code.as_ref().map(|c| c.expose().to_owned());
+    // The merchant gets the token and the code; the customer what the
+    // delivery says.
+    let for_merchant = ResetSecrets {
+        token: Some(token.expose().to_owned()),
+        code: code_text.clone(),
+    };
+    let for_customer = ResetSecrets {
+        token: delivery.has_link().then(|| token.expose().to_owned()),
+        code: code_text,
+    };
+    let for_merchant = for_merchant.to_text();
     let sealed = SealedAttribute {
-        value: token.expose(),
+        value: &for_merchant,
         expires_at: model.expires_at,
         sealer: tokens.sealer,
     };
@@ -117,13 +152,14 @@ pub(super) async fn create_in<C: ConnectionTrait>(
         mode,
         &model,
         &input.wish,
-        token.expose(),
+        &for_customer,
         tokens.sealer,
     )
     .await?;
     Ok(Started::Reset {
         reset: Box::new(model),
         token,
+        code,
         reachable: emailed || !hooks.is_empty(),
     })
 }

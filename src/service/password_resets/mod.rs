@@ -7,11 +7,13 @@
 //! - `queue`: storefront requests, queued so every email costs the same,
 //!   and the job that turns them into resets;
 //! - `complete`: the token alone finds the reset and sets the password;
+//! - `by_code`: the email and a one-time code do, with attempts capped;
 //! - `manage`: read one, change its merchant fields, delete it;
 //! - `list`: filters and sorts;
 //! - `document`: the reset as its webhook events carry it.
 
 mod admission;
+mod by_code;
 mod complete;
 mod create;
 mod document;
@@ -34,7 +36,7 @@ pub use merchant::{Change, Merchant, MerchantInput, MerchantValue};
 pub use queue::{Processed, process_requests};
 
 use crate::{
-    domain::{Caller, Mode, RawPassword, ResetToken, Role},
+    domain::{Caller, Delivery, Mode, RawPassword, ResetCode, ResetToken, Role},
     entity::customer_password_reset as reset,
     metrics::Metrics,
     service::{
@@ -57,6 +59,8 @@ pub struct TokenPolicy<'a> {
     pub clock: &'a dyn Clock,
     /// Which modes email the token, and where links may point.
     pub mail: &'a MailSettings,
+    /// How resets reach customers, and how codes work.
+    pub codes: &'a crate::service::codes::CodeSettings,
 }
 
 impl std::fmt::Debug for TokenPolicy<'_> {
@@ -81,6 +85,8 @@ pub struct NewReset {
     /// The bot challenge's token (sales-channel keys, when the server
     /// challenges them).
     pub captcha_token: Option<String>,
+    /// A link, a code or both; the mode's `RESET_DELIVERY` when absent.
+    pub delivery: Option<Delivery>,
 }
 
 /// What a caller is told after starting a reset.
@@ -92,6 +98,8 @@ pub enum Started {
         reset: Box<reset::Model>,
         /// Its token, to hand over once.
         token: ResetToken,
+        /// Its one-time code, when it has one, to hand over once.
+        code: Option<ResetCode>,
         /// Whether a channel carries it to the customer: an email, or a
         /// webhook subscribed to its creation.
         reachable: bool,
@@ -203,6 +211,32 @@ impl Resets<'_> {
         completed
     }
 
+    /// Completes the open reset of the customer whose email is
+    /// `customer_email` with its one-time `code`, setting the password to
+    /// `password`. Each reset takes `RESET_CODE_MAX_ATTEMPTS` wrong codes;
+    /// the last voids it. A right code with a refused password costs no
+    /// attempt, and the code stays usable.
+    ///
+    /// # Errors
+    /// As [`Resets::complete`], but every code that does not complete a
+    /// reset (an unknown email, no code, a used-up, expired or wrong code)
+    /// is `TOKEN_INVALID` on `["input", "code"]`; `INVALID_EMAIL` for a
+    /// malformed email.
+    pub async fn complete_with_code(
+        self,
+        caller: &Caller,
+        customer_email: &str,
+        code: ResetCode,
+        password: RawPassword,
+    ) -> Result<reset::Model> {
+        let completed = by_code::complete(self, caller, customer_email, code, password).await;
+        match &completed {
+            Ok(_) => self.metrics.reset_completed(),
+            Err(e) => self.count_rejections(e),
+        }
+        completed
+    }
+
     /// Counts each refused input of `error` by its code.
     fn count_rejections(self, error: &crate::service::Error) {
         if let crate::service::Error::User(errors) = error {
@@ -211,6 +245,17 @@ impl Resets<'_> {
             }
         }
     }
+}
+
+/// The refusal of a complete that gives neither a token nor an email and a
+/// code, or both.
+pub fn token_or_code_required() -> crate::service::Error {
+    crate::service::UserError::new(
+        &["input"],
+        crate::domain::ErrorCode::TokenOrCodeRequired,
+        "give resetPasswordToken, or customerEmail and code, not both",
+    )
+    .into()
 }
 
 /// Where a reset stands at a given time. Webhook payloads name it in lower case.

@@ -99,6 +99,7 @@ pub(super) async fn request(
         locked_until: Set(None),
         locked_by: Set(None),
         created_at: Set(now),
+        delivery: Set(input.delivery.unwrap_or(resets.tokens.codes.delivery(mode))),
         ..Default::default()
     };
     // A request for an email already queued folds into it.
@@ -273,6 +274,7 @@ async fn process(
             redirect_url: request.redirect_url.clone(),
             locale: request.locale.clone(),
         },
+        delivery: Some(request.delivery),
     };
     let txn = db.begin().await?;
     let mut reachable = true;

@@ -20,7 +20,7 @@ use crate::{
     domain::DeliveryStatus,
     entity::{webhook, webhook_attempt, webhook_delivery as delivery, webhook_event as event},
     metrics::Metrics,
-    service::{Clock, Error, Result, lease, sealed, sealing::TokenSealer},
+    service::{Clock, Error, Result, lease, sealed, sealing::TokenSealer, secrets::ResetSecrets},
 };
 
 /// Attempts before a delivery is given up.
@@ -366,8 +366,11 @@ impl Deliverer {
     }
 }
 
+/// The attribute that carries a reset's one-time code, beside its token.
+const CODE_ATTRIBUTE: &str = "reset_password_code";
+
 /// The document sent to one webhook, with `secret` in the topic's sealed
-/// attribute.
+/// attribute (and a one-time code in [`CODE_ATTRIBUTE`]).
 fn body(event: &event::Model, hook: &webhook::Model, secret: Option<&str>) -> Vec<u8> {
     let mut document = event.payload.clone();
     let sealed = event.topic.sealed_attribute();
@@ -380,7 +383,13 @@ fn body(event: &event::Model, hook: &webhook::Model, secret: Option<&str>) -> Ve
             secret,
             doc.get_mut("data").and_then(|d| d.get_mut("attributes")),
         ) {
-            attributes.insert(name.into(), Value::String(secret.to_owned()));
+            let secrets = ResetSecrets::from_text(secret.to_owned());
+            if let Some(token) = secrets.token {
+                attributes.insert(name.into(), Value::String(token));
+            }
+            if let Some(code) = secrets.code {
+                attributes.insert(CODE_ATTRIBUTE.into(), Value::String(code));
+            }
         }
     }
     serde_json::to_vec(&document).unwrap_or_default()

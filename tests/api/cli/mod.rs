@@ -281,6 +281,9 @@ fn bad_configuration_is_refused_at_start_with_a_message_naming_it() {
             "MAIL_TEMPLATES_DIR",
         ),
         ("RESET_URL_ALLOWED_ORIGINS", "shop.example", "https://"),
+        ("RESET_DELIVERY", "sms", "reset-delivery"),
+        ("RESET_CODE_LENGTH", "12", "reset-code-length"),
+        ("RESET_CODE_MAX_ATTEMPTS", "0", "reset-code-max-attempts"),
     ] {
         let output = Command::new(env!("CARGO_BIN_EXE_pwreset"))
             .env("DATABASE_URL", &db.url)

@@ -71,6 +71,8 @@ pub struct Options {
     pub captcha: pwreset::service::captcha::CaptchaSettings,
     /// Breached-password screening: off by default.
     pub breached: pwreset::service::breached::BreachedSettings,
+    /// How resets reach customers: links by default.
+    pub codes: pwreset::service::codes::CodeSettings,
 }
 
 impl Default for Options {
@@ -98,6 +100,7 @@ impl Default for Options {
             mail: Arc::new(MailSettings::development().unwrap()),
             captcha: Default::default(),
             breached: Default::default(),
+            codes: Default::default(),
         }
     }
 }
@@ -242,6 +245,7 @@ impl TestApp {
             webhooks: options.webhooks.clone(),
             captcha: options.captcha.clone(),
             breached: options.breached.clone(),
+            codes: options.codes,
             ..Config::defaults()
         };
         let state = AppState::builder(config)

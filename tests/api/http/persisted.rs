@@ -239,9 +239,23 @@ async fn a_document_writing_a_secret_as_a_literal_is_refused_as_a_persisted_quer
             "{message}"
         );
     }
+    // A one-time code is a secret too.
+    let query = r#"mutation($p: String!) { completeCustomerPasswordReset(input: { customerEmail: "ada@example.com", code: "90817263", customerPassword: $p }) { userErrors { code } } }"#;
+    let extensions = json!({ "persistedQuery": { "version": 1, "sha256Hash": sha256_hex(query) } });
+    let body: Value = app
+        .post(
+            Some(&app.sales_channel),
+            &json!({ "query": query, "variables": { "p": password }, "extensions": extensions }),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("code"), "{body}");
     let dump = app.dump_database().await;
     assert!(
-        !dump.contains(&token) && !dump.contains(password),
+        !dump.contains(&token) && !dump.contains(password) && !dump.contains("90817263"),
         "a secret was stored"
     );
     assert_eq!(stored(&app).await, Vec::<String>::new());
