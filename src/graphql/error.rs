@@ -155,7 +155,9 @@ pub(crate) fn to_graphql(err: service::Error) -> async_graphql::Error {
                 .join("; ");
             error(ErrorCode::BadUserInput, message)
         }
-        service::Error::BadRequest(message) => error(ErrorCode::BadUserInput, message),
+        service::Error::BadRequest(message) | service::Error::BadParameter { message, .. } => {
+            error(ErrorCode::BadUserInput, message)
+        }
         service::Error::TooManyRequests {
             retry_after,
             message,

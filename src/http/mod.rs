@@ -4,6 +4,7 @@
 //!   over GET, a body cap, batches, Automatic Persisted Queries, a timeout;
 //! - `GET /graphql` from a browser, and `/graphiql/…`: GraphiQL, served offline;
 //! - `GET /graphql/schema.graphql`: the schema's SDL (`sdl`);
+//! - `/api/…`: Commerce Layer's JSON:API for the same resources (`jsonapi`);
 //! - `/healthz`, `/readyz`: for operators and load balancers;
 //! - on the admin listener only ([`admin_router`]): `/metrics`, with health
 //!   and readiness again.
@@ -14,6 +15,7 @@
 mod auth;
 mod graphiql;
 mod graphql;
+mod jsonapi;
 mod ops;
 mod sdl;
 mod server;
@@ -126,6 +128,12 @@ pub struct HttpSettings {
     #[arg(long = "trusted-proxies", env = "TRUSTED_PROXIES", value_delimiter = ',',
           value_parser = flags::net, global = true)]
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// The server's public address, such as `https://api.shop.example`: the
+    /// start of every absolute link the JSON:API facade (`/api`) writes,
+    /// never taken from the `Host` header.
+    #[arg(long = "public-base-url", env = "PUBLIC_BASE_URL", default_value = "http://localhost:8000",
+          value_parser = flags::base_url, global = true)]
+    pub public_base_url: String,
     /// How many persisted queries, and how many bytes of them, are kept.
     #[command(flatten)]
     pub persisted_queries: StoreBounds,
@@ -154,6 +162,11 @@ pub fn router(schema: AppSchema, app: AppState, settings: HttpSettings) -> Route
             Router::new()
         })
         .merge(sdl::routes(sdl))
+        .merge(jsonapi::routes(
+            app.clone(),
+            &settings.public_base_url,
+            settings.body_limit,
+        ))
         .merge(ops::health_routes(app));
     if !settings.cors_origins.is_empty() {
         router = router.layer(cors(&settings));

@@ -15,6 +15,14 @@ pub enum Error {
     /// A malformed query argument (page size, cursor); reported as a GraphQL error.
     #[error("{0}")]
     BadRequest(String),
+    /// A query parameter the caller named (`parameter`) cannot be used.
+    #[error("{message}")]
+    BadParameter {
+        /// The parameter as the client wrote it, such as `filter[q][x_eq]`.
+        parameter: String,
+        /// What is wrong with it.
+        message: String,
+    },
     /// A rate limit or the hashing queue refused the request; nothing changed.
     #[error("{message}")]
     TooManyRequests {

@@ -22,6 +22,7 @@ pub mod persisted_queries;
 pub mod rate_limits;
 pub mod sealed;
 pub mod sealing;
+pub mod search;
 pub mod secrets;
 mod statement;
 pub mod webhooks;

@@ -15,6 +15,7 @@ mod flow;
 mod hashing;
 mod helpers;
 mod http;
+mod jsonapi;
 mod limits;
 mod listing;
 mod operations;

@@ -248,3 +248,15 @@ async fn find_by_token(
     )
     .await?)
 }
+
+/// The public id of the reset of `mode` whose token is `token`, if any.
+///
+/// # Errors
+/// [`Error::Database`] if the query fails.
+pub async fn reset_id_of_token(
+    db: &impl ConnectionTrait,
+    mode: Mode,
+    token: &ResetToken,
+) -> Result<Option<String>> {
+    Ok(find_by_token(db, mode, token).await?.map(|r| r.public_id))
+}

@@ -13,6 +13,7 @@ use crate::{
     service::{
         Result,
         pagination::{self, Direction, Keyed, Page, PageArgs, Row, SortKey, TimeRange},
+        search,
     },
 };
 
@@ -240,6 +241,81 @@ pub async fn list(
         page,
         |select| columns(select, with_customers),
         |row| decode(row, with_customers),
+    )
+    .await
+}
+
+/// What a reset can be searched and sorted by, as Commerce Layer names it.
+const SEARCHABLE: [search::Attribute<reset::Column>; 8] = {
+    use reset::Column as C;
+    use search::{Attribute, Kind};
+    [
+        Attribute {
+            name: "id",
+            column: C::PublicId,
+            kind: Kind::Text,
+        },
+        Attribute {
+            name: "customer_email",
+            column: C::CustomerEmail,
+            kind: Kind::Text,
+        },
+        Attribute {
+            name: "reference",
+            column: C::Reference,
+            kind: Kind::Text,
+        },
+        Attribute {
+            name: "reference_origin",
+            column: C::ReferenceOrigin,
+            kind: Kind::Text,
+        },
+        Attribute {
+            name: "created_at",
+            column: C::CreatedAt,
+            kind: Kind::Time,
+        },
+        Attribute {
+            name: "updated_at",
+            column: C::UpdatedAt,
+            kind: Kind::Time,
+        },
+        Attribute {
+            name: "reset_password_at",
+            column: C::ResetPasswordAt,
+            kind: Kind::Time,
+        },
+        Attribute {
+            name: "expires_at",
+            column: C::ExpiresAt,
+            kind: Kind::Time,
+        },
+    ]
+};
+
+/// A numbered page of the resets of `mode` that `query` asks for (Commerce
+/// Layer's filters and sorts), each with its customer as `with` asks, and
+/// the whole list's size. No token digest is read.
+///
+/// # Errors
+/// [`crate::service::Error::BadRequest`] naming an attribute that cannot be
+/// filtered or sorted on, or a value of the wrong kind;
+/// [`crate::service::Error::Database`] otherwise.
+pub async fn search(
+    db: &DatabaseConnection,
+    mode: Mode,
+    query: &search::Search,
+    with: WithCustomers,
+) -> Result<search::Found<ResetRow>> {
+    let select = reset::Entity::find().filter(reset::Column::Mode.eq(mode));
+    search::run(
+        db,
+        select,
+        &SEARCHABLE,
+        reset::Column::PublicId,
+        query,
+        |select| columns(select, with),
+        |row| decode(row, with),
     )
     .await
 }

@@ -28,8 +28,9 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait},
 };
 
+pub use complete::reset_id_of_token;
 pub use list::{
-    ListedCustomer, ResetFilter, ResetListing, ResetRow, ResetSort, WithCustomers, list,
+    ListedCustomer, ResetFilter, ResetListing, ResetRow, ResetSort, WithCustomers, list, search,
 };
 pub use manage::{delete, get, update};
 pub use merchant::{Change, Merchant, MerchantInput, MerchantValue};

@@ -1,0 +1,280 @@
+//! Lists the way Commerce Layer's REST API asks for them: criteria written
+//! `ATTRIBUTE_PREDICATE` (Ransack's predicates: `eq`, `not_eq`, `in`,
+//! `cont`, `start`, `gt`, `gteq`, `lt`, `lteq`, `null`, `not_null`), sorts by
+//! attribute, and numbered pages with a total. Each resource names the
+//! attributes it can be searched by; anything else is refused, naming it.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, Order,
+    PaginatorTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait, Select,
+    sea_query::{Expr, ExprTrait, Func, LikeExpr},
+};
+
+use super::{Error, Result};
+
+/// How a criterion compares an attribute with its value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::EnumString, strum::IntoStaticStr)]
+#[strum(serialize_all = "snake_case")]
+pub enum Predicate {
+    /// Equal.
+    Eq,
+    /// Not equal (or null).
+    NotEq,
+    /// One of a comma-separated list.
+    In,
+    /// Contains, letter case ignored.
+    Cont,
+    /// Starts with, letter case ignored.
+    Start,
+    /// Greater than.
+    Gt,
+    /// Greater than or equal.
+    Gteq,
+    /// Less than.
+    Lt,
+    /// Less than or equal.
+    Lteq,
+    /// Has no value (the value given is `true`, or `false` for the opposite).
+    Null,
+    /// Has a value (the value given is `true`, or `false` for the opposite).
+    NotNull,
+}
+
+/// One criterion: `attribute`, `predicate`, `value`, as a client wrote them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Criterion {
+    /// Where the client wrote it (such as `filter[q][customer_email_eq]`),
+    /// for errors.
+    pub parameter: String,
+    /// The attribute's name, such as `customer_email`.
+    pub attribute: String,
+    /// The comparison.
+    pub predicate: Predicate,
+    /// The value, as text.
+    pub value: String,
+}
+
+impl Criterion {
+    /// Reads `ATTRIBUTE_PREDICATE` (the longest predicate that ends the
+    /// name wins, so `reset_password_at_not_null` is `not_null`).
+    pub fn parse(parameter: &str, name: &str, value: &str) -> Option<Self> {
+        const SUFFIXES: [&str; 11] = [
+            "not_null", "not_eq", "null", "gteq", "lteq", "cont", "start", "eq", "in", "gt", "lt",
+        ];
+        SUFFIXES.iter().find_map(|suffix| {
+            let attribute = name.strip_suffix(suffix)?.strip_suffix('_')?;
+            Some(Self {
+                parameter: parameter.to_owned(),
+                attribute: attribute.to_owned(),
+                predicate: suffix.parse().ok()?,
+                value: value.to_owned(),
+            })
+        })
+    }
+}
+
+/// What a list asks for.
+#[derive(Debug, Clone, Default)]
+pub struct Search {
+    /// Every criterion must hold.
+    pub criteria: Vec<Criterion>,
+    /// Attribute names, in order; `true` for descending (the parameter is `sort`).
+    pub sort: Vec<(String, bool)>,
+    /// The page, from 1.
+    pub page: u64,
+    /// Rows a page holds.
+    pub size: u64,
+}
+
+/// A page of a list, and how many rows the whole list has.
+#[derive(Debug, Clone)]
+pub struct Found<T> {
+    /// The page's rows.
+    pub rows: Vec<T>,
+    /// Rows in the whole list.
+    pub total: u64,
+}
+
+/// What kind of value an attribute holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Text; `cont` and `start` ignore letter case.
+    Text,
+    /// A time (RFC 3339, or a date `YYYY-MM-DD` for its midnight UTC).
+    Time,
+}
+
+/// An attribute a resource can be searched and sorted by.
+#[derive(Debug, Clone, Copy)]
+pub struct Attribute<C> {
+    /// Its name in the API.
+    pub name: &'static str,
+    /// Its column.
+    pub column: C,
+    /// Its kind.
+    pub kind: Kind,
+}
+
+fn bad(parameter: &str, message: String) -> Error {
+    Error::BadParameter {
+        parameter: parameter.to_owned(),
+        message,
+    }
+}
+
+/// The time `raw` names.
+fn time(parameter: &str, attribute: &str, raw: &str) -> Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(raw)
+        .map(|t| t.with_timezone(&Utc))
+        .or_else(|_| {
+            chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+                .map(|d| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc())
+        })
+        .map_err(|_| {
+            bad(parameter, format!(
+                "filter on {attribute}: {raw:?} is not a time (write RFC 3339, such as 2026-12-01T10:00:00Z)"
+            ))
+        })
+}
+
+/// `value` read as true or false, for `null` and `not_null`.
+fn flag(parameter: &str, attribute: &str, value: &str) -> Result<bool> {
+    match value {
+        "true" | "1" | "" => Ok(true),
+        "false" | "0" => Ok(false),
+        _ => Err(bad(
+            parameter,
+            format!("filter on {attribute}: {value:?} is not true or false"),
+        )),
+    }
+}
+
+/// `text` as a LIKE pattern that matches it literally.
+fn literal(text: &str) -> String {
+    text.to_lowercase()
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+/// The condition `criterion` stands for, on the attributes `known`.
+///
+/// # Errors
+/// [`Error::BadRequest`] naming an unknown attribute or a value of the
+/// wrong kind.
+pub fn condition<C: ColumnTrait>(
+    known: &[Attribute<C>],
+    criterion: &Criterion,
+) -> Result<Condition> {
+    let Criterion {
+        parameter,
+        attribute,
+        predicate,
+        value,
+    } = criterion;
+    let found = known
+        .iter()
+        .find(|a| a.name == attribute)
+        .ok_or_else(|| bad(parameter, format!("{attribute} cannot be filtered on")))?;
+    let column = found.column;
+    let one = |raw: &str| -> Result<sea_orm::Value> {
+        Ok(match found.kind {
+            Kind::Text => raw.to_owned().into(),
+            Kind::Time => time(parameter, attribute, raw)?.into(),
+        })
+    };
+    let lowered = || Expr::expr(Func::lower(Expr::col(column.as_column_ref())));
+    let cond = Condition::all();
+    Ok(match predicate {
+        Predicate::Eq => cond.add(column.eq(one(value)?)),
+        Predicate::NotEq => cond.add(
+            Condition::any()
+                .add(column.ne(one(value)?))
+                .add(column.is_null()),
+        ),
+        Predicate::In => {
+            let values = value
+                .split(',')
+                .map(|v| one(v.trim()))
+                .collect::<Result<Vec<_>>>()?;
+            cond.add(column.is_in(values))
+        }
+        Predicate::Cont | Predicate::Start if found.kind != Kind::Text => {
+            return Err(bad(
+                parameter,
+                format!(
+                    "filter on {attribute}: {} takes text",
+                    <&str>::from(*predicate)
+                ),
+            ));
+        }
+        Predicate::Cont => {
+            let pattern = LikeExpr::new(format!("%{}%", literal(value))).escape('\\');
+            cond.add(lowered().like(pattern))
+        }
+        Predicate::Start => {
+            let pattern = LikeExpr::new(format!("{}%", literal(value))).escape('\\');
+            cond.add(lowered().like(pattern))
+        }
+        Predicate::Gt => cond.add(column.gt(one(value)?)),
+        Predicate::Gteq => cond.add(column.gte(one(value)?)),
+        Predicate::Lt => cond.add(column.lt(one(value)?)),
+        Predicate::Lteq => cond.add(column.lte(one(value)?)),
+        Predicate::Null | Predicate::NotNull => {
+            let null = flag(parameter, attribute, value)? == (*predicate == Predicate::Null);
+            cond.add(if null {
+                column.is_null()
+            } else {
+                column.is_not_null()
+            })
+        }
+    })
+}
+
+/// The rows `select` finds with `search`'s criteria, sorts and page, read
+/// with `columns` and `decode`, and how many there are in all. Ties are
+/// broken by `tiebreak` (the public id), so pages never overlap.
+///
+/// # Errors
+/// [`Error::BadRequest`] for an unknown attribute or bad value;
+/// [`Error::Database`] otherwise.
+pub async fn run<E, T>(
+    db: &DatabaseConnection,
+    select: Select<E>,
+    known: &[Attribute<E::Column>],
+    tiebreak: E::Column,
+    search: &Search,
+    columns: impl Fn(Select<E>) -> Select<E>,
+    decode: impl Fn(&QueryResult) -> std::result::Result<T, sea_orm::DbErr>,
+) -> Result<Found<T>>
+where
+    E: EntityTrait,
+    E::Model: Sync,
+{
+    let mut select = select;
+    for criterion in &search.criteria {
+        select = select.filter(condition(known, criterion)?);
+    }
+    let total = select.clone().count(db).await?;
+    for (name, descending) in &search.sort {
+        let found = known
+            .iter()
+            .find(|a| a.name == name)
+            .ok_or_else(|| bad("sort", format!("{name} cannot be sorted by")))?;
+        let order = if *descending { Order::Desc } else { Order::Asc };
+        select = select.order_by(found.column, order);
+    }
+    let select = select
+        .order_by(tiebreak, Order::Asc)
+        .offset(search.page.saturating_sub(1).saturating_mul(search.size))
+        .limit(search.size);
+    let statement = columns(select).build(db.get_database_backend());
+    let rows = db
+        .query_all_raw(statement)
+        .await?
+        .iter()
+        .map(decode)
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok(Found { rows, total })
+}
