@@ -355,7 +355,7 @@ pub fn document(model: &customer::Model) -> Value {
 }
 
 /// What a customer can be searched and sorted by.
-const SEARCHABLE: [super::search::Attribute<customer::Column>; 6] = {
+pub const SEARCHABLE: [super::search::Attribute<customer::Column>; 6] = {
     use super::search::{Attribute, Kind};
     use customer::Column as C;
     [

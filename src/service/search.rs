@@ -14,7 +14,9 @@ use sea_orm::{
 use super::{Error, Result};
 
 /// How a criterion compares an attribute with its value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::EnumString, strum::IntoStaticStr)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, strum::EnumString, strum::IntoStaticStr, strum::VariantArray,
+)]
 #[strum(serialize_all = "snake_case")]
 pub enum Predicate {
     /// Equal.
@@ -94,6 +96,18 @@ pub struct Found<T> {
     pub rows: Vec<T>,
     /// Rows in the whole list.
     pub total: u64,
+}
+
+impl Predicate {
+    /// The name, as a filter writes it after the attribute.
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+
+    /// Whether it compares with text only (`cont`, `start`).
+    pub fn text_only(self) -> bool {
+        matches!(self, Predicate::Cont | Predicate::Start)
+    }
 }
 
 /// What kind of value an attribute holds.

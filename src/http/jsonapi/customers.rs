@@ -11,14 +11,12 @@ use serde_json::{Value, json};
 use super::{
     Api, ApiError, Called, document,
     query::Params,
-    resources::{self, CUSTOMER_FIELDS, CUSTOMERS},
+    resources::{self, CUSTOMERS},
 };
 use crate::service::{
     customers,
     search::{Criterion, Predicate, Search},
 };
-
-const KNOWN: &[(&str, &[&str])] = &[(CUSTOMERS, CUSTOMER_FIELDS)];
 
 /// A list's document: its `data`, `meta.record_count` and
 /// `meta.page_count`, and `links` to the first, previous, next and last
@@ -67,7 +65,7 @@ pub(super) async fn list(
 ) -> Result<Response, ApiError> {
     let principal = called.integration()?;
     let params = Params::parse(raw.as_deref(), true)?;
-    params.check(&[], KNOWN)?;
+    params.check(&[])?;
     let found = customers::search(&api.state.reader, principal.mode, &params.search).await?;
     let data = found
         .rows
@@ -87,7 +85,7 @@ pub(super) async fn retrieve(
 ) -> Result<Response, ApiError> {
     let principal = called.integration()?;
     let params = Params::parse(raw.as_deref(), false)?;
-    params.check(&[], KNOWN)?;
+    params.check(&[])?;
     let search = Search {
         criteria: vec![Criterion {
             parameter: "id".into(),

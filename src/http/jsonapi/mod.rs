@@ -6,9 +6,11 @@
 //! - `query`: paging, sorting, Commerce Layer's filters, includes and
 //!   sparse fieldsets;
 //! - `resources`: resets and customers as resource objects;
-//! - `resets`, `customers`: the handlers.
+//! - `resets`, `customers`: the handlers;
+//! - `openapi`: the OpenAPI 3.1 document, from the same lists.
 
 mod customers;
+mod openapi;
 mod query;
 mod resets;
 mod resources;
@@ -68,6 +70,7 @@ pub(crate) fn routes(state: AppState, base: &str, body_limit: usize) -> Router {
         )
         .route("/api/customers", get(customers::list))
         .route("/api/customers/{id}", get(customers::retrieve))
+        .route("/api/openapi.json", get(openapi::serve))
         .route("/api/{*rest}", axum::routing::any(not_found))
         .with_state(api)
 }

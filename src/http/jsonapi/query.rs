@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use super::ApiError;
+use super::{ApiError, resources::TYPES};
 use crate::service::search::{Criterion, Search};
 
 /// Rows a page holds unless `page[size]` says otherwise.
@@ -98,12 +98,8 @@ impl Params {
     }
 
     /// Refuses an `include` other than `allowed`, and `fields` for types or
-    /// members that `known` (type, members) does not list.
-    pub(crate) fn check(
-        &self,
-        allowed: &[&str],
-        known: &[(&str, &[&str])],
-    ) -> Result<(), ApiError> {
+    /// members [`TYPES`] does not list.
+    pub(crate) fn check(&self, allowed: &[&str]) -> Result<(), ApiError> {
         for name in &self.include {
             if !allowed.contains(&name.as_str()) {
                 return Err(ApiError::bad_parameter(
@@ -114,10 +110,13 @@ impl Params {
         }
         for (kind, members) in &self.fields {
             let parameter = format!("fields[{kind}]");
-            let (_, listed) = known.iter().find(|(k, _)| k == kind).ok_or_else(|| {
-                ApiError::bad_parameter(&parameter, format!("{kind} is not a type here"))
-            })?;
-            if let Some(unknown) = members.iter().find(|m| !listed.contains(&m.as_str())) {
+            let (_, attributes, relationships) =
+                TYPES.iter().find(|(k, _, _)| k == kind).ok_or_else(|| {
+                    ApiError::bad_parameter(&parameter, format!("{kind} is not a type here"))
+                })?;
+            let known =
+                |m: &str| attributes.iter().any(|a| a.name == m) || relationships.contains(&m);
+            if let Some(unknown) = members.iter().find(|m| !known(m)) {
                 return Err(ApiError::bad_parameter(
                     &parameter,
                     format!("{kind} has no field {unknown}"),

@@ -12,7 +12,7 @@ use serde_json::{Map, Value, json};
 use super::{
     Api, ApiError, Called, Data, document, forbidden,
     query::Params,
-    resources::{self, CUSTOMER_FIELDS, CUSTOMERS, RESET_FIELDS, RESETS, ResetView},
+    resources::{self, RESETS, ResetView},
 };
 use crate::{
     domain::{PublicId, RawPassword, ResetToken, Role},
@@ -26,7 +26,6 @@ use crate::{
 
 /// What a list or a retrieve may include and show.
 const INCLUDES: &[&str] = &["customer"];
-const KNOWN: &[(&str, &[&str])] = &[(RESETS, RESET_FIELDS), (CUSTOMERS, CUSTOMER_FIELDS)];
 
 /// Attributes a client may not write, with why.
 const READ_ONLY: &[&str] = &[
@@ -188,13 +187,11 @@ pub(super) async fn create(
                 row: &row,
                 customer_id: customer_id.as_deref(),
                 token: Some(token.expose()),
+                code: code.as_ref().map(|c| c.expose()),
                 role: Role::Integration,
                 now,
             };
-            let mut resource = resources::reset(&api.base, &view, &Params::default());
-            if let Some(code) = code {
-                resource["attributes"]["reset_password_code"] = json!(code.expose());
-            }
+            let resource = resources::reset(&api.base, &view, &Params::default());
             let location = resource["links"]["self"]
                 .as_str()
                 .unwrap_or_default()
@@ -264,6 +261,7 @@ fn one(api: &Api, row: &ResetRow, role: Role, params: &Params) -> Value {
         row: &row.0,
         customer_id: resources::customer_id(&row.1),
         token: None,
+        code: None,
         role,
         now: api.state.clock.now(),
     };
@@ -285,7 +283,7 @@ pub(super) async fn retrieve(
 ) -> Result<Response, ApiError> {
     let principal = called.integration()?;
     let params = Params::parse(raw.as_deref(), false)?;
-    params.check(INCLUDES, KNOWN)?;
+    params.check(INCLUDES)?;
     let with = if params.includes("customer") {
         WithCustomers::Shown
     } else {
@@ -309,7 +307,7 @@ pub(super) async fn customer(
 ) -> Result<Response, ApiError> {
     let principal = called.integration()?;
     let params = Params::parse(raw.as_deref(), false)?;
-    params.check(&[], KNOWN)?;
+    params.check(&[])?;
     let row = find(&api, principal.mode, &id, WithCustomers::Shown)
         .await?
         .ok_or_else(|| not_found(&id))?;
@@ -331,7 +329,7 @@ pub(super) async fn list(
 ) -> Result<Response, ApiError> {
     let principal = called.integration()?;
     let params = Params::parse(raw.as_deref(), true)?;
-    params.check(INCLUDES, KNOWN)?;
+    params.check(INCLUDES)?;
     let with = if params.includes("customer") {
         WithCustomers::Shown
     } else {
@@ -427,6 +425,7 @@ pub(super) async fn update(
         row: &row.0,
         customer_id: customer_id.as_deref(),
         token: None,
+        code: None,
         role: caller.principal.role,
         now: api.state.clock.now(),
     };

@@ -16,30 +16,78 @@ pub(crate) const RESETS: &str = "customer_password_resets";
 /// A customer's type.
 pub(crate) const CUSTOMERS: &str = "customers";
 
-/// A reset's attributes and relationships, for `fields[customer_password_resets]`.
-pub(crate) const RESET_FIELDS: &[&str] = &[
-    "customer_email",
-    "reset_password_token",
-    "reset_password_at",
-    "expires_at",
-    "status",
-    "created_at",
-    "updated_at",
-    "reference",
-    "reference_origin",
-    "metadata",
-    "customer",
+/// The JSON type of an attribute, as the OpenAPI document describes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Shape {
+    /// A string.
+    Text,
+    /// An RFC 3339 time.
+    Time,
+    /// A JSON object.
+    Object,
+    /// `true` or `false`.
+    Bool,
+}
+
+/// An attribute of a resource: its name, shape, whether it may be null,
+/// and whether only integration keys see it.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Member {
+    pub name: &'static str,
+    pub shape: Shape,
+    pub nullable: bool,
+    pub integration_only: bool,
+}
+
+const fn member(name: &'static str, shape: Shape, nullable: bool) -> Member {
+    Member {
+        name,
+        shape,
+        nullable,
+        integration_only: false,
+    }
+}
+
+const fn merchant(name: &'static str, shape: Shape) -> Member {
+    Member {
+        name,
+        shape,
+        nullable: true,
+        integration_only: true,
+    }
+}
+
+/// A reset's attributes, in the order they are written.
+pub(crate) const RESET_ATTRIBUTES: &[Member] = &[
+    member("customer_email", Shape::Text, false),
+    member("reset_password_token", Shape::Text, true),
+    member("reset_password_code", Shape::Text, true),
+    member("reset_password_at", Shape::Time, true),
+    member("expires_at", Shape::Time, false),
+    member("status", Shape::Text, false),
+    member("created_at", Shape::Time, false),
+    member("updated_at", Shape::Time, false),
+    merchant("reference", Shape::Text),
+    merchant("reference_origin", Shape::Text),
+    merchant("metadata", Shape::Object),
 ];
 
-/// A customer's attributes, for `fields[customers]`.
-pub(crate) const CUSTOMER_FIELDS: &[&str] = &[
-    "email",
-    "has_password",
-    "password_changed_at",
-    "reference",
-    "metadata",
-    "created_at",
-    "updated_at",
+/// A customer's attributes, in the order they are written.
+pub(crate) const CUSTOMER_ATTRIBUTES: &[Member] = &[
+    member("email", Shape::Text, false),
+    member("has_password", Shape::Bool, false),
+    member("password_changed_at", Shape::Time, true),
+    member("reference", Shape::Text, true),
+    member("metadata", Shape::Object, false),
+    member("created_at", Shape::Time, false),
+    member("updated_at", Shape::Time, false),
+];
+
+/// The attributes of each type, and its relationships: what `fields[TYPE]`
+/// may name.
+pub(crate) const TYPES: &[(&str, &[Member], &[&str])] = &[
+    (RESETS, RESET_ATTRIBUTES, &["customer"]),
+    (CUSTOMERS, CUSTOMER_ATTRIBUTES, &[]),
 ];
 
 /// The attributes of `all` that `params` shows for `kind`.
@@ -57,6 +105,8 @@ pub(crate) struct ResetView<'a> {
     /// The customer's public id.
     pub customer_id: Option<&'a str>,
     pub token: Option<&'a str>,
+    /// The one-time code, only in a create's answer.
+    pub code: Option<&'a str>,
     pub role: Role,
     pub now: DateTime<Utc>,
 }
@@ -68,6 +118,7 @@ pub(crate) fn reset(base: &str, view: &ResetView<'_>, params: &Params) -> Value 
     let mut all = vec![
         ("customer_email", json!(row.customer_email)),
         ("reset_password_token", json!(view.token)),
+        ("reset_password_code", json!(view.code)),
         ("reset_password_at", json!(row.reset_password_at)),
         ("expires_at", json!(row.expires_at)),
         ("status", json!(status)),

@@ -246,7 +246,7 @@ pub async fn list(
 }
 
 /// What a reset can be searched and sorted by, as Commerce Layer names it.
-const SEARCHABLE: [search::Attribute<reset::Column>; 8] = {
+pub const SEARCHABLE: [search::Attribute<reset::Column>; 8] = {
     use reset::Column as C;
     use search::{Attribute, Kind};
     [

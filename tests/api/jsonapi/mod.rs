@@ -434,3 +434,60 @@ async fn past_a_limit_the_answer_is_429_with_retry_after() {
     );
     assert_eq!(error(&body).0, "TOO_MANY_REQUESTS");
 }
+
+#[tokio::test]
+async fn the_openapi_document_describes_what_the_api_answers() {
+    let app = app().await;
+    let response = app
+        .client
+        .get(format!("http://{}/api/openapi.json", app.addr))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let spec: Value = response.json().await.unwrap();
+    assert_eq!(spec["openapi"], "3.1.0");
+    assert_eq!(spec["servers"][0]["url"], BASE);
+
+    // The attributes it names are the ones a created reset carries.
+    app.create_customer("ada@example.com", None).await;
+    let (_, _, created) = call(
+        &app,
+        Method::POST,
+        "/api/customer_password_resets",
+        Some(&app.integration),
+        Some(new_reset(json!({ "customer_email": "ada@example.com" }))),
+    )
+    .await;
+    let keys = |v: &Value| {
+        let mut keys: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+        keys.sort();
+        keys
+    };
+    let documented = &spec["components"]["schemas"]["CustomerPasswordReset"]["properties"]["attributes"]
+        ["properties"];
+    assert_eq!(keys(documented), keys(&created["data"]["attributes"]));
+
+    // Every filter it lists is one the API takes.
+    let parameters = spec["paths"]["/api/customer_password_resets"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    let filters: Vec<&str> = parameters
+        .iter()
+        .filter_map(|p| p["name"].as_str())
+        .filter(|n| n.starts_with("filter[q]["))
+        .collect();
+    assert!(filters.len() > 60, "{}", filters.len());
+    for filter in filters {
+        let value = if filter.contains("null") {
+            "true"
+        } else if filter.contains("_at_") {
+            "2026-01-01T00:00:00Z"
+        } else {
+            "x"
+        };
+        let path = format!("/api/customer_password_resets?{filter}={value}");
+        let (status, _, body) = call(&app, Method::GET, &path, Some(&app.integration), None).await;
+        assert_eq!(status, StatusCode::OK, "{filter}: {body}");
+    }
+}
