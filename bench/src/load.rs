@@ -13,6 +13,22 @@ use serde_json::Value;
 
 use crate::server::Target;
 
+/// One request of a load run: a GraphQL operation (a JSON body POSTed to
+/// `/graphql`), or a JSON:API `GET` of a path under the server.
+#[derive(Debug, Clone)]
+pub(crate) enum Call {
+    /// `POST /graphql` with this body.
+    Graphql(Value),
+    /// `GET` this path (`/api/…`), as JSON:API.
+    Get(String),
+}
+
+impl From<Value> for Call {
+    fn from(body: Value) -> Self {
+        Call::Graphql(body)
+    }
+}
+
 /// Latency figures of one load run.
 #[derive(Default)]
 pub(crate) struct Figures {
@@ -122,7 +138,7 @@ impl Figures {
 /// Sends `make()` requests from `concurrency` clients for `duration`, or at
 /// `rate` per second in total when given. A response that is not 200 or has
 /// GraphQL errors counts as an error.
-pub(crate) async fn load<F>(
+pub(crate) async fn load<F, C>(
     target: Target,
     key: &str,
     concurrency: usize,
@@ -131,7 +147,8 @@ pub(crate) async fn load<F>(
     make: F,
 ) -> Figures
 where
-    F: Fn() -> Option<Value> + Send + Sync + 'static,
+    F: Fn() -> Option<C> + Send + Sync + 'static,
+    C: Into<Call>,
 {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(concurrency)
@@ -167,13 +184,14 @@ where
     };
     let mut tasks = Vec::new();
     for worker in 0..concurrency {
-        let (client, make, errors, url, key) = (
+        let (client, make, errors, base, key) = (
             client.clone(),
             make.clone(),
             errors.clone(),
-            format!("{}/graphql", target.url),
+            target.url.clone(),
             key.to_owned(),
         );
+        let url = format!("{base}/graphql");
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let interval = rate.map(|r| Duration::from_secs_f64(concurrency as f64 / r));
@@ -189,20 +207,25 @@ where
                         break;
                     }
                 }
-                let Some(body) = make() else { break };
+                let Some(call) = make() else { break };
+                let request = match call.into() {
+                    Call::Graphql(body) => client.post(&url).json(&body),
+                    Call::Get(path) => client
+                        .get(format!("{base}{path}"))
+                        .header("accept", "application/vnd.api+json"),
+                };
                 let sent = Instant::now();
-                let (ok, detail) =
-                    match client.post(&url).bearer_auth(&key).json(&body).send().await {
-                        Ok(response) => {
-                            let status = response.status();
-                            let body = response.json::<Value>().await.unwrap_or(Value::Null);
-                            (
-                                status.is_success() && succeeded(&body),
-                                format!("HTTP {status}: {body}"),
-                            )
-                        }
-                        Err(e) => (false, e.to_string()),
-                    };
+                let (ok, detail) = match request.bearer_auth(&key).send().await {
+                    Ok(response) => {
+                        let status = response.status();
+                        let body = response.json::<Value>().await.unwrap_or(Value::Null);
+                        (
+                            status.is_success() && succeeded(&body),
+                            format!("HTTP {status}: {body}"),
+                        )
+                    }
+                    Err(e) => (false, e.to_string()),
+                };
                 latencies.push(sent.elapsed());
                 if !ok && errors.fetch_add(1, Ordering::Relaxed) == 0 {
                     eprintln!(

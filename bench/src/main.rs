@@ -30,7 +30,7 @@ use serde_json::json;
 use crate::{
     ceiling::{Run, against_ceiling, one_hash, parallel_hashes, statements_of},
     least::Work,
-    load::{load, ms, row, row_against},
+    load::{Call, load, ms, row, row_against},
     server::{Server, serve, settle},
 };
 
@@ -63,9 +63,9 @@ struct Args {
     /// slices each; workload 4's ceiling is timed just before and after it.
     #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=100))]
     rounds: u32,
-    /// Which workloads to run (1 to 5, comma-separated); all by default.
+    /// Which workloads to run (1 to 7, comma-separated); all by default.
     /// Workload 5 needs workload 1's rate, so it runs 1 too.
-    #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u8).range(1..=5))]
+    #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u8).range(1..=7))]
     workloads: Vec<u8>,
     /// Print the server's process id and wait this many seconds before the
     /// first workload, so a profiler can attach (`perf record -p PID`).
@@ -216,6 +216,55 @@ async fn run(args: Args) {
         )
         .await;
         row_against("2. one reset by id", &w2, ceilings);
+    }
+
+    // 6. The same reads over the JSON:API facade, beside GraphQL's at the
+    // same page size (JSON:API pages hold at most 25).
+    if wants(6) {
+        let json_api = "/api/customer_password_resets?page[size]=25&sort=-created_at&include=customer\
+                        &fields[customer_password_resets]=customer_email,status,created_at,customer\
+                        &fields[customers]=email";
+        let graphql = "{ customerPasswordResets(first: 25) { nodes { id customerEmail status createdAt customer { id email } } } }";
+        let calls = [
+            (
+                "6a. JSON:API list 25 with customers",
+                Call::Get(json_api.into()),
+            ),
+            (
+                "6b. GraphQL list 25 with customers",
+                Call::Graphql(json!({ "query": graphql })),
+            ),
+        ];
+        for (name, call) in calls {
+            let f = load(
+                server.target(),
+                &seed.integration,
+                args.concurrency,
+                duration,
+                None,
+                move || Some(call.clone()),
+            )
+            .await;
+            row(name, &f, None);
+        }
+    }
+
+    // 7. One reset by id over the JSON:API facade (compare with 2).
+    if wants(7) {
+        let ids = seed.reset_ids.clone();
+        let f = load(
+            server.target(),
+            &seed.integration,
+            args.concurrency,
+            duration,
+            None,
+            move || {
+                let id = ids.choose(&mut rand::rng()).cloned()?;
+                Some(Call::Get(format!("/api/customer_password_resets/{id}")))
+            },
+        )
+        .await;
+        row("7. JSON:API one reset by id", &f, None);
     }
 
     // 3. Storefront creates, known and unknown emails, timed apart. Known

@@ -32,6 +32,7 @@ impl Params {
             search: Search {
                 page: 1,
                 size: DEFAULT_PAGE_SIZE,
+                count: list,
                 ..Search::default()
             },
             ..Params::default()
