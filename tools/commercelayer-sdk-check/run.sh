@@ -11,7 +11,8 @@ npm ci --silent --no-audit --no-fund >/dev/null
 scratch="$(mktemp -d)"
 trap 'kill "$server" 2>/dev/null || true; rm -rf "$scratch"' EXIT
 DATABASE_URL="sqlite://$scratch/sdk.db?mode=rwc" LISTEN_ADDR=127.0.0.1:0 METRICS_ADDR= \
-  WEBHOOK_POLL_INTERVAL_MS=100 LOG_FORMAT=human RUST_LOG=warn,pwreset::development_mailer=info \
+  WEBHOOK_POLL_INTERVAL_MS=100 TEST_RESET_URL='http://localhost:3000/reset-password?id={id}&token={token}' \
+  LOG_FORMAT=human RUST_LOG=warn,pwreset::development_mailer=info \
   "$root/target/debug/pwreset" >"$scratch/out" 2>"$scratch/err" &
 server=$!
 for _ in $(seq 1 100); do

@@ -1,7 +1,9 @@
 //! The link in the email: the mode's `RESET_URL` template with the token in
 //! place of `{token}`, or a page the storefront chose (`redirectUrl`), if its
 //! origin is allowed, with the token added as the `token` query parameter.
-//! Either way the token appears in the link exactly once, URL-encoded.
+//! Either way the token appears in the link exactly once, URL-encoded. A
+//! `RESET_URL` may also hold `{id}`, the reset's id, for clients (such as
+//! Commerce Layer's SDK) that complete a reset by its id.
 
 use url::{Url, form_urlencoded::byte_serialize};
 
@@ -10,6 +12,8 @@ use crate::service::UserError;
 
 /// The placeholder a `RESET_URL` holds once.
 const PLACEHOLDER: &str = "{token}";
+/// The placeholder a `RESET_URL` may hold once for the reset's id.
+const ID_PLACEHOLDER: &str = "{id}";
 
 /// A mode's link template, such as `https://shop.example/reset?token={token}`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,7 +29,10 @@ impl ResetUrl {
         if raw.matches(PLACEHOLDER).count() != 1 {
             return Err(format!("{raw:?} must hold {PLACEHOLDER} exactly once"));
         }
-        let url = Url::parse(&raw.replace(PLACEHOLDER, "t"))
+        if raw.matches(ID_PLACEHOLDER).count() > 1 {
+            return Err(format!("{raw:?} may hold {ID_PLACEHOLDER} once at most"));
+        }
+        let url = Url::parse(&raw.replace(PLACEHOLDER, "t").replace(ID_PLACEHOLDER, "i"))
             .map_err(|_| format!("{raw:?} is not a URL"))?;
         if !matches!(url.scheme(), "http" | "https") || has_user_information(raw) {
             return Err(format!(
@@ -35,9 +42,12 @@ impl ResetUrl {
         Ok(Self(raw.to_owned()))
     }
 
-    /// The link carrying `token`.
-    pub fn link(&self, token: &str) -> String {
-        self.0.replace(PLACEHOLDER, &encode(token))
+    /// The link carrying `token`, and `id` (the reset's) where the
+    /// template asks for it.
+    pub fn link(&self, token: &str, id: &str) -> String {
+        self.0
+            .replace(ID_PLACEHOLDER, &encode(id))
+            .replace(PLACEHOLDER, &encode(token))
     }
 }
 
@@ -121,9 +131,15 @@ mod tests {
     fn the_token_goes_in_once_and_encoded() {
         let template = ResetUrl::parse("https://shop.example/reset?token={token}").unwrap();
         assert_eq!(
-            template.link("a+b/c"),
+            template.link("a+b/c", "cpr_1"),
             "https://shop.example/reset?token=a%2Bb%2Fc"
         );
+        let with_id = ResetUrl::parse("https://shop.example/r/{id}#token={token}").unwrap();
+        assert_eq!(
+            with_id.link("t0k", "cpr_1"),
+            "https://shop.example/r/cpr_1#token=t0k"
+        );
+        assert!(ResetUrl::parse("https://shop.example/{id}/{id}?t={token}").is_err());
         assert!(ResetUrl::parse("https://shop.example/reset").is_err());
         assert!(ResetUrl::parse("https://shop.example/{token}/{token}").is_err());
         assert!(ResetUrl::parse("ftp://shop.example/{token}").is_err());

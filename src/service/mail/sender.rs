@@ -252,7 +252,7 @@ impl Mailer {
         ) {
             (None, _, _) => String::new(),
             (Some(token), Some(page), _) => redirect_link(page, token),
-            (Some(token), None, Some(template)) => template.link(token),
+            (Some(token), None, Some(template)) => template.link(token, &reset.public_id),
             (Some(_), None, None) => return Err("this mode has no RESET_URL".into()),
         };
         let locale = settings.templates.resolve(&row.locale);
