@@ -6,10 +6,12 @@
 //! - `query`: paging, sorting, Commerce Layer's filters, includes and
 //!   sparse fieldsets;
 //! - `resources`: resets and customers as resource objects;
+//! - `input`: reading a request document's attributes;
 //! - `resets`, `customers`: the handlers;
 //! - `openapi`: the OpenAPI 3.1 document, from the same lists.
 
 mod customers;
+mod input;
 mod openapi;
 mod query;
 mod resets;

@@ -1,4 +1,9 @@
 //! Customers: created by integrations; their passwords change through resets.
+//! Commerce Layer-style searches (numbered pages, its filters) are in `search`.
+
+mod search;
+
+pub use search::{SEARCHABLE, search};
 
 use std::collections::HashMap;
 
@@ -352,60 +357,4 @@ pub fn resource(model: &customer::Model) -> Value {
 /// A customer's webhook document: the customer as its only resource.
 pub fn document(model: &customer::Model) -> Value {
     json!({ "data": resource(model) })
-}
-
-/// What a customer can be searched and sorted by.
-pub const SEARCHABLE: [super::search::Attribute<customer::Column>; 6] = {
-    use super::search::{Attribute, Kind};
-    use customer::Column as C;
-    [
-        Attribute {
-            name: "id",
-            column: C::PublicId,
-            kind: Kind::Text,
-        },
-        Attribute {
-            name: "email",
-            column: C::Email,
-            kind: Kind::Text,
-        },
-        Attribute {
-            name: "reference",
-            column: C::Reference,
-            kind: Kind::Text,
-        },
-        Attribute {
-            name: "created_at",
-            column: C::CreatedAt,
-            kind: Kind::Time,
-        },
-        Attribute {
-            name: "updated_at",
-            column: C::UpdatedAt,
-            kind: Kind::Time,
-        },
-        Attribute {
-            name: "password_changed_at",
-            column: C::PasswordChangedAt,
-            kind: Kind::Time,
-        },
-    ]
-};
-
-/// A numbered page of the customers of `mode` that `query` asks for
-/// (Commerce Layer's filters and sorts), without password digests, and the
-/// whole list's size.
-///
-/// # Errors
-/// [`Error::BadRequest`] naming an attribute that cannot be filtered or
-/// sorted on, or a bad value; [`Error::Database`] otherwise.
-pub async fn search(
-    db: &DatabaseConnection,
-    mode: Mode,
-    query: &super::search::Search,
-) -> Result<super::search::Found<customer::Shown>> {
-    let select = customer::Entity::find().filter(customer::Column::Mode.eq(mode));
-    let decode = |row: &sea_orm::QueryResult| customer::Shown::at_position(row, 0);
-    let key = customer::Column::PublicId;
-    super::search::run(db, select, &SEARCHABLE, key, query, shown, decode).await
 }
