@@ -194,6 +194,13 @@ pub fn condition<C: ColumnTrait>(
         .iter()
         .find(|a| a.name == attribute)
         .ok_or_else(|| bad(parameter, format!("{attribute} cannot be filtered on")))?;
+    // No text a database stores holds a NUL (PostgreSQL refuses one).
+    if value.contains('\0') {
+        return Err(bad(
+            parameter,
+            format!("filter on {attribute}: the value holds a NUL"),
+        ));
+    }
     let column = found.column;
     let one = |raw: &str| -> Result<sea_orm::Value> {
         Ok(match found.kind {

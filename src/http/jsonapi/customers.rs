@@ -86,6 +86,14 @@ pub(super) async fn retrieve(
     let principal = called.integration()?;
     let params = Params::parse(raw.as_deref(), false)?;
     params.check(&[])?;
+    let not_found = || {
+        let detail = format!("no customer has the id {id}");
+        ApiError::new(StatusCode::NOT_FOUND, "NOT_FOUND", detail)
+    };
+    // No id holds a NUL; PostgreSQL would refuse to compare with one.
+    if id.contains('\0') {
+        return Err(not_found());
+    }
     let search = Search {
         criteria: vec![Criterion {
             parameter: "id".into(),

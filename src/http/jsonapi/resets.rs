@@ -137,6 +137,10 @@ async fn find(
     id: &str,
     with: WithCustomers,
 ) -> Result<Option<ResetRow>, ApiError> {
+    // No id holds a NUL; PostgreSQL would refuse to compare with one.
+    if id.contains('\0') {
+        return Ok(None);
+    }
     let search = Search {
         criteria: vec![Criterion {
             parameter: "id".into(),

@@ -491,3 +491,73 @@ async fn the_openapi_document_describes_what_the_api_answers() {
         assert_eq!(status, StatusCode::OK, "{filter}: {body}");
     }
 }
+
+#[tokio::test]
+async fn no_input_gets_a_500() {
+    let app = app().await;
+    app.create_customer("ada@example.com", None).await;
+    let (_, id) = app.create_reset("ada@example.com").await;
+    let key = Some(app.integration.as_str());
+    let url = |path: &str| format!("http://{}{path}", app.addr);
+    let resets = "/api/customer_password_resets";
+    for body in [
+        "",
+        "null",
+        "[]",
+        "{\"data\":null}",
+        "{\"data\":{\"type\":7}}",
+        "{\"data\":{\"type\":\"customer_password_resets\",\"attributes\":[]}}",
+        "{\"data\":{\"type\":\"customer_password_resets\",\"attributes\":{\"customer_email\":\"a@b.co\",\"metadata\":\"x\"}}}",
+        "{\"data\":{\"type\":\"customer_password_resets\",\"attributes\":{\"customer_email\":\"a@b.co\",\"delivery\":\"pigeon\"}}}",
+        "{\"data\":{\"type\":\"customer_password_resets\",\"attributes\":{\"customer_email\":\"a@b.co\",\"reference\":{}}}}",
+        "{\"data\":{\"type\":\"customer_password_resets\",\"attributes\":{\"customer_email\":\"\\u0000'; DROP TABLE x;--@b.co\"}}}",
+    ] {
+        for (method, path) in [
+            (Method::POST, resets.to_owned()),
+            (Method::PATCH, format!("{resets}/{id}")),
+        ] {
+            let response = app
+                .client
+                .request(method.clone(), url(&path))
+                .bearer_auth(&app.integration)
+                .header("content-type", MEDIA)
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let status = response.status();
+            let text = response.text().await.unwrap();
+            assert!(status.is_client_error(), "{method} {body}: {status} {text}");
+            assert!(!text.contains("SELECT") && !text.contains("sqlx"), "{text}");
+        }
+    }
+    for query in [
+        "page[number]=99999999999999999999",
+        "page[number]=18446744073709551615",
+        "page[number]=737869762948382064",
+        "filter[q][created_at_in]=,,,",
+        "filter[q][customer_email_cont]=%25_%5C",
+        "filter[q][id_in]=",
+        "filter[q][_eq]=x",
+        "filter[q][reference_null]=maybe",
+        "sort=-",
+        "sort=,,",
+        "fields[]=x",
+        "include=",
+        "filter[q][customer_email_eq]=%00",
+    ] {
+        let (status, _, body) =
+            call(&app, Method::GET, &format!("{resets}?{query}"), key, None).await;
+        assert!(status.as_u16() < 500, "{query}: {status} {body}");
+    }
+    for path in [
+        format!("{resets}/'%20OR%201=1"),
+        format!("{resets}/{}", "x".repeat(5000)),
+        format!("{resets}/%00/customer"),
+        "/api/customers/cus_nope".to_owned(),
+        "/api/customers/%00".to_owned(),
+    ] {
+        let (status, _, _) = call(&app, Method::GET, &path, key, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
+    }
+}
