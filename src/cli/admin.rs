@@ -86,3 +86,36 @@ pub(super) async fn backup(config: &Config, path: &Path) -> Result<(), BoxError>
     }
     Ok(())
 }
+
+/// `pwreset healthcheck`: `Ok` when `url` (by default `/readyz` on
+/// `LISTEN_ADDR`, on loopback for an unspecified address) answers 200
+/// within 3 s.
+pub(super) async fn healthcheck(config: &Config, url: Option<String>) -> Result<(), BoxError> {
+    let url = url.unwrap_or_else(|| {
+        let mut addr = config.listen_addr;
+        if addr.ip().is_unspecified() {
+            let loopback: std::net::IpAddr = if addr.is_ipv4() {
+                std::net::Ipv4Addr::LOCALHOST.into()
+            } else {
+                std::net::Ipv6Addr::LOCALHOST.into()
+            };
+            addr.set_ip(loopback);
+        }
+        format!("http://{addr}/readyz")
+    });
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(3))
+        .no_proxy()
+        .build()?;
+    let status = client
+        .get(&url)
+        .send()
+        .await
+        .map_err(|e| format!("{url}: no answer ({e})"))?
+        .status();
+    if status != reqwest::StatusCode::OK {
+        return Err(format!("{url} answered {status}").into());
+    }
+    println!("{url}: ready");
+    Ok(())
+}

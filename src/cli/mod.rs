@@ -91,6 +91,7 @@ async fn run(command: Command, config: &Config) -> Result<(), BoxError> {
         }
         Command::ApiKey(command) => admin::api_key(config, command).await,
         Command::Backup { path } => admin::backup(config, &path).await,
+        Command::Healthcheck { url } => admin::healthcheck(config, url).await,
         Command::Config(_) => Ok(()), // handled before: it reports, never fails
     }
 }

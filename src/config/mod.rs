@@ -184,6 +184,14 @@ pub enum Command {
         /// Where to write the copy; it must not exist yet.
         path: std::path::PathBuf,
     },
+    /// Exit 0 when the server's `/readyz` answers 200 within 3 s, 1
+    /// otherwise (a container's `HEALTHCHECK`). Asks `LISTEN_ADDR` (on
+    /// loopback when it is 0.0.0.0 or ::) unless given a URL.
+    Healthcheck {
+        /// The URL to ask instead, such as `http://127.0.0.1:8000/readyz`.
+        #[arg(long)]
+        url: Option<String>,
+    },
 }
 
 /// `config` subcommands.

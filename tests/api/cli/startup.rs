@@ -282,3 +282,31 @@ async fn sigterm_stops_the_background_jobs_then_the_server() {
         .expect(&log);
     assert!(jobs < server, "{log}");
 }
+
+#[tokio::test]
+async fn healthcheck_exits_0_only_while_the_server_is_ready() {
+    let app = crate::helpers::TestApp::spawn().await;
+    let check = |url: String| async move {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_pwreset"))
+            .args(["healthcheck", "--url", &url])
+            .env("DATABASE_URL", "sqlite::memory:")
+            .output()
+            .await
+            .unwrap()
+    };
+    let ready = check(format!("http://{}/readyz", app.addr)).await;
+    assert!(ready.status.success(), "{ready:?}");
+    app.state.lifecycle.start_draining();
+    let draining = check(format!("http://{}/readyz", app.addr)).await;
+    assert_eq!(draining.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&draining.stderr).contains("503"),
+        "{draining:?}"
+    );
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let nobody = check(format!("http://{closed}/readyz")).await;
+    assert_eq!(nobody.status.code(), Some(1), "nothing listens there");
+}
