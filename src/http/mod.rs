@@ -247,7 +247,9 @@ fn cors(settings: &HttpSettings) -> CorsLayer {
         .collect();
     CorsLayer::new()
         .allow_origin(AllowOrigin::list(origins))
-        .allow_methods([Method::GET, Method::POST])
+        // PATCH and DELETE for the JSON:API facade: a storefront completes a
+        // reset with an update.
+        .allow_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
         .allow_headers(headers)
         // Scripts may read when to retry and which request to quote.
         .expose_headers([REQUEST_ID, header::RETRY_AFTER])

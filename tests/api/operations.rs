@@ -213,6 +213,27 @@ async fn cors_allows_only_the_configured_origins_without_credentials() {
             .contains("authorization")
     );
     assert!(headers.get("access-control-allow-credentials").is_none());
+    // A storefront completes over the JSON:API with a PATCH.
+    let patch = client
+        .request(
+            reqwest::Method::OPTIONS,
+            format!("http://{}/api/customer_password_resets/cpr_1", app.addr),
+        )
+        .header("origin", "https://shop.example.com")
+        .header("access-control-request-method", "PATCH")
+        .header(
+            "access-control-request-headers",
+            "authorization, content-type",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert!(patch.status().is_success());
+    let methods = patch.headers()["access-control-allow-methods"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(methods.contains("PATCH"), "{methods}");
 
     // The headers real clients and tracers send.
     for sent in [
