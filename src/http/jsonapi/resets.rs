@@ -193,10 +193,11 @@ pub(super) async fn retrieve(
     let principal = called.integration()?;
     let params = Params::parse(raw.as_deref(), false)?;
     params.check(INCLUDES)?;
+    // As Commerce Layer's: the customer's linkage only when it is included.
     let with = if params.includes("customer") {
         WithCustomers::Shown
     } else {
-        WithCustomers::Brief
+        WithCustomers::No
     };
     let row = find(&api, principal.mode, &id, with)
         .await?
@@ -239,10 +240,11 @@ pub(super) async fn list(
     let principal = called.integration()?;
     let params = Params::parse(raw.as_deref(), true)?;
     params.check(INCLUDES)?;
+    // As Commerce Layer's: the customer's linkage only when it is included.
     let with = if params.includes("customer") {
         WithCustomers::Shown
     } else {
-        WithCustomers::Brief
+        WithCustomers::No
     };
     let found =
         password_resets::search(&api.state.reader, principal.mode, &params.search, with).await?;

@@ -102,7 +102,8 @@ fn sparse(all: Vec<(&str, Value)>, params: &Params, kind: &str) -> Map<String, V
 /// answer, the merchant's fields only for integrations.
 pub(crate) struct ResetView<'a> {
     pub row: &'a reset::Shown,
-    /// The customer's public id.
+    /// The customer's public id, when it was read (a create's or an
+    /// update's answer, or `include=customer`): the relationship's linkage.
     pub customer_id: Option<&'a str>,
     pub token: Option<&'a str>,
     /// The one-time code, only in a create's answer.
