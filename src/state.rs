@@ -78,6 +78,8 @@ pub struct AppState {
     pub breached: Option<Arc<service::breached::BreachedPasswords>>,
     /// The bot challenge on storefront creates, when one is configured.
     pub captcha: Option<Arc<service::captcha::Captcha>>,
+    /// Certificates outgoing TLS trusts beside the public roots (`EXTRA_CA_FILE`).
+    pub extra_roots: Option<service::outbound::ExtraRoots>,
 }
 
 impl AppState {
@@ -115,6 +117,7 @@ impl AppState {
             audit_retention: self.audit_retention,
             allow_private_targets: self.webhooks.allow_private_targets,
             proxy: self.webhooks.proxy.clone(),
+            extra_roots: self.extra_roots.clone(),
             sealer: self.sealer.clone(),
             mail: self.mail.clone(),
             codes: self.codes,

@@ -56,7 +56,7 @@ fn breached(c: &mut Criterion) {
         file: Some(path.clone()),
         ..BreachedSettings::default()
     }
-    .screening()
+    .screening(None)
     .expect("the settings hold")
     .expect("screening is on");
     let metrics = Metrics::new();

@@ -23,7 +23,7 @@ pub(super) async fn serve(config: &Config) -> Result<(), BoxError> {
     // Before touching the database: PostgreSQL without a key is refused, and
     // so are mail settings that cannot work.
     let (sealer, sealing_note) = config.tokens.sealer(&config.database_url)?;
-    let mail = config.mail.settings()?;
+    let mail = config.mail.settings(config.extra_ca.as_ref())?;
     let migrations = if config.no_migrate {
         Migrations::Require
     } else {

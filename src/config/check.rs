@@ -95,17 +95,17 @@ pub async fn check(
         }
         Err(e) => problems.push(e),
     }
-    let mail = match config.mail.settings() {
+    let mail = match config.mail.settings(config.extra_ca.as_ref()) {
         Ok(mail) => Some(mail),
         Err(e) => {
             problems.push(e);
             None
         }
     };
-    if let Err(e) = config.captcha.captcha() {
+    if let Err(e) = config.captcha.captcha(config.extra_ca.as_ref()) {
         problems.push(e);
     }
-    if let Err(e) = config.breached.screening() {
+    if let Err(e) = config.breached.screening(config.extra_ca.as_ref()) {
         problems.push(e);
     }
     if let Err(e) = PasswordHasher::new(&config.hashing, Arc::new(Metrics::new())) {

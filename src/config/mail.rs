@@ -9,6 +9,7 @@ use crate::flags;
 use crate::service::mail::{
     Channel, DEFAULT_TEST_RESET_URL, MailSettings, ModeMail, ResetUrl, SmtpTarget, Templates,
 };
+use crate::service::outbound::ExtraRoots;
 
 /// Settings of the reset email.
 #[derive(Clone, Args)]
@@ -88,14 +89,15 @@ impl std::fmt::Debug for MailConfig {
 }
 
 impl MailConfig {
-    /// The settings, checked.
+    /// The settings, checked; SMTP over TLS trusts `extra` too.
     ///
     /// # Errors
     /// A message naming the setting that is wrong or missing.
-    pub fn settings(&self) -> Result<MailSettings, String> {
+    pub fn settings(&self, extra: Option<&ExtraRoots>) -> Result<MailSettings, String> {
         let live_smtp = smtp_target(
             ("SMTP_URL", self.smtp_url.as_deref()),
             ("SMTP_PASSWORD_FILE", self.smtp_password_file.as_deref()),
+            extra,
         )?;
         let test_smtp = smtp_target(
             ("TEST_SMTP_URL", self.test_smtp_url.as_deref()),
@@ -103,6 +105,7 @@ impl MailConfig {
                 "TEST_SMTP_PASSWORD_FILE",
                 self.test_smtp_password_file.as_deref(),
             ),
+            extra,
         )?;
         let reset_url = self
             .reset_url
@@ -166,6 +169,7 @@ impl MailConfig {
 fn smtp_target(
     (url_name, url): (&str, Option<&str>),
     (file_name, file): (&str, Option<&std::path::Path>),
+    extra: Option<&ExtraRoots>,
 ) -> Result<Option<SmtpTarget>, String> {
     let password = file
         .map(|path| super::secrets::read_secret(file_name, path))
@@ -183,7 +187,7 @@ fn smtp_target(
             "{url_name} holds a password and {file_name} is set too: set one of them"
         ));
     }
-    SmtpTarget::parse(url, password.as_deref())
+    SmtpTarget::parse(url, password.as_deref(), extra)
         .map(Some)
         .map_err(|e| format!("{url_name} {e}"))
 }

@@ -30,7 +30,10 @@ use crate::{
     domain::{Mode, Role},
     flags::{self, one_of},
     http::HttpSettings,
-    service::{password::HashingSettings, rate_limits::RateLimits, webhooks::WebhookSettings},
+    service::{
+        outbound::ExtraRoots, password::HashingSettings, rate_limits::RateLimits,
+        webhooks::WebhookSettings,
+    },
 };
 
 /// The default database: an SQLite file in the working directory, created on first start.
@@ -98,6 +101,11 @@ pub struct Config {
     #[arg(long, env = "NO_MIGRATE", action = ArgAction::SetTrue,
           value_parser = clap::builder::BoolishValueParser::new(), global = true)]
     pub no_migrate: bool,
+    /// A PEM bundle of certificates to trust, beside the public roots, for
+    /// outgoing TLS: SMTP, webhooks, the breached-password range API, the
+    /// bot challenge (a company CA). Read once at start-up.
+    #[arg(long = "extra-ca-file", env = "EXTRA_CA_FILE", value_parser = ExtraRoots::load, global = true)]
+    pub extra_ca: Option<ExtraRoots>,
     /// Log format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value_t = LogFormat::Human, global = true)]
     pub log_format: LogFormat,

@@ -100,7 +100,7 @@ impl StateBuilder {
         };
         let mail = match self.mail {
             Some(mail) => mail,
-            None => Arc::new(config.mail.settings()?),
+            None => Arc::new(config.mail.settings(config.extra_ca.as_ref())?),
         };
         let hasher =
             PasswordHasher::new(&config.hashing, metrics.clone()).map_err(|e| match e {
@@ -125,8 +125,15 @@ impl StateBuilder {
             mail,
             lifecycle: Default::default(),
             health: Default::default(),
-            captcha: config.captcha.captcha()?.map(Arc::new),
-            breached: config.breached.screening()?.map(Arc::new),
+            captcha: config
+                .captcha
+                .captcha(config.extra_ca.as_ref())?
+                .map(Arc::new),
+            breached: config
+                .breached
+                .screening(config.extra_ca.as_ref())?
+                .map(Arc::new),
+            extra_roots: config.extra_ca,
         })
     }
 }

@@ -17,7 +17,10 @@ use sha1::{Digest, Sha1};
 use crate::{
     domain::{ErrorCode, Password},
     metrics::Metrics,
-    service::{Error, Result, UserError},
+    service::{
+        Error, Result, UserError,
+        outbound::{self, ExtraRoots},
+    },
 };
 
 /// Where breached passwords are looked up.
@@ -129,7 +132,10 @@ impl BreachedSettings {
     ///
     /// # Errors
     /// A message naming the setting: `file` without a readable file.
-    pub fn screening(&self) -> Result<Option<BreachedPasswords>, String> {
+    pub fn screening(
+        &self,
+        extra: Option<&ExtraRoots>,
+    ) -> Result<Option<BreachedPasswords>, String> {
         let lookup = match self.source {
             Source::Off => return Ok(None),
             Source::File => {
@@ -142,10 +148,11 @@ impl BreachedSettings {
                 Lookup::File(path)
             }
             Source::RangeApi => {
-                let client = reqwest::Client::builder()
+                let builder = reqwest::Client::builder()
                     .timeout(self.timeout)
                     .redirect(reqwest::redirect::Policy::none())
-                    .user_agent(concat!("pwreset/", env!("CARGO_PKG_VERSION")))
+                    .user_agent(concat!("pwreset/", env!("CARGO_PKG_VERSION")));
+                let client = outbound::trusting(builder, extra)
                     .build()
                     .map_err(|e| format!("the breached-password HTTP client: {e}"))?;
                 let mut base = self.url.to_string();

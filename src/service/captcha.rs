@@ -11,7 +11,10 @@ use serde::Deserialize;
 
 use crate::{
     domain::ErrorCode,
-    service::{Error, Result, UserError},
+    service::{
+        Error, Result, UserError,
+        outbound::{self, ExtraRoots},
+    },
 };
 
 /// The bot challenge providers.
@@ -128,7 +131,7 @@ impl CaptchaSettings {
     /// # Errors
     /// A message naming the setting: a provider without a secret, a secret
     /// or other setting without a provider, a score outside 0.0 to 1.0.
-    pub fn captcha(&self) -> Result<Option<Captcha>, String> {
+    pub fn captcha(&self, extra: Option<&ExtraRoots>) -> Result<Option<Captcha>, String> {
         let Some(provider) = self.provider else {
             if self.secret.is_some() || self.verify_url.is_some() || self.min_score.is_some() {
                 return Err("CAPTCHA_SECRET, CAPTCHA_VERIFY_URL and CAPTCHA_MIN_SCORE need CAPTCHA_PROVIDER".into());
@@ -144,10 +147,11 @@ impl CaptchaSettings {
         {
             return Err("CAPTCHA_MIN_SCORE must be between 0.0 and 1.0".into());
         }
-        let client = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .timeout(self.timeout)
             .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("pwreset/", env!("CARGO_PKG_VERSION")))
+            .user_agent(concat!("pwreset/", env!("CARGO_PKG_VERSION")));
+        let client = outbound::trusting(builder, extra)
             .build()
             .map_err(|e| format!("the bot challenge's HTTP client: {e}"))?;
         let verify_url = self

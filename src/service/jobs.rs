@@ -36,6 +36,8 @@ pub struct JobSettings {
     pub allow_private_targets: bool,
     /// The proxy webhook calls go through, if any.
     pub proxy: Option<String>,
+    /// Certificates webhook calls trust beside the public roots.
+    pub extra_roots: Option<super::outbound::ExtraRoots>,
     /// Seals reset tokens at rest, and opens them to deliver them.
     pub sealer: TokenSealer,
     /// The reset email's settings.
@@ -82,6 +84,7 @@ impl Worker {
             metrics.clone(),
             settings.allow_private_targets,
             settings.proxy.as_deref(),
+            settings.extra_roots.as_ref(),
             settings.sealer.clone(),
         )?;
         let mailer = Mailer::new(

@@ -15,6 +15,7 @@ mod error;
 pub mod jobs;
 mod lease;
 pub mod mail;
+pub mod outbound;
 pub mod pagination;
 pub mod password;
 pub mod password_resets;

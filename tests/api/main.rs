@@ -26,5 +26,6 @@ mod rotation;
 mod schema;
 mod smtp_sink;
 mod storefront;
+mod tls;
 mod update_delete;
 mod webhooks;

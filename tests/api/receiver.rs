@@ -1,5 +1,6 @@
 //! A webhook receiver on 127.0.0.1 inside the test: it records every call
-//! (headers and raw body) and answers with the statuses it is told to.
+//! (headers and raw body) and answers with the statuses it is told to; over
+//! plain HTTP, or HTTPS as `localhost` ([`Receiver::start_tls`]).
 
 use std::{
     collections::VecDeque,
@@ -65,17 +66,51 @@ async fn receive(State(inner): State<Arc<Inner>>, headers: HeaderMap, body: Byte
 impl Receiver {
     /// Starts a receiver that answers 200.
     pub async fn start() -> Self {
+        let (inner, app) = Self::router();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/hook", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        Self { url, inner }
+    }
+
+    /// Starts a receiver that answers 200 over HTTPS only, as `localhost`,
+    /// through `acceptor`.
+    pub async fn start_tls(acceptor: tokio_rustls::TlsAcceptor) -> Self {
+        let (inner, app) = Self::router();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!(
+            "https://localhost:{}/hook",
+            listener.local_addr().unwrap().port()
+        );
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let (acceptor, app) = (acceptor.clone(), app.clone());
+                tokio::spawn(async move {
+                    // A client that refuses the certificate ends here.
+                    let Ok(stream) = acceptor.accept(stream).await else {
+                        return;
+                    };
+                    let service = hyper::service::service_fn(move |request| {
+                        tower::ServiceExt::oneshot(app.clone(), request)
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        Self { url, inner }
+    }
+
+    fn router() -> (Arc<Inner>, Router) {
         let inner = Arc::new(Inner {
             then: Mutex::new(200),
             ..Default::default()
         });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let url = format!("http://{}/hook", listener.local_addr().unwrap());
         let app = Router::new()
             .route("/hook", post(receive))
             .with_state(inner.clone());
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        Self { url, inner }
+        (inner, app)
     }
 
     /// Answers the next calls with `statuses`, in order.

@@ -1,7 +1,8 @@
 //! An SMTP server inside the test, on 127.0.0.1: it speaks enough SMTP over
 //! real TCP for the server's mail client to hand it messages, keeps every
 //! message it accepts, and can be told to refuse service (421) to play a
-//! mail server that is down.
+//! mail server that is down. [`SmtpSink::start_tls`] speaks it inside TLS
+//! from the first byte (`smtps://`).
 
 use std::{
     net::SocketAddr,
@@ -12,9 +13,10 @@ use std::{
 };
 
 use tokio::{
-    io::{AsyncBufReadExt, AsyncWriteExt, BufReader},
-    net::{TcpListener, TcpStream},
+    io::{AsyncBufReadExt, AsyncRead, AsyncWrite, AsyncWriteExt, BufReader},
+    net::TcpListener,
 };
+use tokio_rustls::TlsAcceptor;
 
 /// One message the sink accepted.
 #[derive(Debug, Clone)]
@@ -90,11 +92,23 @@ pub struct SmtpSink {
     down: Arc<AtomicBool>,
     mute: Arc<AtomicBool>,
     held: Arc<tokio::sync::Notify>,
+    tls: bool,
 }
 
 impl SmtpSink {
     /// Starts a sink on a free port.
     pub async fn start() -> Self {
+        Self::start_with(None).await
+    }
+
+    /// Starts a sink that speaks only TLS (`smtps://`, as `localhost`),
+    /// through `acceptor`.
+    pub async fn start_tls(acceptor: TlsAcceptor) -> Self {
+        Self::start_with(Some(acceptor)).await
+    }
+
+    async fn start_with(acceptor: Option<TlsAcceptor>) -> Self {
+        let tls = acceptor.is_some();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let messages: Arc<Mutex<Vec<Received>>> = Arc::default();
@@ -114,8 +128,17 @@ impl SmtpSink {
                     continue;
                 }
                 let (kept, refusing) = (kept.clone(), refusing.clone());
+                let acceptor = acceptor.clone();
                 tokio::spawn(async move {
-                    let _ = converse(stream, kept, refusing.load(Ordering::SeqCst)).await;
+                    let down = refusing.load(Ordering::SeqCst);
+                    let _ = match acceptor {
+                        Some(acceptor) => match acceptor.accept(stream).await {
+                            Ok(stream) => converse(stream, kept, down).await,
+                            // A client that refused the certificate.
+                            Err(_) => Ok(()),
+                        },
+                        None => converse(stream, kept, down).await,
+                    };
                 });
             }
         });
@@ -125,6 +148,7 @@ impl SmtpSink {
             down,
             mute,
             held,
+            tls,
         }
     }
 
@@ -139,9 +163,14 @@ impl SmtpSink {
         self.held.notified().await;
     }
 
-    /// The URL the server sends through (no TLS: a local sink).
+    /// The URL the server sends through: no TLS, or TLS to `localhost`
+    /// (the name its certificate carries).
     pub fn url(&self) -> String {
-        format!("smtp://{}?tls=none", self.addr)
+        if self.tls {
+            format!("smtps://localhost:{}", self.addr.port())
+        } else {
+            format!("smtp://{}?tls=none", self.addr)
+        }
     }
 
     /// Every message accepted so far.
@@ -157,11 +186,11 @@ impl SmtpSink {
 
 /// One SMTP conversation.
 async fn converse(
-    stream: TcpStream,
+    stream: impl AsyncRead + AsyncWrite + Unpin,
     kept: Arc<Mutex<Vec<Received>>>,
     down: bool,
 ) -> std::io::Result<()> {
-    let (read, mut write) = stream.into_split();
+    let (read, mut write) = tokio::io::split(stream);
     let mut lines = BufReader::new(read);
     if down {
         write.write_all(b"421 4.3.2 the sink is down\r\n").await?;

@@ -4,7 +4,8 @@
 //! - `smtp://host:1025?tls=none`: no TLS, for a local sink such as Mailpit.
 //!
 //! The password may instead come from a file (`SMTP_PASSWORD_FILE`), so it
-//! need not sit in the environment. TLS is rustls with the webpki roots.
+//! need not sit in the environment. TLS is rustls with the webpki roots, plus
+//! `EXTRA_CA_FILE`'s certificates (see [`crate::service::outbound`]).
 
 use std::time::Duration;
 
@@ -16,6 +17,8 @@ use lettre::{
     },
 };
 use url::Url;
+
+use crate::service::outbound::ExtraRoots;
 
 /// How long one SMTP conversation may take.
 const TIMEOUT: Duration = Duration::from_secs(10);
@@ -38,12 +41,17 @@ impl std::fmt::Debug for SmtpTarget {
 }
 
 impl SmtpTarget {
-    /// The server `raw` names; `password`, when given, replaces the URL's.
+    /// The server `raw` names; `password`, when given, replaces the URL's;
+    /// TLS trusts `extra` too.
     ///
     /// # Errors
     /// A message (never holding the password) when the URL is not one of the
     /// three forms.
-    pub fn parse(raw: &str, password: Option<&str>) -> Result<Self, String> {
+    pub fn parse(
+        raw: &str,
+        password: Option<&str>,
+        extra: Option<&ExtraRoots>,
+    ) -> Result<Self, String> {
         let url = Url::parse(raw.trim()).map_err(|_| "is not a URL".to_owned())?;
         let host = url
             .host_str()
@@ -56,7 +64,13 @@ impl SmtpTarget {
             .find(|(k, _)| k == "tls")
             .map(|(_, v)| v.into_owned());
         let tls = |host: &str| {
-            TlsParameters::new(host.to_owned()).map_err(|e| format!("TLS for {host}: {e}"))
+            let mut parameters = TlsParameters::builder(host.to_owned());
+            if let Some(extra) = extra {
+                parameters = parameters.add_root_certificate(extra.for_mail()?);
+            }
+            parameters
+                .build()
+                .map_err(|e| format!("TLS for {host}: {e}"))
         };
         let (port, tls) = match (url.scheme(), tls_param.as_deref()) {
             ("smtp", None | Some("required")) => (587, Tls::Required(tls(&host)?)),
@@ -120,18 +134,18 @@ mod tests {
 
     #[test]
     fn the_three_forms_parse_and_the_password_is_never_shown() {
-        let starttls = SmtpTarget::parse("smtp://mailer:s3cret@mail.example", None).unwrap();
+        let starttls = SmtpTarget::parse("smtp://mailer:s3cret@mail.example", None, None).unwrap();
         assert_eq!(starttls.shown(), "smtp://mailer@mail.example");
         assert!(!format!("{starttls:?}").contains("s3cret"));
-        assert!(SmtpTarget::parse("smtps://mailer:s3cret@mail.example:465", None).is_ok());
-        assert!(SmtpTarget::parse("smtp://127.0.0.1:1025?tls=none", None).is_ok());
+        assert!(SmtpTarget::parse("smtps://mailer:s3cret@mail.example:465", None, None).is_ok());
+        assert!(SmtpTarget::parse("smtp://127.0.0.1:1025?tls=none", None, None).is_ok());
         for bad in [
             "http://mail.example",
             "smtp://mail.example?tls=maybe",
             "smtp://",
             "mail.example",
         ] {
-            let error = SmtpTarget::parse(bad, None).unwrap_err();
+            let error = SmtpTarget::parse(bad, None, None).unwrap_err();
             assert!(!error.contains("s3cret"), "{error}");
         }
     }

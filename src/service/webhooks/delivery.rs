@@ -15,7 +15,10 @@ use sea_orm::{
 use serde_json::Value;
 
 use super::{CIRCUIT_THRESHOLD, commerce_layer_signature, standard_signature, target};
-use crate::service::statement;
+use crate::service::{
+    outbound::{self, ExtraRoots},
+    statement,
+};
 use crate::{
     domain::DeliveryStatus,
     entity::{webhook, webhook_attempt, webhook_delivery as delivery, webhook_event as event},
@@ -81,8 +84,8 @@ impl std::fmt::Debug for Deliverer {
 impl Deliverer {
     /// A deliverer over `db`. `allow_private` lets it call private addresses;
     /// `proxy`, when given, is the one proxy calls go through (the
-    /// environment's `HTTP(S)_PROXY` is never used); `sealer` opens the
-    /// sealed tokens.
+    /// environment's `HTTP(S)_PROXY` is never used); TLS trusts `extra` too;
+    /// `sealer` opens the sealed tokens.
     ///
     /// # Errors
     /// [`Error::Internal`] if the HTTP client cannot be built or the proxy
@@ -93,6 +96,7 @@ impl Deliverer {
         metrics: Arc<Metrics>,
         allow_private: bool,
         proxy: Option<&str>,
+        extra: Option<&ExtraRoots>,
         sealer: TokenSealer,
     ) -> Result<Self> {
         let builder = reqwest::Client::builder()
@@ -100,6 +104,7 @@ impl Deliverer {
             .redirect(reqwest::redirect::Policy::none())
             .dns_resolver(target::GuardedResolver::new(allow_private))
             .user_agent(concat!("pwreset-webhooks/", env!("CARGO_PKG_VERSION")));
+        let builder = outbound::trusting(builder, extra);
         let builder = match proxy {
             Some(url) => builder.proxy(
                 reqwest::Proxy::all(url)
@@ -334,11 +339,29 @@ impl Deliverer {
     }
 }
 
+/// rustls's reason when it refused the receiver's certificate, such as
+/// `invalid peer certificate: UnknownIssuer`.
+fn certificate_refused(error: &reqwest::Error) -> Option<String> {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = cause {
+        let text = e.to_string();
+        if text.starts_with("invalid peer certificate") {
+            return Some(text);
+        }
+        cause = e.source();
+    }
+    None
+}
+
 fn describe(error: &reqwest::Error) -> String {
     if target::refused_by_resolver(error) {
         "the callback host resolves only to private addresses; refused".into()
     } else if error.is_timeout() {
         format!("no answer within {} s", CALL_TIMEOUT.as_secs())
+    } else if let Some(certificate) = certificate_refused(error) {
+        format!(
+            "the receiver's TLS certificate is not trusted ({certificate}); a private CA can be added with EXTRA_CA_FILE"
+        )
     } else if error.is_connect() {
         "could not connect to the receiver".into()
     } else {

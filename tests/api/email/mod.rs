@@ -29,7 +29,9 @@ const REQUEST: &str = "mutation($input: CreateCustomerPasswordResetInput!) {
 pub(crate) fn mail_through(sink: &SmtpSink) -> MailSettings {
     let mut mail = MailSettings::development().unwrap();
     mail.test = ModeMail {
-        channel: Channel::Smtp(Box::new(SmtpTarget::parse(&sink.url(), None).unwrap())),
+        channel: Channel::Smtp(Box::new(
+            SmtpTarget::parse(&sink.url(), None, None).unwrap(),
+        )),
         reset_url: Some(
             ResetUrl::parse("https://shop.example/reset-password?token={token}").unwrap(),
         ),

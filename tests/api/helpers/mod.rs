@@ -73,6 +73,8 @@ pub struct Options {
     pub breached: pwreset::service::breached::BreachedSettings,
     /// How resets reach customers: links by default.
     pub codes: pwreset::service::codes::CodeSettings,
+    /// Certificates outgoing TLS trusts beside the public roots: none by default.
+    pub extra_roots: Option<pwreset::service::outbound::ExtraRoots>,
 }
 
 impl Default for Options {
@@ -101,6 +103,7 @@ impl Default for Options {
             captcha: Default::default(),
             breached: Default::default(),
             codes: Default::default(),
+            extra_roots: None,
         }
     }
 }
@@ -246,6 +249,7 @@ impl TestApp {
             captcha: options.captcha.clone(),
             breached: options.breached.clone(),
             codes: options.codes,
+            extra_ca: options.extra_roots.clone(),
             ..Config::defaults()
         };
         let state = AppState::builder(config)

@@ -18,7 +18,7 @@ fn hmac_base64(key: &[u8], message: &[u8]) -> String {
     STANDARD.encode(mac.finalize().into_bytes())
 }
 
-async fn deliveries(app: &TestApp, webhook: &str) -> Value {
+pub(crate) async fn deliveries(app: &TestApp, webhook: &str) -> Value {
     let body = app
         .gql(
             Some(&app.integration),
