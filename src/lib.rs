@@ -19,11 +19,13 @@
 //! - [`graphql`]: schema types, thin resolvers, the DataLoader, the one error mapping.
 //! - [`http`]: the axum router, GraphQL over HTTP, and the API-key extractor.
 //! - [`state`]: what every request shares; [`metrics`]: the Prometheus registry;
-//!   [`database`]: pools, their options, and migrations.
+//!   [`database`]: pools, their options, and migrations; [`build_info`]: the
+//!   version, commit and compiler.
 //! - `migration/` (its own crate): the schema's frozen history.
 
 #![forbid(unsafe_code)]
 
+pub mod build_info;
 pub mod cli;
 pub mod config;
 pub mod database;

@@ -41,7 +41,7 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://pwreset.db?mode=rwc";
 
 /// `pwreset`: the password reset GraphQL server and its admin commands.
 #[derive(Debug, Parser)]
-#[command(name = "pwreset", version, about, long_about = None)]
+#[command(name = "pwreset", version = crate::build_info::LONG_VERSION, about, long_about = None)]
 pub struct Cli {
     /// Settings shared by every command.
     #[command(flatten)]

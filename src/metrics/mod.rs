@@ -69,6 +69,13 @@ struct SealedLabels {
 }
 
 #[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct BuildLabels {
+    version: &'static str,
+    commit: &'static str,
+    rustc: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct PoolLabels {
     state: &'static str,
 }
@@ -115,6 +122,19 @@ impl Metrics {
     /// A fresh registry with every metric at zero.
     pub fn new() -> Self {
         let mut registry = Registry::with_prefix("pwreset");
+        let build_info = Family::<BuildLabels, Gauge<i64, AtomicI64>>::default();
+        build_info
+            .get_or_create(&BuildLabels {
+                version: crate::build_info::VERSION,
+                commit: crate::build_info::COMMIT,
+                rustc: crate::build_info::RUSTC,
+            })
+            .set(1);
+        registry.register(
+            "build_info",
+            "Always 1: the version, commit and compiler of this binary",
+            build_info,
+        );
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
             "graphql_requests",

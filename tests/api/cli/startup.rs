@@ -310,3 +310,50 @@ async fn healthcheck_exits_0_only_while_the_server_is_ready() {
     let nobody = check(format!("http://{closed}/readyz")).await;
     assert_eq!(nobody.status.code(), Some(1), "nothing listens there");
 }
+
+#[tokio::test]
+async fn version_and_build_info_name_the_commit_and_the_compiler() {
+    let git = Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+    let commit = std::env::var("PWRESET_COMMIT")
+        .ok()
+        .or(git)
+        .unwrap_or_else(|| "unknown".into());
+    let rustc = Command::new(std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into()))
+        .arg("--version")
+        .output()
+        .unwrap();
+    let rustc = String::from_utf8_lossy(&rustc.stdout)
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    let version = Command::new(env!("CARGO_BIN_EXE_pwreset"))
+        .arg("--version")
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&version.stdout).trim(),
+        format!(
+            "pwreset {} (commit {commit}, rustc {rustc})",
+            env!("CARGO_PKG_VERSION")
+        )
+    );
+    let app = crate::helpers::TestApp::spawn().await;
+    let metrics = reqwest::get(format!("http://{}/metrics", app.admin_addr))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let line = format!(
+        "pwreset_build_info{{version=\"{}\",commit=\"{commit}\",rustc=\"{rustc}\"}} 1",
+        env!("CARGO_PKG_VERSION")
+    );
+    assert!(metrics.lines().any(|l| l == line), "{line} in:\n{metrics}");
+}
