@@ -19,7 +19,7 @@ use pwreset::{
         webhooks::WebhookSettings,
     },
 };
-use rand::Rng;
+use rand::RngExt;
 use sea_orm::{DatabaseConnection, EntityTrait, QueryOrder, Set};
 use serde_json::json;
 

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use rand::{Rng, TryRngCore, rngs::OsRng};
+use rand::{RngExt, rngs::SysRng};
 
 named! {
     /// How a reset reaches its customer. A code outlives mail scanners that
@@ -47,7 +47,7 @@ pub struct ResetCode(String);
 impl ResetCode {
     /// A fresh code of `digits` digits from the OS CSPRNG.
     pub fn generate(digits: u8) -> Self {
-        let mut rng = OsRng.unwrap_err();
+        let mut rng = rand::rand_core::UnwrapErr(SysRng);
         let code = (0..digits)
             .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
             .collect();

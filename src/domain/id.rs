@@ -1,6 +1,6 @@
 //! Public identifiers: opaque, random, non-sequential, with a type prefix.
 
-use rand::{Rng, distr::Alphanumeric};
+use rand::{RngExt, distr::Alphanumeric};
 
 /// Prefix of customer ids (`cus_…`).
 pub const CUSTOMER_ID_PREFIX: &str = "cus";

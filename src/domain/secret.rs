@@ -6,7 +6,7 @@
 use std::fmt;
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use rand::{TryRngCore, rngs::OsRng};
+use rand::{TryRng, rngs::SysRng};
 use sha2::{Digest, Sha256};
 
 use super::{Mode, Role};
@@ -17,7 +17,7 @@ const SECRET_BYTES: usize = 32;
 fn random_text() -> String {
     let mut bytes = [0u8; SECRET_BYTES];
     // The OS CSPRNG failing is not recoverable: nothing safe can be issued.
-    OsRng
+    SysRng
         .try_fill_bytes(&mut bytes)
         .expect("the operating system's random number generator failed");
     URL_SAFE_NO_PAD.encode(bytes)
@@ -27,7 +27,7 @@ fn random_text() -> String {
 /// base64 of 32 random bytes.
 pub fn webhook_secret() -> String {
     let mut bytes = [0u8; SECRET_BYTES];
-    OsRng
+    SysRng
         .try_fill_bytes(&mut bytes)
         .expect("the operating system's random number generator failed");
     format!(

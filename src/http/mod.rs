@@ -36,7 +36,7 @@ use axum::{
     response::Response,
     routing::get,
 };
-use rand::{Rng, distr::Alphanumeric};
+use rand::{RngExt, distr::Alphanumeric};
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tracing::Instrument;
 

@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 use super::sealing::{KEY_BYTES, KeyId, SealingKey};
@@ -92,7 +92,7 @@ impl CodeKeys {
                 // HMAC-SHA256 of a label under the token key: neither key
                 // reveals the other.
                 let mut mac =
-                    <Hmac<Sha256> as Mac>::new_from_slice(key.bytes()).expect("any key length");
+                    <Hmac<Sha256> as KeyInit>::new_from_slice(key.bytes()).expect("any key length");
                 mac.update(CODE_KEY_LABEL);
                 (key.id(), mac.finalize().into_bytes().into())
             })

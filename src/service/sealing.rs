@@ -13,7 +13,7 @@ use chacha20poly1305::{
     ChaCha20Poly1305, Key, KeyInit, Nonce,
     aead::{Aead, Payload},
 };
-use rand::{TryRngCore, rngs::OsRng};
+use rand::{TryRng, rngs::SysRng};
 
 use super::{Error, Result};
 
@@ -35,7 +35,7 @@ impl SealingKey {
     /// A fresh key from the OS CSPRNG.
     pub fn generate() -> Self {
         let mut key = [0u8; KEY_BYTES];
-        OsRng
+        SysRng
             .try_fill_bytes(&mut key)
             .expect("the operating system's random number generator failed");
         Self(key)
@@ -208,7 +208,7 @@ impl TokenSealer {
     /// [`Error::Internal`] if the cipher fails (it does not, for any input).
     pub fn seal(&self, secret: &str, context: &str) -> Result<String> {
         let mut nonce = [0u8; NONCE_BYTES];
-        OsRng
+        SysRng
             .try_fill_bytes(&mut nonce)
             .map_err(|_| Error::Internal("no random nonce".into()))?;
         let payload = Payload {

@@ -2,7 +2,7 @@
 //! over the raw body, in Commerce Layer's header and in Standard Webhooks'.
 
 use base64::{Engine, engine::general_purpose::STANDARD};
-use hmac::{Hmac, Mac};
+use hmac::{Hmac, KeyInit, Mac};
 use sha2::Sha256;
 
 fn mac(key: &[u8]) -> Hmac<Sha256> {
