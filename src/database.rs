@@ -158,6 +158,20 @@ pub async fn connect_reader_with(
 /// The PostgreSQL advisory lock that one migrating process holds at a time.
 const MIGRATION_LOCK: i64 = 0x7077_7265_7365_7401; // "pwreset" + 1
 
+/// Records every statement `db` runs as a span of the current trace (see
+/// [`crate::telemetry::statement`]): its text with placeholders, never its
+/// values. Set only when traces are exported.
+pub fn trace_statements(db: &mut DatabaseConnection) {
+    let system = match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => "postgresql",
+        sea_orm::DbBackend::Sqlite => "sqlite",
+        _ => "other_sql",
+    };
+    db.set_metric_callback(move |info| {
+        crate::telemetry::statement(system, &info.statement.sql, info.elapsed, info.failed);
+    });
+}
+
 /// Brings the database schema up to date. Processes starting together take
 /// turns: on PostgreSQL the migrations run under an advisory lock, on a
 /// SQLite file under an exclusive lock on `FILE.lock` beside it; the first

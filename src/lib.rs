@@ -38,6 +38,7 @@ pub mod http;
 pub mod metrics;
 pub mod service;
 pub mod state;
+pub mod telemetry;
 
 use std::future::Future;
 

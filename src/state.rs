@@ -80,6 +80,8 @@ pub struct AppState {
     pub captcha: Option<Arc<service::captcha::Captcha>>,
     /// Certificates outgoing TLS trusts beside the public roots (`EXTRA_CA_FILE`).
     pub extra_roots: Option<service::outbound::ExtraRoots>,
+    /// The trace exporter, when `OTEL_EXPORTER_OTLP_*` names a collector.
+    pub tracer: Option<Arc<crate::telemetry::Tracer>>,
 }
 
 impl AppState {
@@ -118,6 +120,7 @@ impl AppState {
             allow_private_targets: self.webhooks.allow_private_targets,
             proxy: self.webhooks.proxy.clone(),
             extra_roots: self.extra_roots.clone(),
+            tracer: self.tracer.clone(),
             sealer: self.sealer.clone(),
             mail: self.mail.clone(),
             codes: self.codes,

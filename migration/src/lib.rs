@@ -19,6 +19,7 @@ mod m20261204_000011_token_key_ids;
 mod m20261205_000012_queue_networks;
 mod m20261205_000013_password_changed_email;
 mod m20261206_000014_reset_codes;
+mod m20261207_000015_trace_links;
 
 /// Every migration of the schema, oldest first.
 pub struct Migrator;
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000012_queue_networks::Migration),
             Box::new(m20261205_000013_password_changed_email::Migration),
             Box::new(m20261206_000014_reset_codes::Migration),
+            Box::new(m20261207_000015_trace_links::Migration),
         ]
     }
 }

@@ -38,10 +38,17 @@ pub(super) async fn serve(config: &Config) -> Result<(), BoxError> {
         crate::database::connect_reader_with(&config.database_url, &db, config.db_acquire_timeout)
             .await
             .map_err(|e| format!("cannot open the database at DATABASE_URL for reading: {e}"))?;
+    let tracer = crate::telemetry::Tracer::start(&config.traces, config.extra_ca.as_ref())?;
+    let (mut db, mut reader) = (db, reader);
+    if tracer.is_some() {
+        crate::database::trace_statements(&mut db);
+        crate::database::trace_statements(&mut reader);
+    }
     let state = AppState::builder(config.clone())
         .clock(clock.clone())
         .sealer(sealer)
         .mail(mail)
+        .tracer(tracer.clone())
         .build(db, reader)?;
     // Items sealed with a key this process lacks: said at once, then every
     // minute by the jobs.
@@ -87,6 +94,9 @@ pub(super) async fn serve(config: &Config) -> Result<(), BoxError> {
     }
     let served = crate::serve(listener, state, config.http.clone(), stop).await;
     let _ = drained.send(());
+    if let Some(tracer) = tracer {
+        tracer.shut_down(std::time::Duration::from_secs(5)).await;
+    }
     served?;
     tracing::info!("stopped: in-flight requests finished");
     Ok(())

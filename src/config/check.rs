@@ -24,6 +24,7 @@ const SECRET: &[&str] = &[
     "token_encryption_key",
     "token_encryption_key_old",
     "captcha_secret",
+    "headers",
 ];
 /// The settings that are URLs which may hold a password.
 const URLS: &[&str] = &["smtp_url", "test_smtp_url"];
@@ -106,6 +107,9 @@ pub async fn check(
         problems.push(e);
     }
     if let Err(e) = config.breached.screening(config.extra_ca.as_ref()) {
+        problems.push(e);
+    }
+    if let Err(e) = config.traces.target() {
         problems.push(e);
     }
     if let Err(e) = PasswordHasher::new(&config.hashing, Arc::new(Metrics::new())) {
@@ -199,6 +203,7 @@ fn shown_value(config: &Config, matches: &ArgMatches, id: &str) -> String {
             "database_url" => redact_url(&config.database_url),
             "token_encryption_key" => set_or_not(config.tokens.token_encryption_key.is_some()),
             "captcha_secret" => set_or_not(config.captcha.secret.is_some()),
+            "headers" => set_or_not(config.traces.headers.is_some()),
             _ => set_or_not(config.tokens.token_encryption_key_old.is_some()),
         };
     }

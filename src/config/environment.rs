@@ -12,6 +12,9 @@
 /// Variables this server reads that are not settings of its own.
 const ALSO_READ: &[&str] = &["RUST_LOG"];
 
+/// The prefix of OpenTelemetry's own variables.
+const OPENTELEMETRY: &str = "OTEL_";
+
 /// First words too common to make a family of settings: other software
 /// uses them too (`DATABASE_PASSWORD`, `TEST_…`, `MAX_…`).
 const GENERIC: &[&str] = &[
@@ -57,6 +60,10 @@ pub fn unknown_settings<'a>(
 fn families(known: &[String]) -> Vec<String> {
     let mut families: Vec<String> = known
         .iter()
+        // OpenTelemetry's variables are shared by every program in an
+        // environment, and this server reads a few: the others (other
+        // signals, timeouts) are no mistake, and are left alone.
+        .filter(|name| !name.starts_with(OPENTELEMETRY))
         .filter_map(|name| {
             let words: Vec<&str> = name.split('_').collect();
             match words.as_slice() {
@@ -123,6 +130,8 @@ mod tests {
             "MAX_QUERY_DEPTH",
             "LISTEN_ADDR",
             "SHOP_NAME",
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "OTEL_TRACES_SAMPLER",
         ]
         .map(String::from)
         .to_vec()
@@ -164,6 +173,25 @@ mod tests {
         assert!(problems[1].starts_with("unknown setting RATE_LIMIT_COMPLETE_PER_EMAIL:"));
         assert!(problems[2].starts_with("unknown setting TEST_SMTP_PORT:"));
         assert!(problems[3].contains("SHOP_NAME has no file form"));
+    }
+
+    #[test]
+    fn opentelemetry_variables_it_does_not_read_are_left_alone_but_typos_are_not() {
+        let problems = unknown_settings(
+            &known(),
+            [
+                "OTEL_METRICS_EXPORTER",
+                "OTEL_EXPORTER_OTLP_TIMEOUT",
+                "OTEL_BSP_SCHEDULE_DELAY",
+                "OTEL_EXPORTER_OTLP_ENDPIONT",
+            ],
+        );
+        assert_eq!(
+            problems,
+            [
+                "unknown setting OTEL_EXPORTER_OTLP_ENDPIONT; did you mean OTEL_EXPORTER_OTLP_ENDPOINT?"
+            ]
+        );
     }
 
     #[test]

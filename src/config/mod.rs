@@ -136,6 +136,9 @@ pub struct Config {
     /// The optional bot challenge on storefront creates.
     #[command(flatten)]
     pub captcha: crate::service::captcha::CaptchaSettings,
+    /// OpenTelemetry trace export.
+    #[command(flatten)]
+    pub traces: crate::telemetry::TraceSettings,
 }
 
 impl Config {

@@ -209,6 +209,18 @@ impl Config {
         {
             secrets.push((key.trim().to_owned(), "[redacted]".to_owned()));
         }
+        // The collector's headers: each value, decoded and as given.
+        for (_, value) in self
+            .traces
+            .headers
+            .iter()
+            .flat_map(|raw| raw.split(','))
+            .filter_map(|pair| pair.split_once('='))
+        {
+            let decoded = percent_encoding::percent_decode_str(value.trim()).decode_utf8_lossy();
+            secrets.push((decoded.into_owned(), "[redacted]".to_owned()));
+            secrets.push((value.trim().to_owned(), "[redacted]".to_owned()));
+        }
         secrets.retain(|(raw, _)| raw.len() >= 4);
         // The longest first, so a URL is replaced before the password in it.
         secrets.sort_by_key(|(raw, _)| std::cmp::Reverse(raw.len()));

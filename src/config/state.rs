@@ -13,6 +13,7 @@ use crate::{
         sealing::TokenSealer,
     },
     state::AppState,
+    telemetry::Tracer,
 };
 
 /// Builds an [`AppState`] from a [`Config`], with the parts a caller may
@@ -23,6 +24,7 @@ pub struct StateBuilder {
     sealer: Option<TokenSealer>,
     mail: Option<Arc<MailSettings>>,
     metrics: Option<Arc<Metrics>>,
+    tracer: Option<Arc<Tracer>>,
 }
 
 impl AppState {
@@ -48,11 +50,18 @@ impl AppState {
             sealer: None,
             mail: None,
             metrics: None,
+            tracer: None,
         }
     }
 }
 
 impl StateBuilder {
+    /// The trace exporter the background jobs open their spans with (the
+    /// HTTP layer gets it too); none by default.
+    pub fn tracer(self, tracer: Option<Arc<Tracer>>) -> Self {
+        Self { tracer, ..self }
+    }
+
     /// The source of `now` (an injected clock, in tests).
     pub fn clock(self, clock: Arc<dyn Clock>) -> Self {
         Self { clock, ..self }
@@ -134,6 +143,7 @@ impl StateBuilder {
                 .screening(config.extra_ca.as_ref())?
                 .map(Arc::new),
             extra_roots: config.extra_ca,
+            tracer: self.tracer,
         })
     }
 }

@@ -53,6 +53,9 @@ pub struct Model {
     /// The network a password change came from (an IPv4 /24, an IPv6 /48),
     /// when known; only on `password_changed` emails.
     pub changed_from: Option<String>,
+    /// The `traceparent` of the span of the request that asked for it, when
+    /// traces are exported and that trace was sampled: the job's span links to it.
+    pub traceparent: Option<String>,
 }
 
 /// `reset_emails` relations are followed by key.

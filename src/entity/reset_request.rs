@@ -51,6 +51,9 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// How the storefront asked the reset to reach the customer.
     pub delivery: Delivery,
+    /// The `traceparent` of the span of the request that asked for it, when
+    /// traces are exported and that trace was sampled: the job's span links to it.
+    pub traceparent: Option<String>,
 }
 
 /// `reset_requests` has no relations.

@@ -22,6 +22,9 @@ pub struct Model {
     pub payload: Json,
     /// When it happened.
     pub created_at: DateTimeUtc,
+    /// The `traceparent` of the span of the request that asked for it, when
+    /// traces are exported and that trace was sampled: the job's span links to it.
+    pub traceparent: Option<String>,
 }
 
 /// `webhook_events` relations are followed by key.

@@ -48,6 +48,7 @@ use crate::{
     graphql::{AppSchema, GraphqlSettings},
     service::persisted_queries::StoreBounds,
     state::AppState,
+    telemetry::{self, Tracer},
 };
 
 /// The request id header, read and echoed.
@@ -151,6 +152,7 @@ impl Default for HttpSettings {
 /// The server's routes and middleware.
 pub fn router(schema: AppSchema, app: AppState, settings: HttpSettings) -> Router {
     let settings = Arc::new(settings);
+    let app_tracer = app.tracer.clone();
     let sdl = crate::graphql::sdl_of(&schema);
     let endpoint = graphql::Endpoint::new(schema, app.clone(), settings.clone());
     let mut router = Router::new()
@@ -171,7 +173,11 @@ pub fn router(schema: AppSchema, app: AppState, settings: HttpSettings) -> Route
     if !settings.cors_origins.is_empty() {
         router = router.layer(cors(&settings));
     }
-    router.layer(middleware::from_fn_with_state(settings, request_span))
+    let spans = RequestSpans {
+        settings,
+        tracer: app_tracer,
+    };
+    router.layer(middleware::from_fn_with_state(spans, request_span))
 }
 
 /// The admin listener's routes (`/metrics`, `/healthz`, `/readyz`): for
@@ -278,10 +284,19 @@ fn request_id(request: &Request) -> String {
         })
 }
 
+/// What the request middleware needs.
+#[derive(Clone)]
+struct RequestSpans {
+    settings: Arc<HttpSettings>,
+    tracer: Option<Arc<Tracer>>,
+}
+
 /// One span per request, carrying its id; the id is echoed in the response.
-/// Also works out the client's address for rate limits and the audit trail.
+/// With traces exported, also the request's trace span, continuing the
+/// caller's `traceparent`. Also works out the client's address for rate
+/// limits and the audit trail.
 async fn request_span(
-    State(settings): State<Arc<HttpSettings>>,
+    State(RequestSpans { settings, tracer }): State<RequestSpans>,
     mut request: Request,
     next: Next,
 ) -> Response {
@@ -297,8 +312,18 @@ async fn request_span(
         outcome = tracing::field::Empty,
     );
     let started = std::time::Instant::now();
+    let mut trace = match &tracer {
+        Some(tracer) => server_span(tracer, &request, &id),
+        None => telemetry::Span::none(),
+    };
     async move {
-        let mut response = next.run(request).await;
+        let mut response = trace.run(next.run(request)).await;
+        let status = response.status();
+        trace.set("http.response.status_code", i64::from(status.as_u16()));
+        if status.is_server_error() {
+            trace.fail(status.to_string());
+        }
+        drop(trace);
         tracing::info!(
             status = response.status().as_u16(),
             elapsed_ms = started.elapsed().as_secs_f64() * 1e3,
@@ -311,4 +336,65 @@ async fn request_span(
     }
     .instrument(span)
     .await
+}
+
+/// The trace span of a request: `METHOD route`, under the caller's
+/// `traceparent` when it sent a valid one. Never the query string (a filter
+/// may hold an email address) nor a header's value but the request id.
+fn server_span(tracer: &Arc<Tracer>, request: &Request, request_id: &str) -> telemetry::Span {
+    let header = |name: &str| request.headers().get(name).and_then(|v| v.to_str().ok());
+    let parent = header("traceparent")
+        .and_then(|t| telemetry::SpanContext::from_headers(t, header("tracestate")));
+    // A method of the caller's own making is `_OTHER`, as the conventions say.
+    let method = match request.method().as_str() {
+        m @ ("GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS" | "TRACE"
+        | "CONNECT") => m,
+        _ => "_OTHER",
+    };
+    let route = route_of(request.uri().path());
+    let mut span = tracer.server(
+        match route {
+            Some(route) => format!("{method} {route}"),
+            None => method.to_owned(),
+        },
+        parent,
+    );
+    span.set("http.request.method", method);
+    if let Some(route) = route {
+        span.set("http.route", route);
+    }
+    span.set("pwreset.request_id", request_id);
+    span
+}
+
+/// The route template of `path`: ids in JSON:API paths become `{id}`;
+/// `None` for a path the server has no route for.
+fn route_of(path: &str) -> Option<&'static str> {
+    const STATIC: &[&str] = &[
+        "/graphql",
+        "/graphql/schema.graphql",
+        "/graphiql",
+        "/healthz",
+        "/readyz",
+        "/api/openapi.json",
+        "/api/customer_password_resets",
+        "/api/customers",
+    ];
+    if let Some(known) = STATIC.iter().find(|r| **r == path) {
+        return Some(known);
+    }
+    let rest = path.strip_prefix("/api/")?;
+    let mut parts = rest.split('/');
+    let (kind, _id, relation) = (parts.next()?, parts.next()?, parts.next());
+    if parts.next().is_some() {
+        return None;
+    }
+    Some(match (kind, relation) {
+        ("customer_password_resets", None) => "/api/customer_password_resets/{id}",
+        ("customer_password_resets", Some("customer")) => {
+            "/api/customer_password_resets/{id}/customer"
+        }
+        ("customers", None) => "/api/customers/{id}",
+        _ => return None,
+    })
 }

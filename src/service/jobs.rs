@@ -38,6 +38,8 @@ pub struct JobSettings {
     pub proxy: Option<String>,
     /// Certificates webhook calls trust beside the public roots.
     pub extra_roots: Option<super::outbound::ExtraRoots>,
+    /// Opens the jobs' spans, when traces are exported.
+    pub tracer: Option<Arc<crate::telemetry::Tracer>>,
     /// Seals reset tokens at rest, and opens them to deliver them.
     pub sealer: TokenSealer,
     /// The reset email's settings.
@@ -86,14 +88,16 @@ impl Worker {
             settings.proxy.as_deref(),
             settings.extra_roots.as_ref(),
             settings.sealer.clone(),
-        )?;
+        )?
+        .traced(settings.tracer.clone());
         let mailer = Mailer::new(
             db.clone(),
             clock.clone(),
             metrics.clone(),
             settings.mail.clone(),
             settings.sealer.clone(),
-        );
+        )
+        .traced(settings.tracer.clone());
         Ok(Self {
             db,
             clock,
@@ -148,7 +152,8 @@ impl Worker {
         let mut round = Round::default();
         if let Some(processed) = round.ran(
             "processing queued storefront requests",
-            password_resets::process_requests(&self.db, tokens, now).await,
+            password_resets::process_requests(&self.db, tokens, self.settings.tracer.as_ref(), now)
+                .await,
         ) {
             // How many were processed, never how many became resets: that
             // would tell which emails have accounts. (The admin listener's

@@ -188,6 +188,19 @@ impl PasswordHasher {
     /// or no slot frees up in time (nothing was hashed); [`Error::Internal`]
     /// if a hashing thread fails. No message holds the password.
     pub async fn hash(&self, password: Password) -> Result<String> {
+        // The wait for a slot and the hashing; no attribute but the outcome.
+        let mut span = crate::telemetry::child("argon2id hash", crate::telemetry::Kind::Internal);
+        let hashed = self.hash_untraced(password).await;
+        if let Err(e) = &hashed {
+            span.fail(match e {
+                Error::TooManyRequests { .. } => "busy",
+                _ => "failed",
+            });
+        }
+        hashed
+    }
+
+    async fn hash_untraced(&self, password: Password) -> Result<String> {
         let busy = || Error::TooManyRequests {
             retry_after: 1,
             message: "the server is busy setting other passwords; try again in a second".into(),

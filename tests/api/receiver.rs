@@ -109,6 +109,8 @@ impl Receiver {
         });
         let app = Router::new()
             .route("/hook", post(receive))
+            // Where an OpenTelemetry collector takes traces.
+            .route("/v1/traces", post(receive))
             .with_state(inner.clone());
         (inner, app)
     }

@@ -49,6 +49,7 @@ use crate::{
     graphql::{self, AppSchema, ErrorCode},
     metrics::Outcome,
     state::AppState,
+    telemetry,
 };
 
 /// The `/graphql` route's state.
@@ -251,7 +252,13 @@ impl Endpoint {
                         || operation
                             .as_ref()
                             .is_some_and(|name| self.settings.metrics_operations.contains(name));
-                    let answer = self.execute(media, request, operation, deadline).await;
+                    let mut span = operation_span(&mut request, operation.as_deref());
+                    let answer = span
+                        .run(self.execute(media, request, operation, deadline))
+                        .await;
+                    if answer.outcome == Outcome::Timeout {
+                        span.fail("the request timed out");
+                    }
                     // Registered only once it parsed and validated.
                     if let Some(query) = to_register
                         && matches!(answer.outcome, Outcome::Ok | Outcome::FieldError)
@@ -333,4 +340,29 @@ impl Endpoint {
             }
         }
     }
+}
+
+/// The trace span of one GraphQL operation, named as OpenTelemetry's
+/// conventions say (`mutation CreateCustomerPasswordReset`; `query` alone
+/// for an anonymous one).
+fn operation_span(request: &mut Request, operation: Option<&str>) -> telemetry::Span {
+    let mut span = telemetry::child("graphql", telemetry::Kind::Internal);
+    if !span.is_recording() {
+        return span; // no parsing ahead of time when nothing is traced
+    }
+    let kind = request
+        .parsed_query()
+        .ok()
+        .and_then(|document| graphql::operation::selected(document, operation))
+        .map(|(_, op)| op.node.ty.to_string());
+    let kind = kind.as_deref().unwrap_or("query");
+    span.rename(match operation {
+        Some(name) => format!("{kind} {name}"),
+        None => kind.to_owned(),
+    });
+    span.set("graphql.operation.type", kind);
+    if let Some(name) = operation {
+        span.set("graphql.operation.name", name);
+    }
+    span
 }

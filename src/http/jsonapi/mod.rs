@@ -73,8 +73,50 @@ pub(crate) fn routes(state: AppState, base: &str, body_limit: usize) -> Router {
         .route("/api/customers", get(customers::list))
         .route("/api/customers/{id}", get(customers::retrieve))
         .route("/api/openapi.json", get(openapi::serve))
+        .route_layer(axum::middleware::from_fn(operation_span))
         .route("/api/{*rest}", axum::routing::any(not_found))
         .with_state(api)
+}
+
+/// With traces exported, a span for the operation a matched route stands
+/// for, named as Commerce Layer's SDK names it
+/// (`customer_password_resets.create`).
+async fn operation_span(request: Request, next: axum::middleware::Next) -> Response {
+    let mut span = crate::telemetry::child("jsonapi", crate::telemetry::Kind::Internal);
+    if span.is_recording() {
+        let route = super::route_of(request.uri().path()).unwrap_or_default();
+        let (resource, action) = operation_of(request.method().as_str(), route);
+        span.rename(format!("{resource}.{action}"));
+        span.set("pwreset.jsonapi.resource", resource);
+        span.set("pwreset.jsonapi.operation", action);
+    }
+    let response = span.run(next.run(request)).await;
+    if response.status().is_server_error() {
+        span.fail(response.status().to_string());
+    }
+    response
+}
+
+/// The resource and operation of a route and method.
+fn operation_of(method: &str, route: &str) -> (&'static str, &'static str) {
+    let resource = if route.starts_with("/api/customers") {
+        "customers"
+    } else if route.starts_with("/api/openapi") {
+        "openapi"
+    } else {
+        "customer_password_resets"
+    };
+    let one = route.ends_with("{id}");
+    let action = match method {
+        _ if route.ends_with("/customer") => "customer",
+        _ if resource == "openapi" => "retrieve",
+        "POST" => "create",
+        "PATCH" => "update",
+        "DELETE" => "delete",
+        _ if one => "retrieve",
+        _ => "list",
+    };
+    (resource, action)
 }
 
 async fn not_found() -> ApiError {

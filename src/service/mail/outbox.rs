@@ -71,6 +71,7 @@ pub async fn record<C: ConnectionTrait>(
         updated_at: Set(now),
         kind: Set(EmailKind::Reset),
         changed_from: Set(None),
+        traceparent: Set(crate::telemetry::current_traceparent()),
         ..Default::default()
     }
     .insert(txn)
@@ -125,6 +126,7 @@ pub async fn record_password_changed<C: ConnectionTrait>(
         updated_at: Set(now),
         kind: Set(EmailKind::PasswordChanged),
         changed_from: Set(changed_from),
+        traceparent: Set(crate::telemetry::current_traceparent()),
         ..Default::default()
     }
     .insert(txn)

@@ -33,6 +33,7 @@ use crate::{
         Clock, Error, Result, lease, sealed, sealing::TokenSealer, secrets::ResetSecrets,
         webhooks::backoff,
     },
+    telemetry::{self, Kind, Tracer},
 };
 
 /// Attempts before an email is given up.
@@ -81,6 +82,7 @@ pub struct Mailer {
     metrics: Arc<Metrics>,
     settings: Arc<MailSettings>,
     sealer: TokenSealer,
+    tracer: Option<Arc<Tracer>>,
 }
 
 impl std::fmt::Debug for Mailer {
@@ -104,7 +106,14 @@ impl Mailer {
             metrics,
             settings,
             sealer,
+            tracer: None,
         }
+    }
+
+    /// The same mailer, opening a span for each attempt with `tracer`.
+    #[must_use]
+    pub fn traced(self, tracer: Option<Arc<Tracer>>) -> Self {
+        Self { tracer, ..self }
     }
 
     /// Gives up emails whose token expired, then makes one attempt at every
@@ -134,8 +143,19 @@ impl Mailer {
             let lease = claimed[0].locked_by.clone().unwrap_or_default();
             let batch = async {
                 for row in claimed {
-                    let attempt = self.attempt(&row).await;
-                    self.record(row, attempt).await?;
+                    let mut span = self.span(&row);
+                    let attempt = span.run(self.attempt(&row)).await;
+                    match &attempt {
+                        Attempt::Sent | Attempt::Logged => {
+                            span.set("pwreset.email.outcome", "sent")
+                        }
+                        Attempt::Moot => span.set("pwreset.email.outcome", "moot"),
+                        Attempt::Failed { permanent, .. } => {
+                            span.set("pwreset.email.permanent", *permanent);
+                            span.fail("the email could not be sent");
+                        }
+                    }
+                    span.run(self.record(row, attempt)).await?;
                 }
                 Ok::<_, Error>(())
             };
@@ -144,6 +164,29 @@ impl Mailer {
                 .await?;
         }
         Ok(attempts)
+    }
+
+    /// The span of one attempt at `row`: its kind and channel, never its
+    /// recipient or token; linked to the request that wrote the email.
+    fn span(&self, row: &email::Model) -> telemetry::Span {
+        let mut span = telemetry::job(
+            self.tracer.as_ref(),
+            "send email",
+            Kind::Client,
+            row.traceparent.as_deref(),
+        );
+        if span.is_recording() {
+            let channel = match &self.settings.mode(row.mode).channel {
+                Channel::Smtp(_) => "smtp",
+                Channel::DevelopmentLog => "development_log",
+                Channel::Off => "off",
+            };
+            span.set("pwreset.mode", row.mode.as_str());
+            span.set("pwreset.email.kind", row.kind.as_str());
+            span.set("pwreset.email.channel", channel);
+            span.set("pwreset.email.attempt", i64::from(row.attempt_count) + 1);
+        }
+        span
     }
 
     /// Renders and sends `row`.

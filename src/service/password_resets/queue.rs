@@ -13,6 +13,8 @@
 //! network, then subnet (/24, /48), then address prefix; the newest request
 //! of that group goes. A newcomer from the largest group itself is refused.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, DatabaseTransaction, EntityTrait, PaginatorTrait,
@@ -31,6 +33,7 @@ use crate::{
     domain::{AuditOutcome, Caller, Email, Mode, digest},
     entity::reset_request,
     service::{Error, Result, audit, customers, lease, mail::EmailWish, rate_limits::Networks},
+    telemetry::{self, Kind, Tracer},
 };
 
 /// Requests one claim of the job takes.
@@ -100,6 +103,7 @@ pub(super) async fn request(
         locked_by: Set(None),
         created_at: Set(now),
         delivery: Set(input.delivery.unwrap_or(resets.tokens.codes.delivery(mode))),
+        traceparent: Set(crate::telemetry::current_traceparent()),
         ..Default::default()
     };
     // A request for an email already queued folds into it.
@@ -230,6 +234,7 @@ pub struct Processed {
 pub async fn process_requests(
     db: &DatabaseConnection,
     tokens: TokenPolicy<'_>,
+    tracer: Option<&Arc<Tracer>>,
     now: DateTime<Utc>,
 ) -> Result<Processed> {
     let order = [reset_request::Column::Position, reset_request::Column::Id];
@@ -249,7 +254,15 @@ pub async fn process_requests(
         }
         processed.requests += claimed.len();
         for request in claimed {
-            if !process(db, request, tokens).await? {
+            let requested_by = request.traceparent.clone();
+            let mut span = telemetry::job(
+                tracer,
+                "process storefront request",
+                Kind::Consumer,
+                requested_by.as_deref(),
+            );
+            span.set("pwreset.mode", request.mode.as_str());
+            if !span.run(process(db, request, tokens)).await? {
                 processed.unreachable += 1;
             }
         }

@@ -24,6 +24,7 @@ use crate::{
     entity::{webhook, webhook_attempt, webhook_delivery as delivery, webhook_event as event},
     metrics::Metrics,
     service::{Clock, Error, Result, lease, sealed, sealing::TokenSealer, secrets::ResetSecrets},
+    telemetry::{self, Kind, Tracer},
 };
 
 /// Attempts before a delivery is given up.
@@ -71,6 +72,7 @@ pub struct Deliverer {
     client: reqwest::Client,
     allow_private: bool,
     sealer: TokenSealer,
+    tracer: Option<Arc<Tracer>>,
 }
 
 impl std::fmt::Debug for Deliverer {
@@ -122,7 +124,14 @@ impl Deliverer {
             client,
             allow_private,
             sealer,
+            tracer: None,
         })
+    }
+
+    /// The same deliverer, opening a span for each attempt with `tracer`.
+    #[must_use]
+    pub fn traced(self, tracer: Option<Arc<Tracer>>) -> Self {
+        Self { tracer, ..self }
     }
 
     /// Makes one attempt at every due delivery, a batch at a time until none
@@ -196,13 +205,39 @@ impl Deliverer {
         ) else {
             return Ok(()); // deleted meanwhile; the cascade removes the delivery
         };
+        // The topic and the answer's status: never the receiver's URL (it
+        // may carry a secret) nor the body.
+        let mut span = telemetry::job(
+            self.tracer.as_ref(),
+            "deliver webhook",
+            Kind::Client,
+            event.traceparent.as_deref(),
+        );
+        span.set("pwreset.mode", event.mode.as_str());
+        span.set("pwreset.webhook.topic", event.topic.as_str());
+        span.set(
+            "pwreset.webhook.attempt",
+            i64::from(delivery.attempt_count) + 1,
+        );
         let attempted_at = self.clock.now();
         let started = std::time::Instant::now();
         let outcome = match self.body(&event, &hook, &delivery) {
-            Ok(body) => self.call(&hook, &event, &body, attempted_at).await,
+            Ok(body) => {
+                span.run(self.call(&hook, &event, &body, attempted_at))
+                    .await
+            }
             Err(Error::Internal(why)) => Err(why),
             Err(e) => Err(e.to_string()),
         };
+        match &outcome {
+            Ok(status) => {
+                span.set("http.response.status_code", i64::from(*status));
+                if !(200..300).contains(status) {
+                    span.fail(format!("the receiver answered HTTP {status}"));
+                }
+            }
+            Err(_) => span.fail("the call failed"),
+        }
         let latency_ms = i32::try_from(started.elapsed().as_millis()).unwrap_or(i32::MAX);
         let (status_code, error) = match &outcome {
             Ok(status) if (200..300).contains(status) => (Some(i32::from(*status)), None),
@@ -222,7 +257,8 @@ impl Deliverer {
         }
         .insert(&self.db)
         .await?;
-        self.record_outcome(delivery, hook.id, error).await
+        span.run(self.record_outcome(delivery, hook.id, error))
+            .await
     }
 
     /// Moves `delivery` on after an attempt that failed with `error` (or

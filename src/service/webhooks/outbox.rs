@@ -69,6 +69,7 @@ pub async fn record_event<C: ConnectionTrait>(
         topic: Set(topic),
         payload: Set(payload),
         created_at: Set(now),
+        traceparent: Set(crate::telemetry::current_traceparent()),
         ..Default::default()
     }
     .insert(txn)

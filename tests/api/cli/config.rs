@@ -207,6 +207,9 @@ fn config_check_prints_where_each_setting_came_from_and_names_each_problem() {
             ("TOKEN_ENCRYPTION_KEY", "not-base64-key-material"),
             ("SMTP_URL", "smtp://mailer:smtppw@127.0.0.1:1?tls=none"),
             ("MAIL_FORM", "shop@example.com"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://127.0.0.1:4318"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+            ("OTEL_EXPORTER_OTLP_HEADERS", "api-key=otelsecret"),
         ],
     );
     let said = text(&bad);
@@ -216,11 +219,21 @@ fn config_check_prints_where_each_setting_came_from_and_names_each_problem() {
         "TOKEN_ENCRYPTION_KEY is not base64",
         "RESET_URL is not",
         "the database: connection refused",
+        "OTEL_EXPORTER_OTLP_PROTOCOL grpc is not offered",
     ] {
         assert!(said.contains(problem), "{problem}: {said}");
     }
     assert!(row(&said, "DATABASE_URL").contains("postgres://app:***@127.0.0.1:1/shop"));
-    for secret in ["s3cretpw", "smtppw", "not-base64-key-material"] {
+    assert!(
+        row(&said, "OTEL_EXPORTER_OTLP_HEADERS").contains("set"),
+        "{said}"
+    );
+    for secret in [
+        "s3cretpw",
+        "smtppw",
+        "not-base64-key-material",
+        "otelsecret",
+    ] {
         assert!(!said.contains(secret), "{secret} printed: {said}");
     }
 }

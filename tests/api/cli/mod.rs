@@ -5,6 +5,7 @@ mod backup;
 mod config;
 mod logs;
 mod startup;
+mod traces;
 
 use std::{
     io::{BufRead, BufReader, Read},
@@ -79,14 +80,17 @@ async fn start_server(
     (child, stdout, url)
 }
 
-#[tokio::test]
-async fn a_fresh_server_prints_its_url_and_two_test_keys_that_work() {
-    let db = TestDb::sqlite_file();
-    let (mut child, mut stdout, url) = start_server(&db, &[]).await;
-    assert!(
-        url.starts_with("http://127.0.0.1:") && url.ends_with("/graphql"),
-        "{url}"
-    );
+/// What a first start prints after its URL.
+struct Banner {
+    integration: String,
+    sales_channel: String,
+    metrics: Option<String>,
+}
+
+/// Reads the two test keys (and the metrics address) a first start prints.
+async fn read_banner(
+    mut stdout: BufReader<std::process::ChildStdout>,
+) -> (BufReader<std::process::ChildStdout>, Banner) {
     let (stdout, keys, metrics) = tokio::task::spawn_blocking(move || {
         let mut keys = Vec::new();
         let mut metrics = None;
@@ -104,17 +108,47 @@ async fn a_fresh_server_prints_its_url_and_two_test_keys_that_work() {
     })
     .await
     .unwrap();
-    assert_eq!(keys.len(), 2);
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    let key = |prefix: &str| keys.iter().find(|k| k.starts_with(prefix)).unwrap().clone();
+    let banner = Banner {
+        integration: key("pwr_test_int_"),
+        sales_channel: key("pwr_test_sc_"),
+        metrics,
+    };
+    (stdout, banner)
+}
+
+/// Stops `child` with SIGTERM, as an orchestrator does, and waits for a
+/// clean exit.
+async fn terminate(mut child: Child) {
+    let pid = child.id().to_string();
+    let status = tokio::task::spawn_blocking(move || {
+        let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(killed.success());
+        child.wait().unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(status.success(), "{status:?}");
+}
+
+#[tokio::test]
+async fn a_fresh_server_prints_its_url_and_two_test_keys_that_work() {
+    let db = TestDb::sqlite_file();
+    let (mut child, stdout, url) = start_server(&db, &[]).await;
+    assert!(
+        url.starts_with("http://127.0.0.1:") && url.ends_with("/graphql"),
+        "{url}"
+    );
+    let (stdout, banner) = read_banner(stdout).await;
     // Metrics on the admin listener the banner names, not on the public one.
-    let metrics = metrics.expect("the banner names the metrics address");
+    let metrics = banner
+        .metrics
+        .expect("the banner names the metrics address");
     assert_eq!(reqwest::get(&metrics).await.unwrap().status(), 200);
     let public_metrics = url.replace("/graphql", "/metrics");
     assert_eq!(reqwest::get(&public_metrics).await.unwrap().status(), 404);
-    let integration = keys
-        .iter()
-        .find(|k| k.starts_with("pwr_test_int_"))
-        .unwrap();
-    let sales_channel = keys.iter().find(|k| k.starts_with("pwr_test_sc_")).unwrap();
+    let (integration, sales_channel) = (banner.integration.as_str(), banner.sales_channel.as_str());
 
     let client = reqwest::Client::new();
     let call = async |key: &str, query: &str| -> serde_json::Value {
