@@ -225,7 +225,7 @@ pub async fn seed(db: &DatabaseConnection, customers: usize, resets: usize) -> S
 
 /// How `db` reaches the database, as the server does (the same URL and
 /// driver): `SQLite file (in-process)`, or whether PostgreSQL's connection
-/// is TLS (sqlx's default `sslmode=prefer`, as pgbench's libpq's).
+/// is TLS (the benchmark's `--tls`).
 ///
 /// # Panics
 /// If PostgreSQL does not answer.
@@ -244,8 +244,8 @@ pub async fn transport(db: &DatabaseConnection) -> String {
         .expect("a row");
     let tls: bool = row.try_get("", "tls").expect("a boolean");
     if tls {
-        "PostgreSQL over TLS (sslmode=prefer on both sides)".into()
+        "PostgreSQL over TLS (sslmode=require on both sides: --tls)".into()
     } else {
-        "PostgreSQL without TLS (the server does not offer it; sslmode=prefer on both sides)".into()
+        "PostgreSQL over plain TCP (sslmode=disable on both sides; --tls for TLS)".into()
     }
 }

@@ -9,6 +9,7 @@
 //! server it started.
 
 mod ceiling;
+mod external;
 mod least;
 mod load;
 mod server;
@@ -50,9 +51,18 @@ struct Args {
     /// Seconds each workload runs.
     #[arg(long, default_value_t = 10)]
     duration_secs: u64,
-    /// Concurrent clients.
-    #[arg(long, default_value_t = 64)]
+    /// Concurrent clients (and pgbench clients for the ceilings).
+    #[arg(long, default_value_t = 32)]
     concurrency: usize,
+    /// Reach PostgreSQL over TLS (`sslmode=require`), from the server and
+    /// from the ceilings' client alike; plain TCP (`sslmode=disable`) when
+    /// not given, as most drivers and pgbench on a local network do.
+    #[arg(long)]
+    tls: bool,
+    /// Also drive workloads 1 and 2 with `wrk`, an external load generator
+    /// (Debian package `wrk`), each on a row of its own.
+    #[arg(long)]
+    wrk: bool,
     /// Customers to seed.
     #[arg(long, default_value_t = 10_000)]
     customers: usize,
@@ -107,7 +117,8 @@ async fn run(args: Args) {
                 .await
                 .expect("create");
             let (base, _) = pg.rsplit_once('/').expect("a database in the URL");
-            format!("{base}/pwreset_bench")
+            let sslmode = if args.tls { "require" } else { "disable" };
+            format!("{base}/pwreset_bench?sslmode={sslmode}")
         }
         _ => format!("sqlite://{}?mode=rwc", scratch.join("bench.db").display()),
     };
@@ -151,6 +162,13 @@ async fn run(args: Args) {
         tokio::time::sleep(Duration::from_secs(args.attach_secs)).await;
     }
     let wants = |n: u8| args.workloads.is_empty() || args.workloads.contains(&n);
+    let wrk = args.wrk && {
+        let found = external::available();
+        if !found {
+            eprintln!("--wrk: wrk is not on the PATH (apt-get install wrk); its rows are left out");
+        }
+        found
+    };
     println!(
         "The server and the ceilings reach the database the same way: {}.\n",
         bench::transport(&db).await
@@ -182,6 +200,18 @@ async fn run(args: Args) {
         .await;
         row_against("1. list 50 resets with customers", &w1, ceilings);
         w1_rps = w1.rps();
+        if wrk {
+            let body = json!({ "query": list }).to_string();
+            let f = external::wrk(
+                &target,
+                &seed.integration,
+                &[body],
+                args.concurrency,
+                duration,
+            )
+            .await;
+            external::row("1w. the same, driven by wrk", &f, Some(&ceilings));
+        }
     }
 
     // 2. One reset by id.
@@ -216,6 +246,22 @@ async fn run(args: Args) {
         )
         .await;
         row_against("2. one reset by id", &w2, ceilings);
+        if wrk {
+            let bodies: Vec<String> = seed
+                .reset_ids
+                .sample(&mut rand::rng(), 1000)
+                .map(|id| json!({ "query": by_id, "variables": { "id": id } }).to_string())
+                .collect();
+            let f = external::wrk(
+                &target,
+                &seed.integration,
+                &bodies,
+                args.concurrency,
+                duration,
+            )
+            .await;
+            external::row("2w. the same, driven by wrk", &f, Some(&ceilings));
+        }
     }
 
     // 6. The same reads over the JSON:API facade, beside GraphQL's at the
