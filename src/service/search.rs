@@ -6,8 +6,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait, Order, QueryFilter,
-    QueryOrder, QueryResult, QuerySelect, QueryTrait, Select,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder,
+    QueryResult, QuerySelect, QueryTrait, Select,
     sea_query::{Expr, ExprTrait, Func, LikeExpr},
 };
 
@@ -265,7 +265,7 @@ pub fn condition<C: ColumnTrait>(
 /// [`Error::BadRequest`] for an unknown attribute or bad value;
 /// [`Error::Database`] otherwise.
 pub async fn run<E, T>(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     select: Select<E>,
     known: &[Attribute<E::Column>],
     tiebreak: E::Column,
@@ -311,11 +311,16 @@ where
         tie_order = order.clone();
         select = select.order_by(found.column, order);
     }
-    let select = select
-        .order_by(tiebreak, tie_order)
-        .offset(search.page.saturating_sub(1).saturating_mul(search.size))
-        .limit(search.size);
-    let statement = columns(select).build(db.get_database_backend());
+    let select = select.order_by(tiebreak, tie_order);
+    let offset = search.page.saturating_sub(1).saturating_mul(search.size);
+    // The first page, the one read most, has its limit written in so that
+    // the database keeps it planned (see `statement::built`); with a bound
+    // offset, later pages are planned on each run.
+    let statement = if offset == 0 {
+        super::statement::built(db, columns(select), search.size)
+    } else {
+        columns(select.offset(offset).limit(search.size)).build(db.get_database_backend())
+    };
     let rows = db
         .query_all_raw(statement)
         .await?
