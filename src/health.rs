@@ -72,6 +72,9 @@ impl DatabaseHealth {
             }
             tokio::time::sleep(PROBE_INTERVAL).await;
         }
+        // Connections pooled before the outage are most likely broken: the
+        // first requests after it should not each find one.
+        crate::database::drop_broken_idle(db).await;
         if let Ok(mut slot) = self.0.cause.lock() {
             *slot = None;
         }

@@ -44,7 +44,7 @@ use std::future::Future;
 
 use tokio::net::TcpListener;
 
-pub use database::{connect, connect_reader, migrate, pending_migrations};
+pub use database::{Reader, connect, connect_reader, migrate, pending_migrations};
 pub use http::HttpSettings;
 pub use state::AppState;
 

@@ -5,6 +5,8 @@ use std::sync::Arc;
 use chrono::Duration;
 use sea_orm::DatabaseConnection;
 
+use crate::database::Reader;
+
 use crate::{
     metrics::Metrics,
     service::{
@@ -44,10 +46,11 @@ impl Lifecycle {
 pub struct AppState {
     /// The database pool: every write, and every read inside a transaction.
     pub db: DatabaseConnection,
-    /// The pool for reads outside transactions (queries, key look-ups). On
-    /// SQLite, several read-only connections that read while `db`'s one
-    /// connection writes; on PostgreSQL, the same pool as `db`.
-    pub reader: DatabaseConnection,
+    /// Reads outside transactions (queries, key look-ups). On SQLite,
+    /// several read-only connections that read while `db`'s one connection
+    /// writes; on PostgreSQL, connections of their own that go back to
+    /// their pool without sqlx's release ping ([`crate::database::PgReads`]).
+    pub reader: Reader,
     /// The source of `now` for every service call.
     pub clock: Arc<dyn Clock>,
     /// Argon2id hashing, bounded.

@@ -31,7 +31,7 @@ pub(crate) async fn statements_of(url: &str, key: &str, query: &str) -> Vec<Stat
     let sink = captured.clone();
     db.set_metric_callback(move |info| sink.lock().expect("lock").push(info.statement.clone()));
     let principal = bench::principal(&db, key).await;
-    let state = bench::state(db.clone(), db.clone(), WebhookSettings::default());
+    let state = bench::state(db.clone(), db.clone().into(), WebhookSettings::default());
     let schema = pwreset::graphql::build_schema(state.clone(), &bench::http_settings().graphql);
     captured.lock().expect("lock").clear();
     // The key look-up is not among them: the server keeps verified keys for

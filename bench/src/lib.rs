@@ -44,7 +44,7 @@ pub fn http_settings() -> HttpSettings {
 /// (what `cargo run` has).
 pub fn state(
     db: DatabaseConnection,
-    reader: DatabaseConnection,
+    reader: pwreset::Reader,
     webhooks: WebhookSettings,
 ) -> AppState {
     let lots = Limit::per(u32::MAX / 2, 3_600);

@@ -34,15 +34,17 @@ pub(super) async fn serve(config: &Config) -> Result<(), BoxError> {
     let key_ids: Vec<String> = sealer.key_ids().map(ToString::to_string).collect();
     tracing::info!(tokens_sealed_now = resealed, key_ids = ?key_ids, "{sealing_note}");
     let clock: Arc<dyn Clock> = Arc::new(SystemClock);
-    let reader =
-        crate::database::connect_reader_with(&config.database_url, &db, config.db_acquire_timeout)
-            .await
-            .map_err(|e| format!("cannot open the database at DATABASE_URL for reading: {e}"))?;
+    let reader = crate::database::open_reader(&config.database_url, &db, config.db_acquire_timeout)
+        .await
+        .map_err(|e| format!("cannot open the database at DATABASE_URL for reading: {e}"))?;
     let tracer = crate::telemetry::Tracer::start(&config.traces, config.extra_ca.as_ref())?;
     let (mut db, mut reader) = (db, reader);
     if tracer.is_some() {
-        crate::database::trace_statements(&mut db);
-        crate::database::trace_statements(&mut reader);
+        use sea_orm::ConnectionTrait;
+        db.set_metric_callback(crate::database::statement_spans(db.get_database_backend()));
+        reader.set_metric_callback(crate::database::statement_spans(
+            reader.get_database_backend(),
+        ));
     }
     let state = AppState::builder(config.clone())
         .clock(clock.clone())

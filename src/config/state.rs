@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
+use crate::database::Reader;
+
 use super::Config;
 use crate::{
     metrics::Metrics,
@@ -36,7 +38,7 @@ impl AppState {
     pub fn from_config(
         config: &Config,
         db: DatabaseConnection,
-        reader: DatabaseConnection,
+        reader: Reader,
     ) -> Result<Self, String> {
         Self::builder(config.clone()).build(db, reader)
     }
@@ -96,11 +98,7 @@ impl StateBuilder {
     /// # Errors
     /// A message when the Argon2id costs are invalid, and, for what was not
     /// chosen, when the sealing key or the mail settings cannot be used.
-    pub fn build(
-        self,
-        db: DatabaseConnection,
-        reader: DatabaseConnection,
-    ) -> Result<AppState, String> {
+    pub fn build(self, db: DatabaseConnection, reader: Reader) -> Result<AppState, String> {
         let config = self.config;
         let metrics = self.metrics.unwrap_or_else(|| Arc::new(Metrics::new()));
         let sealer = match self.sealer {

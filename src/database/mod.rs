@@ -2,6 +2,8 @@
 //! for reads beside the one that writes, SQLite files readable by their owner
 //! only, and migrations (under a lock on PostgreSQL).
 
+mod reads;
+
 use std::{
     path::{Path, PathBuf},
     time::Duration,
@@ -9,6 +11,8 @@ use std::{
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr};
+
+pub use reads::{PgReads, READ_CONNECTIONS, Reader};
 
 /// How long a request waits for a pooled connection by default before it
 /// gives up with 503: a database that is down is said so at once, not after
@@ -112,17 +116,35 @@ fn private_file(path: &Path) -> Result<(), DbErr> {
     Ok(())
 }
 
-/// The pool for reads beside `writer` (from [`connect`] on the same `url`),
-/// waiting at most [`DEFAULT_ACQUIRE_TIMEOUT`] for a connection; see
-/// [`connect_reader_with`].
+/// The reads beside `writer` (from [`connect`] on the same `url`), waiting
+/// at most [`DEFAULT_ACQUIRE_TIMEOUT`] for a connection; see [`open_reader`].
 ///
 /// # Errors
 /// A [`DbErr`] if the database cannot be opened.
-pub async fn connect_reader(
+pub async fn connect_reader(url: &str, writer: &DatabaseConnection) -> Result<Reader, DbErr> {
+    open_reader(url, writer, DEFAULT_ACQUIRE_TIMEOUT).await
+}
+
+/// The reads beside `writer` (from [`connect`] on the same `url`), waiting
+/// at most `acquire_timeout` for a connection: on PostgreSQL a pool of its
+/// own ([`PgReads`], at most [`READ_CONNECTIONS`] connections beside
+/// `writer`'s, the first opened now), on SQLite [`connect_reader_with`]'s.
+///
+/// # Errors
+/// A [`DbErr`] if a SQLite file cannot be opened.
+pub async fn open_reader(
     url: &str,
     writer: &DatabaseConnection,
-) -> Result<DatabaseConnection, DbErr> {
-    connect_reader_with(url, writer, DEFAULT_ACQUIRE_TIMEOUT).await
+    acquire_timeout: Duration,
+) -> Result<Reader, DbErr> {
+    if writer.get_database_backend() == DbBackend::Postgres {
+        let reads = PgReads::new(writer, acquire_timeout);
+        reads.warm().await?;
+        return Ok(Reader::Postgres(reads));
+    }
+    Ok(Reader::Pool(
+        connect_reader_with(url, writer, acquire_timeout).await?,
+    ))
 }
 
 /// The pool for reads beside `writer` (from [`connect`] on the same `url`):
@@ -158,18 +180,40 @@ pub async fn connect_reader_with(
 /// The PostgreSQL advisory lock that one migrating process holds at a time.
 const MIGRATION_LOCK: i64 = 0x7077_7265_7365_7401; // "pwreset" + 1
 
-/// Records every statement `db` runs as a span of the current trace (see
-/// [`crate::telemetry::statement`]): its text with placeholders, never its
-/// values. Set only when traces are exported.
-pub fn trace_statements(db: &mut DatabaseConnection) {
-    let system = match db.get_database_backend() {
+/// Records every statement run on `backend` as a span of the current trace
+/// (see [`crate::telemetry::statement`]): its text with placeholders, never
+/// its values. Set, as a metric callback, only when traces are exported.
+pub fn statement_spans(
+    backend: DbBackend,
+) -> impl Fn(&sea_orm::metric::Info<'_>) + Send + Sync + 'static {
+    let system = match backend {
         sea_orm::DbBackend::Postgres => "postgresql",
         sea_orm::DbBackend::Sqlite => "sqlite",
         _ => "other_sql",
     };
-    db.set_metric_callback(move |info| {
+    move |info| {
         crate::telemetry::statement(system, &info.statement.sql, info.elapsed, info.failed);
-    });
+    }
+}
+
+/// Tests every idle connection of `db`'s pool (PostgreSQL only) and closes
+/// the broken ones: after an outage, or once a connection turned out broken,
+/// the others pooled with it most likely are too, and a pooled connection is
+/// tested before use only after 30 s idle.
+pub async fn drop_broken_idle(db: &DatabaseConnection) {
+    use sea_orm::sqlx::Connection;
+    if db.get_database_backend() != DbBackend::Postgres {
+        return;
+    }
+    let pool = db.get_postgres_connection_pool();
+    // Held until all are tested, so that none is taken twice.
+    let mut tested = Vec::new();
+    while let Some(mut conn) = pool.try_acquire() {
+        if conn.ping().await.is_err() {
+            conn.close_on_drop();
+        }
+        tested.push(conn);
+    }
 }
 
 /// Brings the database schema up to date. Processes starting together take

@@ -4,10 +4,10 @@
 use std::collections::HashMap;
 
 use async_graphql::dataloader::Loader;
-use sea_orm::DatabaseConnection;
 
 use super::error::to_graphql;
 use crate::{
+    database::Reader,
     entity::{customer, reset_email},
     service::{customers, mail},
 };
@@ -15,12 +15,12 @@ use crate::{
 /// Loads customers by internal key, batching every key a response needs.
 /// One is created per request, so nothing is cached across requests.
 pub struct CustomerLoader {
-    db: DatabaseConnection,
+    db: Reader,
 }
 
 impl CustomerLoader {
     /// A loader reading from `db`.
-    pub fn new(db: DatabaseConnection) -> Self {
+    pub fn new(db: Reader) -> Self {
         Self { db }
     }
 }
@@ -40,12 +40,12 @@ impl Loader<i64> for CustomerLoader {
 /// `passwordHashOutdated` only: the one field that needs a digest. One is
 /// created per request.
 pub struct PasswordDigestLoader {
-    db: DatabaseConnection,
+    db: Reader,
 }
 
 impl PasswordDigestLoader {
     /// A loader reading from `db`.
-    pub fn new(db: DatabaseConnection) -> Self {
+    pub fn new(db: Reader) -> Self {
         Self { db }
     }
 }
@@ -64,12 +64,12 @@ impl Loader<i64> for PasswordDigestLoader {
 /// Loads reset emails by their reset's internal key, batching every key a
 /// response needs. One is created per request.
 pub struct ResetEmailLoader {
-    db: DatabaseConnection,
+    db: Reader,
 }
 
 impl ResetEmailLoader {
     /// A loader reading from `db`.
-    pub fn new(db: DatabaseConnection) -> Self {
+    pub fn new(db: Reader) -> Self {
         Self { db }
     }
 }

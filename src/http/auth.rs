@@ -46,7 +46,7 @@ pub(crate) async fn authenticate(
             if let crate::service::Error::Database(cause) = &e
                 && crate::service::database_unreachable(cause)
             {
-                state.health.mark_down(&state.reader);
+                state.health.mark_down(&state.db);
             }
             Err(StatusCode::SERVICE_UNAVAILABLE)
         }

@@ -3,8 +3,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, Set,
 };
 
 use super::{Error, Result};
@@ -125,7 +125,7 @@ pub async fn revoke(
 /// # Errors
 /// [`Error::Database`] if the look-up fails.
 pub async fn authenticate(
-    reader: &DatabaseConnection,
+    reader: &impl ConnectionTrait,
     db: &DatabaseConnection,
     secret: &ApiKeySecret,
     now: DateTime<Utc>,
@@ -193,7 +193,7 @@ impl KeyCache {
     /// [`Error::Database`] if the look-up fails.
     pub async fn authenticate(
         &self,
-        reader: &DatabaseConnection,
+        reader: &impl ConnectionTrait,
         db: &DatabaseConnection,
         secret: &ApiKeySecret,
         now: DateTime<Utc>,

@@ -1,6 +1,7 @@
 //! The audit trail: every attempt to create or complete a reset, with its
 //! outcome, key, client IP and customer (when known). Never a token or password.
 
+use crate::database::Reader;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
@@ -153,7 +154,7 @@ impl Keyed for audit::Entity {
 ///
 /// # Errors
 /// [`super::Error::Database`] if the read fails.
-pub async fn get(db: &DatabaseConnection, mode: Mode, id: &str) -> Result<Option<audit::Model>> {
+pub async fn get(db: &impl ConnectionTrait, mode: Mode, id: &str) -> Result<Option<audit::Model>> {
     if PublicId::parse(AUDIT_EVENT_ID_PREFIX, id).is_none() {
         return Ok(None);
     }
@@ -171,7 +172,7 @@ pub async fn get(db: &DatabaseConnection, mode: Mode, id: &str) -> Result<Option
 /// # Errors
 /// [`super::Error::BadRequest`] for bad paging arguments; [`super::Error::Database`] otherwise.
 pub async fn list(
-    db: &DatabaseConnection,
+    db: &Reader,
     mode: Mode,
     filter: AuditFilter,
     page: PageArgs,

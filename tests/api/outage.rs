@@ -94,7 +94,7 @@ async fn requests_fail_fast_while_the_database_is_away_and_recover_when_it_is_ba
     } else {
         // SQLite cannot be stopped from outside: close the server's pools.
         app.db.clone().close().await.unwrap();
-        app.state.reader.clone().close().await.unwrap();
+        app.state.reader.close().await.unwrap();
     }
     let down = count(&app).await;
     let (status, retry) = (down.status(), down.headers().get("retry-after").cloned());
@@ -180,4 +180,118 @@ async fn a_stopped_postgresql_is_answered_503_at_once_and_served_soon_after_its_
         back.elapsed()
     );
     assert_eq!(ready(&app).await, 200);
+}
+
+/// PostgreSQL drops every connection between two requests (a restart, a
+/// failover, a proxy that recycled them): the next read is answered, not
+/// failed with 503, because the server's reads find their connection broken,
+/// let the idle ones go and run again on a new one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reads_on_connections_broken_since_their_last_use_are_answered() {
+    let (test_db, _direct) = TestDb::new().await;
+    let proxy = Proxy::start("127.0.0.1:5432").await;
+    let Some(through) = test_db
+        .connect_through(proxy.addr, Duration::from_millis(500))
+        .await
+    else {
+        return; // SQLite has no connection to break
+    };
+    let clock = Arc::new(pwreset::service::ManualClock::new(start_time()));
+    let app = TestApp::start(test_db, through, Options::default(), clock).await;
+    // Several reads at once, so that the read pool holds several connections.
+    let (first, second, third) = tokio::join!(count(&app), count(&app), count(&app));
+    for answer in [first, second, third] {
+        assert_eq!(answer.status(), 200);
+    }
+    let idle = match &app.state.reader {
+        pwreset::Reader::Postgres(reads) => reads.idle(),
+        pwreset::Reader::Pool(_) => panic!("PostgreSQL reads go through their own pool"),
+    };
+    assert!(idle >= 1, "{idle}");
+
+    proxy.cut().await;
+    proxy.restore();
+    for _ in 0..3 {
+        let answer = count(&app).await;
+        let status = answer.status();
+        let body: serde_json::Value = answer.json().await.unwrap();
+        assert_eq!(status, 200, "{body}");
+        assert!(
+            body["data"]["customers"]["totalCount"].is_number(),
+            "{body}"
+        );
+    }
+    assert!(!app.state.health.is_down());
+}
+
+/// Reads cut off while PostgreSQL runs them (a client that hangs up, a
+/// request's deadline) leave the read pool whole: their connections, in an
+/// unknown state, are closed rather than handed to the next read, and their
+/// places are free again, so the next reads get their own rows at once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn reads_cut_off_mid_statement_leave_the_read_pool_whole() {
+    use sea_orm::{ConnectionTrait, DbBackend, Statement};
+
+    let (test_db, db) = TestDb::new().await;
+    if db.get_database_backend() != DbBackend::Postgres {
+        return;
+    }
+    let reader = pwreset::connect_reader(&test_db.url, &db).await.unwrap();
+    let marker = format!("cut_off_{}", std::process::id());
+    let sleeper = format!("SELECT pg_sleep(3) AS {marker}");
+    let mut running = JoinSet::new();
+    for _ in 0..pwreset::database::READ_CONNECTIONS {
+        let (reader, sql) = (reader.clone(), sleeper.clone());
+        running.spawn(async move {
+            let _ = reader
+                .query_all_raw(Statement::from_string(DbBackend::Postgres, sql))
+                .await;
+        });
+    }
+    // Every place in the pool is taken by a statement PostgreSQL is running.
+    let watching = format!(
+        "SELECT count(*) AS n FROM pg_stat_activity WHERE state = 'active' AND query LIKE '%AS {marker}'"
+    );
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let row = db
+            .query_one_raw(Statement::from_string(
+                DbBackend::Postgres,
+                watching.clone(),
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        let active: i64 = row.try_get("", "n").unwrap();
+        if active as usize == pwreset::database::READ_CONNECTIONS {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{active} running");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    running.abort_all();
+    while running.join_next().await.is_some() {}
+
+    // Twice as many reads as the pool has places, each with its own answer,
+    // none waiting for a place (a place kept by a cut-off read would make
+    // the last ones wait the pool's 2 s and fail).
+    for n in 0..2 * pwreset::database::READ_CONNECTIONS as i64 {
+        let rows = tokio::time::timeout(
+            Duration::from_secs(1),
+            reader.query_all_raw(Statement::from_sql_and_values(
+                DbBackend::Postgres,
+                "SELECT $1::int8 AS n",
+                [n.into()],
+            )),
+        )
+        .await
+        .expect("a place in the pool")
+        .unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].try_get::<i64>("", "n").unwrap(), n);
+    }
+    match &reader {
+        pwreset::Reader::Postgres(reads) => assert_eq!(reads.idle(), 1),
+        pwreset::Reader::Pool(_) => panic!("PostgreSQL reads go through their own pool"),
+    }
 }

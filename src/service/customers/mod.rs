@@ -5,6 +5,7 @@ mod search;
 
 pub use search::{SEARCHABLE, search};
 
+use crate::database::Reader;
 use std::collections::HashMap;
 
 use serde_json::{Value, json};
@@ -182,7 +183,11 @@ pub async fn find_by_email(
 ///
 /// # Errors
 /// [`Error::Database`] if the query fails.
-pub async fn get(db: &DatabaseConnection, mode: Mode, id: &str) -> Result<Option<customer::Shown>> {
+pub async fn get(
+    db: &impl ConnectionTrait,
+    mode: Mode,
+    id: &str,
+) -> Result<Option<customer::Shown>> {
     if PublicId::parse(CUSTOMER_ID_PREFIX, id).is_none() {
         return Ok(None);
     }
@@ -211,7 +216,7 @@ fn shown(select: Select<customer::Entity>) -> Select<customer::Entity> {
 /// # Errors
 /// [`Error::Database`] if the query fails.
 pub async fn load_many(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     keys: &[i64],
 ) -> Result<HashMap<i64, customer::Shown>> {
     let select = customer::Entity::find().filter(customer::Column::Id.is_in(keys.iter().copied()));
@@ -232,7 +237,7 @@ pub async fn load_many(
 /// # Errors
 /// [`Error::Database`] if the query fails.
 pub async fn password_digests(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     keys: &[i64],
 ) -> Result<HashMap<i64, Option<String>>> {
     Ok(customer::Entity::find()
@@ -313,7 +318,7 @@ impl Row for customer::Shown {
 /// # Errors
 /// [`Error::BadRequest`] for bad paging arguments; [`Error::Database`] otherwise.
 pub async fn list(
-    db: &DatabaseConnection,
+    db: &Reader,
     mode: Mode,
     filter: CustomerFilter,
     sort: CustomerSort,

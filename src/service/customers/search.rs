@@ -1,7 +1,7 @@
 //! Customers as Commerce Layer's REST API lists them: its filters and sorts,
 //! numbered pages with a total.
 
-use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use super::shown;
 use crate::{
@@ -56,7 +56,7 @@ pub const SEARCHABLE: [crate::service::search::Attribute<customer::Column>; 6] =
 /// [`Error::BadRequest`] naming an attribute that cannot be filtered or
 /// sorted on, or a bad value; [`Error::Database`] otherwise.
 pub async fn search(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     mode: Mode,
     query: &crate::service::search::Search,
 ) -> Result<crate::service::search::Found<customer::Shown>> {

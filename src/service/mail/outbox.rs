@@ -139,7 +139,7 @@ pub async fn record_password_changed<C: ConnectionTrait>(
 /// # Errors
 /// [`crate::service::Error::Database`] if the read fails.
 pub async fn of_resets(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     resets: &[i64],
 ) -> Result<std::collections::HashMap<i64, email::Model>> {
     Ok(email::Entity::find()

@@ -3,15 +3,15 @@
 //! table.
 
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, FromQueryResult, Order,
-    QueryFilter, QueryOrder, QueryResult, Select, Statement,
+    ColumnTrait, Condition, ConnectionTrait, FromQueryResult, Order, QueryFilter, QueryOrder,
+    QueryResult, Select, Statement,
 };
 
 use super::{
     Counter, Cursor, DEFAULT_PAGE_SIZE, Direction, Error, Keyed, MAX_PAGE_SIZE, Page, PageArgs,
     Result, Row, RowCursor, SortKey, SortValue, decode_cursor,
 };
-use crate::service::statement;
+use crate::{database::Reader, service::statement};
 
 struct Window {
     limit: u64,
@@ -124,7 +124,7 @@ fn after_condition<E: Keyed, R>(
 /// malformed cursor, a cursor from another sort, or conflicting arguments;
 /// [`Error::Database`] if the query fails.
 pub async fn fetch_page<E: Keyed>(
-    db: &DatabaseConnection,
+    db: &Reader,
     select: Select<E>,
     key: &SortKey<E>,
     direction: Direction,
@@ -148,7 +148,7 @@ pub async fn fetch_page<E: Keyed>(
 /// # Errors
 /// As [`fetch_page`].
 pub async fn fetch_page_as<E: Keyed, T: Row>(
-    db: &DatabaseConnection,
+    db: &Reader,
     select: Select<E>,
     key: &SortKey<E, T>,
     direction: Direction,
@@ -179,7 +179,7 @@ struct PagePlan<E: Keyed> {
 
 impl<E: Keyed> PagePlan<E> {
     fn new<R>(
-        db: &DatabaseConnection,
+        db: &Reader,
         select: Select<E>,
         key: &SortKey<E, R>,
         direction: Direction,
@@ -217,7 +217,7 @@ impl<E: Keyed> PagePlan<E> {
     /// `query` (the plan's, perhaps shaped) as a statement for `db`, limited
     /// to one row more than the page, the limit written in on SQLite
     /// ([`statement::built`]).
-    fn statement(&self, db: &DatabaseConnection, query: Select<E>) -> Statement {
+    fn statement(&self, db: &Reader, query: Select<E>) -> Statement {
         statement::built(db, query, self.window.limit + 1)
     }
 

@@ -5,12 +5,11 @@
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
-use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, EntityTrait, PaginatorTrait, Select, Value,
-};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, PaginatorTrait, Select, Value};
 use serde::{Deserialize, Serialize};
 
 use super::{Error, Result};
+use crate::database::Reader;
 
 mod fetch;
 
@@ -227,7 +226,7 @@ impl<E: EntityTrait, T> Page<E, T> {
 /// The filtered list behind a page, to count only when a client asks.
 pub struct Counter<E: EntityTrait> {
     select: Select<E>,
-    db: DatabaseConnection,
+    db: Reader,
 }
 
 impl<E: EntityTrait> Counter<E>

@@ -1,8 +1,9 @@
 //! Lists of resets: filters, sorts and keyset pages.
 
+use crate::database::Reader;
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ColumnTrait, Condition, DatabaseConnection, EntityTrait, JoinType, QueryFilter, QueryResult,
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryResult,
     QuerySelect, QueryTrait, RelationTrait, Select,
 };
 
@@ -183,7 +184,7 @@ pub struct ResetListing {
 /// [`crate::service::Error::BadRequest`] for bad paging arguments;
 /// [`crate::service::Error::Database`] otherwise.
 pub async fn list(
-    db: &DatabaseConnection,
+    db: &Reader,
     mode: Mode,
     listing: ResetListing,
     now: DateTime<Utc>,
@@ -302,7 +303,7 @@ pub const SEARCHABLE: [search::Attribute<reset::Column>; 8] = {
 /// filtered or sorted on, or a value of the wrong kind;
 /// [`crate::service::Error::Database`] otherwise.
 pub async fn search(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     mode: Mode,
     query: &search::Search,
     with: WithCustomers,

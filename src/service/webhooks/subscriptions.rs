@@ -1,9 +1,11 @@
 //! Subscriptions: integration keys subscribe a callback URL to a topic, and
 //! read back every delivery and attempt.
 
+use crate::database::Reader;
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, Set,
 };
 
 use super::{WebhookSettings, target};
@@ -120,7 +122,11 @@ fn not_found() -> Error {
 ///
 /// # Errors
 /// [`Error::Database`] if the query fails.
-pub async fn get(db: &DatabaseConnection, mode: Mode, id: &str) -> Result<Option<webhook::Model>> {
+pub async fn get(
+    db: &impl ConnectionTrait,
+    mode: Mode,
+    id: &str,
+) -> Result<Option<webhook::Model>> {
     if PublicId::parse(WEBHOOK_ID_PREFIX, id).is_none() {
         return Ok(None);
     }
@@ -221,11 +227,7 @@ impl Keyed for delivery::Entity {
 ///
 /// # Errors
 /// [`Error::BadRequest`] for bad paging arguments; [`Error::Database`] otherwise.
-pub async fn list(
-    db: &DatabaseConnection,
-    mode: Mode,
-    page: PageArgs,
-) -> Result<Page<webhook::Entity>> {
+pub async fn list(db: &Reader, mode: Mode, page: PageArgs) -> Result<Page<webhook::Entity>> {
     let select = webhook::Entity::find().filter(webhook::Column::Mode.eq(mode));
     let key = SortKey::<webhook::Entity> {
         name: "created_at",
@@ -241,7 +243,7 @@ pub async fn list(
 /// # Errors
 /// [`Error::BadRequest`] for bad paging arguments; [`Error::Database`] otherwise.
 pub async fn deliveries(
-    db: &DatabaseConnection,
+    db: &Reader,
     webhook_key: i64,
     page: PageArgs,
 ) -> Result<Page<delivery::Entity>> {
@@ -260,7 +262,7 @@ pub async fn deliveries(
 /// # Errors
 /// [`Error::Database`] if the query fails.
 pub async fn attempts(
-    db: &DatabaseConnection,
+    db: &impl ConnectionTrait,
     delivery_keys: &[i64],
 ) -> Result<Vec<webhook_attempt::Model>> {
     Ok(webhook_attempt::Entity::find()
@@ -274,7 +276,7 @@ pub async fn attempts(
 ///
 /// # Errors
 /// [`Error::Database`] if the query fails.
-pub async fn events(db: &DatabaseConnection, event_keys: &[i64]) -> Result<Vec<event::Model>> {
+pub async fn events(db: &impl ConnectionTrait, event_keys: &[i64]) -> Result<Vec<event::Model>> {
     Ok(event::Entity::find()
         .filter(event::Column::Id.is_in(event_keys.iter().copied()))
         .all(db)

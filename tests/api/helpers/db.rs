@@ -21,13 +21,18 @@ fn unique_name() -> String {
     format!("it_{}", id.as_str().to_lowercase())
 }
 
+/// `base` with `schema` as every connection's search path, set when it
+/// opens (in the URL, so that the server's own read pool, which opens its
+/// connections from the same settings, reads the same schema).
+fn on_schema(base: &str, schema: &str) -> String {
+    let separator = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{separator}options=-c%20search_path%3D%22{schema}%22")
+}
+
 /// A pool on `schema` of the PostgreSQL database at `base`.
 async fn pg_pool(base: &str, schema: &str) -> DatabaseConnection {
-    let mut options = ConnectOptions::new(base.to_owned());
-    options
-        .set_schema_search_path(format!("\"{schema}\""))
-        .sqlx_logging(false)
-        .max_connections(5);
+    let mut options = ConnectOptions::new(on_schema(base, schema));
+    options.sqlx_logging(false).max_connections(5);
     Database::connect(options).await.unwrap()
 }
 
@@ -109,11 +114,9 @@ impl TestDb {
         acquire_timeout: std::time::Duration,
     ) -> Option<DatabaseConnection> {
         let (base, schema) = self.connect_target()?;
-        let url = base.replace("127.0.0.1:5432", &addr.to_string());
+        let url = on_schema(&base, &schema).replace("127.0.0.1:5432", &addr.to_string());
         let mut options = pwreset::database::connect_options(&url, acquire_timeout);
-        options
-            .set_schema_search_path(format!("\"{schema}\""))
-            .max_connections(5);
+        options.max_connections(5);
         Some(Database::connect(options).await.unwrap())
     }
 

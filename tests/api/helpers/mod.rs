@@ -220,12 +220,10 @@ impl TestApp {
         let observer = observe.clone();
         db.set_metric_callback(move |info| observer(info));
         pwreset::migrate(&db).await.expect("migrations run");
-        // The server's read pool: on SQLite a second pool on the same file,
-        // watched like the first.
+        // The server's reads: on SQLite a second pool on the same file, on
+        // PostgreSQL connections of their own; watched like the first.
         let mut reader = pwreset::connect_reader(&test_db.url, &db).await.unwrap();
-        if reader.get_database_backend() == sea_orm::DbBackend::Sqlite {
-            reader.set_metric_callback(move |info| observe(info));
-        }
+        reader.set_metric_callback(move |info| observe(info));
         let key = |role, mode| {
             let db = db.clone();
             async move {
@@ -345,7 +343,7 @@ impl TestApp {
         let db = self._test_db.connect().await;
         let state = AppState {
             db: db.clone(),
-            reader: db,
+            reader: db.into(),
             ..self.state.clone()
         };
         state.worker().unwrap()
