@@ -57,6 +57,58 @@ super::table! {
     }
 }
 
+super::projection! {
+    /// What most reads of resets ask for: ids, the email, the times and so
+    /// the status. What it leaves out (the reference and its origin, the
+    /// metadata, the delivery and its code) is read only when asked.
+    pub struct Brief {
+        /// Internal key; never shown.
+        id: i64 = Id,
+        /// Public id (`cpr_…`).
+        public_id: String = PublicId,
+        /// The customer (internal key).
+        customer_id: i64 = CustomerId,
+        /// The email the reset was requested for.
+        customer_email: String = CustomerEmail,
+        /// When the token stops working.
+        expires_at: DateTimeUtc = ExpiresAt,
+        /// When the password was reset with this token.
+        reset_password_at: Option<DateTimeUtc> = ResetPasswordAt,
+        /// When the reset was superseded or voided.
+        invalidated_at: Option<DateTimeUtc> = InvalidatedAt,
+        /// When the reset was created.
+        created_at: DateTimeUtc = CreatedAt,
+        /// When the reset last changed.
+        updated_at: DateTimeUtc = UpdatedAt,
+    }
+}
+
+impl Brief {
+    /// As a [`Shown`] of `mode` (the reader's: a read never crosses modes),
+    /// the columns it did not read at placeholder values: for an answer
+    /// that shows none of them.
+    pub fn into_shown(self, mode: Mode) -> Shown {
+        Shown {
+            id: self.id,
+            public_id: self.public_id,
+            mode,
+            customer_id: self.customer_id,
+            customer_email: self.customer_email,
+            expires_at: self.expires_at,
+            reset_password_at: self.reset_password_at,
+            invalidated_at: self.invalidated_at,
+            reference: None,
+            reference_origin: None,
+            metadata: Json::Null,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+            delivery: Delivery::Link,
+            code_expires_at: None,
+            code_attempts: 0,
+        }
+    }
+}
+
 /// A reset belongs to a customer.
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {

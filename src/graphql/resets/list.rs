@@ -17,7 +17,7 @@ use crate::{
     service::{
         pagination::PageArgs,
         password_resets::{
-            self, ListedCustomer, ResetFilter, ResetListing, ResetSort, WithCustomers,
+            self, ListedCustomer, ResetColumns, ResetFilter, ResetListing, ResetSort, WithCustomers,
         },
     },
 };
@@ -117,6 +117,7 @@ impl ResetListArgs {
             sort: ResetSort::from(sort.field),
             direction: sort.direction.into(),
             page: self.page,
+            columns: resets_asked(ctx),
             with_customers,
         };
         let page = password_resets::list(&state.reader, principal.mode, listing, now)
@@ -143,13 +144,9 @@ impl ResetListArgs {
     }
 }
 
-/// How much of each row's customer the list field of `ctx` selects (through
-/// `nodes` or `edges.node`, fragments included): none, only what a brief
-/// read holds, or more. Directives are not weighed, so a field that
-/// `@skip` leaves out still counts: never less than the response shows.
-fn customers_asked(ctx: &Context<'_>) -> WithCustomers {
-    /// The customer fields a brief read answers (`mode` is the reset's).
-    const BRIEF: [&str; 5] = ["__typename", "id", "email", "mode", "passwordResets"];
+/// The rows the list field of `ctx` selects (through `nodes` or
+/// `edges.node`, fragments included).
+fn rows_asked<'a>(ctx: &'a Context<'_>) -> Vec<async_graphql::SelectionField<'a>> {
     let mut rows = Vec::new();
     for field in ctx.field().selection_set() {
         match field.name() {
@@ -158,8 +155,54 @@ fn customers_asked(ctx: &Context<'_>) -> WithCustomers {
             _ => {}
         }
     }
+    rows
+}
+
+/// The fields of a reset that [`reset::Brief`]'s columns answer (`mode` is
+/// the reader's; a listed reset has no token or code to show; `customer`
+/// and `email` read from the keys).
+///
+/// [`reset::Brief`]: customer_password_reset::Brief
+const BRIEF_RESET_FIELDS: [&str; 13] = [
+    "__typename",
+    "id",
+    "customerEmail",
+    "resetPasswordToken",
+    "resetPasswordCode",
+    "resetPasswordAt",
+    "expiresAt",
+    "status",
+    "createdAt",
+    "updatedAt",
+    "mode",
+    "customer",
+    "email",
+];
+
+/// How much of each reset the list field of `ctx` selects: the brief
+/// columns when every field asked is one they answer. As with customers,
+/// directives are not weighed: never less than the response shows.
+fn resets_asked(ctx: &Context<'_>) -> ResetColumns {
+    let brief = rows_asked(ctx).iter().all(|row| {
+        row.selection_set()
+            .all(|f| BRIEF_RESET_FIELDS.contains(&f.name()))
+    });
+    if brief {
+        ResetColumns::Brief
+    } else {
+        ResetColumns::Shown
+    }
+}
+
+/// How much of each row's customer the list field of `ctx` selects (through
+/// `nodes` or `edges.node`, fragments included): none, only what a brief
+/// read holds, or more. Directives are not weighed, so a field that
+/// `@skip` leaves out still counts: never less than the response shows.
+fn customers_asked(ctx: &Context<'_>) -> WithCustomers {
+    /// The customer fields a brief read answers (`mode` is the reset's).
+    const BRIEF: [&str; 5] = ["__typename", "id", "email", "mode", "passwordResets"];
     let mut asked = WithCustomers::No;
-    for row in rows {
+    for row in rows_asked(ctx) {
         for customer in row.selection_set().filter(|f| f.name() == "customer") {
             if customer.selection_set().any(|f| !BRIEF.contains(&f.name())) {
                 return WithCustomers::Shown;

@@ -113,6 +113,16 @@ pub enum WithCustomers {
     Shown,
 }
 
+/// How much of each reset a list reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResetColumns {
+    /// [`reset::Brief`]'s columns: the others are not asked for, and the
+    /// rows carry placeholders for them ([`reset::Brief::into_shown`]).
+    Brief,
+    /// All a read shows ([`reset::Shown`]).
+    Shown,
+}
+
 /// A reset's customer, read with the page.
 #[derive(Debug, Clone)]
 pub enum ListedCustomer {
@@ -131,10 +141,17 @@ impl Row for ResetRow {
     }
 }
 
-/// The page's statement reads the resets' columns, then, joined, their
-/// customers' as `with` asks.
-fn columns(select: Select<reset::Entity>, with: WithCustomers) -> Select<reset::Entity> {
-    let select = reset::Shown::select(select.select_only());
+/// The page's statement reads the resets' columns as `resets` asks, then,
+/// joined, their customers' as `with` asks.
+fn columns(
+    select: Select<reset::Entity>,
+    resets: ResetColumns,
+    with: WithCustomers,
+) -> Select<reset::Entity> {
+    let select = match resets {
+        ResetColumns::Brief => reset::Brief::select(select.select_only()),
+        ResetColumns::Shown => reset::Shown::select(select.select_only()),
+    };
     let joined = |select: Select<reset::Entity>| {
         select.join(JoinType::LeftJoin, reset::Relation::Customer.def())
     };
@@ -145,10 +162,21 @@ fn columns(select: Select<reset::Entity>, with: WithCustomers) -> Select<reset::
     }
 }
 
-/// A row of the page's statement, read by position as [`columns`] laid it out.
-fn decode(row: &QueryResult, with: WithCustomers) -> Result<ResetRow, sea_orm::DbErr> {
-    let reset = reset::Shown::at_position(row, 0)?;
-    let at = reset::Shown::WIDTH;
+/// A row of the page's statement, read by position as [`columns`] laid it
+/// out; a brief read's resets are of `mode`.
+fn decode(
+    row: &QueryResult,
+    resets: ResetColumns,
+    with: WithCustomers,
+    mode: Mode,
+) -> Result<ResetRow, sea_orm::DbErr> {
+    let (reset, at) = match resets {
+        ResetColumns::Brief => (
+            reset::Brief::at_position(row, 0)?.into_shown(mode),
+            reset::Brief::WIDTH,
+        ),
+        ResetColumns::Shown => (reset::Shown::at_position(row, 0)?, reset::Shown::WIDTH),
+    };
     let customer = match with {
         WithCustomers::No => None,
         WithCustomers::Brief => {
@@ -172,6 +200,8 @@ pub struct ResetListing {
     pub direction: Direction,
     /// Which page.
     pub page: PageArgs,
+    /// How much of each reset to read.
+    pub columns: ResetColumns,
     /// How much of each reset's customer to read with it.
     pub with_customers: WithCustomers,
 }
@@ -195,6 +225,7 @@ pub async fn list(
         sort,
         direction,
         page,
+        columns: resets,
         with_customers,
     } = listing;
     let mut cond = Condition::all().add(C::Mode.eq(mode));
@@ -240,8 +271,8 @@ pub async fn list(
         &sort_key(sort),
         direction,
         page,
-        |select| columns(select, with_customers),
-        |row| decode(row, with_customers),
+        |select| columns(select, resets, with_customers),
+        |row| decode(row, resets, with_customers, mode),
     )
     .await
 }
@@ -315,8 +346,8 @@ pub async fn search(
         &SEARCHABLE,
         reset::Column::PublicId,
         query,
-        |select| columns(select, with),
-        |row| decode(row, with),
+        |select| columns(select, ResetColumns::Shown, with),
+        |row| decode(row, ResetColumns::Shown, with, mode),
     )
     .await
 }

@@ -30,8 +30,8 @@ use sea_orm::{
 
 pub use complete::reset_id_of_token;
 pub use list::{
-    ListedCustomer, ResetFilter, ResetListing, ResetRow, ResetSort, SEARCHABLE, WithCustomers,
-    list, search,
+    ListedCustomer, ResetColumns, ResetFilter, ResetListing, ResetRow, ResetSort, SEARCHABLE,
+    WithCustomers, list, search,
 };
 pub use manage::{delete, get, update};
 pub use merchant::{Change, Merchant, MerchantInput, MerchantValue};

@@ -250,3 +250,91 @@ async fn reading_resets_and_customers_never_selects_a_token_or_password_digest()
         }
     }
 }
+
+/// Every field of a listed reset reads as the reset does alone, asked
+/// beside only its id (the list then reads no more columns than the brief
+/// ones, unless the field needs more) and beside one the brief columns do
+/// not answer; and a list that asks only what they answer does not read
+/// the others.
+#[tokio::test]
+async fn every_field_of_a_listed_reset_reads_as_the_reset_does_alone() {
+    let app = TestApp::spawn().await;
+    customers_with_resets(&app).await;
+    // A newer reset of ada's (so the older one reads as invalidated), with
+    // a code, a reference and metadata: none of them at a placeholder's value.
+    let create = "mutation { createCustomerPasswordReset(input: { customerEmail: \"ada@example.com\", delivery: LINK_AND_CODE }) { customerPasswordReset { id } userErrors { code } } }";
+    let body = app.gql(Some(&app.integration), create, json!({})).await;
+    let id = body["data"]["createCustomerPasswordReset"]["customerPasswordReset"]["id"].clone();
+    assert!(id.is_string(), "{body}");
+    let update = "mutation($id: ID!) { updateCustomerPasswordReset(input: { id: $id, reference: \"r-1\", referenceOrigin: \"crm\", metadata: { a: [1, \"b\"] } }) { userErrors { code } } }";
+    let body = app
+        .gql(Some(&app.integration), update, json!({ "id": id }))
+        .await;
+    assert_eq!(
+        body["data"]["updateCustomerPasswordReset"]["userErrors"],
+        json!([]),
+        "{body}"
+    );
+
+    let reads_of_resets = |statements: Vec<String>| -> Vec<String> {
+        statements
+            .into_iter()
+            .filter(|s| s.contains("FROM \"customer_password_resets\""))
+            .collect()
+    };
+    let fields = leaf_fields(&app, "CustomerPasswordReset").await;
+    assert!(fields.len() >= 14, "{fields:?}");
+    for field in fields {
+        for selection in [format!("id {field}"), format!("id {field} metadata")] {
+            let query = format!("{{ customerPasswordResets {{ nodes {{ {selection} }} }} }}");
+            let (listed, statements) = app
+                .record_sql(app.gql(Some(&app.integration), &query, json!({})))
+                .await;
+            let nodes = listed["data"]["customerPasswordResets"]["nodes"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{listed}"));
+            assert_eq!(nodes.len(), 4, "{listed}");
+            for node in nodes {
+                let alone = app
+                    .gql(
+                        Some(&app.integration),
+                        &format!(
+                            "query($id: ID!) {{ customerPasswordReset(id: $id) {{ {selection} }} }}"
+                        ),
+                        json!({ "id": node["id"] }),
+                    )
+                    .await;
+                assert_eq!(
+                    node, &alone["data"]["customerPasswordReset"],
+                    "{selection}: {alone}"
+                );
+            }
+            assert_eq!(reads_of_resets(statements).len(), 1, "{query}");
+        }
+    }
+    let brief = "{ customerPasswordResets { nodes { id customerEmail status createdAt customer { email } } } }";
+    let (listed, statements) = app
+        .record_sql(app.gql(Some(&app.integration), brief, json!({})))
+        .await;
+    assert!(listed["errors"].is_null(), "{listed}");
+    let read = reads_of_resets(statements);
+    assert_eq!(read.len(), 1, "{read:?}");
+    for column in [
+        "metadata",
+        "reference",
+        "reference_origin",
+        "delivery",
+        "code_attempts",
+    ] {
+        assert!(
+            !read[0].contains(&format!("\"{column}\"")),
+            "{column}: {}",
+            read[0]
+        );
+    }
+    let full = "{ customerPasswordResets { nodes { id metadata } } }";
+    let (_, statements) = app
+        .record_sql(app.gql(Some(&app.integration), full, json!({})))
+        .await;
+    assert!(reads_of_resets(statements)[0].contains("\"metadata\""));
+}
