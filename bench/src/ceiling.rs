@@ -50,6 +50,10 @@ pub(crate) struct Ceilings {
     pub(crate) least: f64,
     /// The server's own statements.
     pub(crate) replay: f64,
+    /// PostgreSQL's CPU per request of the replay, in milliseconds (0 on
+    /// SQLite): what the server's own statements cost it when nothing else
+    /// is sent.
+    pub(crate) replay_db_ms: f64,
 }
 
 /// How a workload is run against its ceilings.
@@ -92,6 +96,7 @@ where
     let slice = duration / rounds;
     let mut figures = Figures::default();
     let mut ceilings = Ceilings::default();
+    let (mut replay_db, mut replayed) = (Duration::ZERO, 0.0);
     for _ in 0..rounds {
         let f = load(target.clone(), key, concurrency, slice, None, make.clone()).await;
         figures.latencies.extend(f.latencies);
@@ -102,7 +107,14 @@ where
         figures.db_cpu += f.db_cpu;
         let share = f64::from(rounds);
         ceilings.least += ceiling(url, &least, concurrency, slice).await / share;
-        ceilings.replay += ceiling(url, &replay, concurrency, slice).await / share;
+        let meter = crate::load::CpuMeter::start(None);
+        let rate = ceiling(url, &replay, concurrency, slice).await;
+        replay_db += meter.stop().1;
+        replayed += rate * slice.as_secs_f64();
+        ceilings.replay += rate / share;
+    }
+    if replayed > 0.0 {
+        ceilings.replay_db_ms = replay_db.as_secs_f64() * 1e3 / replayed;
     }
     (figures, ceilings)
 }

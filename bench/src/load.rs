@@ -266,12 +266,22 @@ pub(crate) fn ms(d: Duration) -> String {
 
 /// A row for workloads 1 and 2: the ratio to the least SQL, and to the
 /// server's own SQL replayed.
+/// On PostgreSQL, the replay's cell also says what a replayed request cost
+/// PostgreSQL, and the server's request against it.
 pub(crate) fn row_against(name: &str, f: &Figures, ceilings: crate::ceiling::Ceilings) {
-    let replay = format!(
+    let mut replay = format!(
         "{:.0} % of {:.0}/s",
         100.0 * f.rps() / ceilings.replay,
         ceilings.replay
     );
+    if ceilings.replay_db_ms > 0.0 {
+        let (_, db_cpu) = f.cpu_per_request();
+        replay += &format!(
+            " (PostgreSQL {:.3} ms/req; the server's {:.2}×)",
+            ceilings.replay_db_ms,
+            db_cpu / ceilings.replay_db_ms
+        );
+    }
     print_row(name, f, Some(ceilings.least), &replay);
 }
 
