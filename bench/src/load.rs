@@ -46,6 +46,13 @@ pub(crate) struct Figures {
 /// CPU time (user + system) of process `pid`, from `/proc/PID/stat`, in
 /// clock ticks of 1/100 s (Linux's `USER_HZ`).
 fn cpu_ticks(pid: u32) -> u64 {
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after `)`.
+    stat_fields(pid, &[11, 12])
+}
+
+/// The sum of the numeric fields at `at` (counted from 0 after the command
+/// name) of `/proc/PID/stat`; 0 for a process that is gone.
+fn stat_fields(pid: u32, at: &[usize]) -> u64 {
     let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
         return 0;
     };
@@ -54,17 +61,21 @@ fn cpu_ticks(pid: u32) -> u64 {
         return 0;
     };
     let fields: Vec<&str> = rest.split_whitespace().collect();
-    // utime and stime are fields 14 and 15 of the line, 12 and 13 after `)`.
-    let field = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|f| f.parse::<u64>().ok())
-            .unwrap_or(0)
-    };
-    field(11) + field(12)
+    at.iter()
+        .map(|&i| {
+            fields
+                .get(i)
+                .and_then(|f| f.parse::<u64>().ok())
+                .unwrap_or(0)
+        })
+        .sum()
 }
 
-/// CPU ticks of every process named `postgres` (the server and its backends).
+/// CPU ticks of every process named `postgres` (the server and its
+/// backends), with what the backends that exited meanwhile used: PostgreSQL
+/// starts a backend per connection, and a client that connects for a run
+/// (pgbench) leaves none behind, its backends' time added to the
+/// postmaster's reaped children's (`cutime` and `cstime`).
 fn postgres_ticks() -> u64 {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return 0;
@@ -76,8 +87,13 @@ fn postgres_ticks() -> u64 {
             std::fs::read_to_string(format!("/proc/{pid}/comm"))
                 .is_ok_and(|comm| comm.trim() == "postgres")
         })
-        .map(cpu_ticks)
+        .map(|pid| cpu_ticks(pid) + reaped_children_ticks(pid))
         .sum()
+}
+
+/// CPU ticks of the children `pid` has waited for (`cutime` + `cstime`).
+fn reaped_children_ticks(pid: u32) -> u64 {
+    stat_fields(pid, &[13, 14])
 }
 
 /// CPU ticks as time.
