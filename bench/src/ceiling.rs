@@ -107,8 +107,10 @@ where
         figures.db_cpu += f.db_cpu;
         let share = f64::from(rounds);
         ceilings.least += ceiling(url, &least, concurrency, slice).await / share;
+        let processes = crate::load::postgres_processes();
         let meter = crate::load::CpuMeter::start(None);
         let rate = ceiling(url, &replay, concurrency, slice).await;
+        crate::load::postgres_processes_settle(processes).await;
         replay_db += meter.stop().1;
         replayed += rate * slice.as_secs_f64();
         ceilings.replay += rate / share;

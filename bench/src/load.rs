@@ -71,14 +71,10 @@ fn stat_fields(pid: u32, at: &[usize]) -> u64 {
         .sum()
 }
 
-/// CPU ticks of every process named `postgres` (the server and its
-/// backends), with what the backends that exited meanwhile used: PostgreSQL
-/// starts a backend per connection, and a client that connects for a run
-/// (pgbench) leaves none behind, its backends' time added to the
-/// postmaster's reaped children's (`cutime` and `cstime`).
-fn postgres_ticks() -> u64 {
+/// The ids of the processes named `postgres`.
+fn postgres_pids() -> Vec<u32> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
-        return 0;
+        return Vec::new();
     };
     entries
         .flatten()
@@ -87,6 +83,32 @@ fn postgres_ticks() -> u64 {
             std::fs::read_to_string(format!("/proc/{pid}/comm"))
                 .is_ok_and(|comm| comm.trim() == "postgres")
         })
+        .collect()
+}
+
+/// Waits (at most 2 s) until at most `count` PostgreSQL processes run: the
+/// backends of a client that has just disconnected are gone, and reaped
+/// with their time counted.
+pub(crate) async fn postgres_processes_settle(count: usize) {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while postgres_pids().len() > count && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// How many PostgreSQL processes run now.
+pub(crate) fn postgres_processes() -> usize {
+    postgres_pids().len()
+}
+
+/// CPU ticks of every process named `postgres` (the server and its
+/// backends), with what the backends that exited meanwhile used: PostgreSQL
+/// starts a backend per connection, and a client that connects for a run
+/// (pgbench) leaves none behind, its backends' time added to the
+/// postmaster's reaped children's (`cutime` and `cstime`).
+fn postgres_ticks() -> u64 {
+    postgres_pids()
+        .into_iter()
         .map(|pid| cpu_ticks(pid) + reaped_children_ticks(pid))
         .sum()
 }
