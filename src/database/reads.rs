@@ -11,7 +11,10 @@
 //! pool.
 
 use std::{
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -52,9 +55,22 @@ impl Reader {
                     .lock()
                     .map(|mut idle| std::mem::take(&mut *idle));
                 for Idle { conn, .. } in idle.unwrap_or_default() {
+                    reads.pool.open.fetch_sub(1, Ordering::AcqRel);
                     let _ = conn.close().await;
                 }
                 Ok(())
+            }
+        }
+    }
+
+    /// How many connections the pool holds, and how many of them are idle.
+    pub fn connections(&self) -> (i64, i64) {
+        match self {
+            Self::Pool(db) => crate::metrics::pool_usage(db),
+            Self::Postgres(reads) => {
+                let open = reads.pool.open.load(Ordering::Acquire);
+                let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+                (count(open), count(reads.idle().min(open)))
             }
         }
     }
@@ -149,6 +165,8 @@ pub struct PgReads {
 
 struct Inner {
     options: PgConnectOptions,
+    /// Connections open, idle or leased.
+    open: AtomicUsize,
     /// The writing pool beside it: its idle connections are tested once
     /// one of these turns out broken.
     writer: DatabaseConnection,
@@ -170,7 +188,17 @@ struct Lease<'a> {
     /// statement run again.
     reused: bool,
     pool: &'a Inner,
-    _slot: SemaphorePermit<'a>,
+    /// Its place in the pool, held while it is out.
+    slot: Option<SemaphorePermit<'a>>,
+}
+
+impl Drop for Lease<'_> {
+    fn drop(&mut self) {
+        // Not given back: the connection closes with the lease.
+        if self.conn.is_some() {
+            self.pool.open.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
 }
 
 impl Lease<'_> {
@@ -182,13 +210,16 @@ impl Lease<'_> {
 
     /// Its statement ran to the end: the connection serves again.
     fn give_back(mut self) {
-        if let Some(conn) = self.conn.take()
-            && let Ok(mut idle) = self.pool.idle.lock()
-        {
-            idle.push(Idle {
-                conn,
-                since: Instant::now(),
-            });
+        if let Some(conn) = self.conn.take() {
+            match self.pool.idle.lock() {
+                Ok(mut idle) => idle.push(Idle {
+                    conn,
+                    since: Instant::now(),
+                }),
+                Err(_) => {
+                    self.pool.open.fetch_sub(1, Ordering::AcqRel);
+                }
+            }
         }
     }
 }
@@ -205,6 +236,7 @@ impl PgReads {
         Self {
             pool: Arc::new(Inner {
                 options: options.as_ref().clone(),
+                open: AtomicUsize::new(0),
                 writer: db.clone(),
                 idle: Mutex::new(Vec::with_capacity(READ_CONNECTIONS)),
                 slots: Semaphore::new(READ_CONNECTIONS),
@@ -239,30 +271,37 @@ impl PgReads {
             .await
             .map_err(|_| timed_out())?
             .map_err(|_| DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed))?;
+        let mut slot = Some(slot);
         loop {
             let next = pool.idle.lock().ok().and_then(|mut idle| idle.pop());
-            let Some(Idle { mut conn, since }) = next else {
+            let Some(Idle { conn, since }) = next else {
                 break;
             };
-            if since.elapsed() < TEST_IF_IDLE_FOR || conn.ping().await.is_ok() {
-                return Ok(Lease {
-                    conn: Some(conn),
-                    reused: true,
-                    pool,
-                    _slot: slot,
-                });
+            // Leased before it is tested, so that a test cut off closes it
+            // like any other.
+            let mut lease = Lease {
+                conn: Some(conn),
+                reused: true,
+                pool,
+                slot: slot.take(),
+            };
+            if since.elapsed() < TEST_IF_IDLE_FOR || lease.conn().ping().await.is_ok() {
+                return Ok(lease);
             }
+            slot = lease.slot.take();
+            // The broken connection closes with the lease.
         }
         let left = pool.acquire_timeout.saturating_sub(started.elapsed());
         let conn = tokio::time::timeout(left, pool.options.connect())
             .await
             .map_err(|_| timed_out())?
             .map_err(|e| DbErr::Conn(RuntimeErr::SqlxError(Arc::new(e))))?;
+        pool.open.fetch_add(1, Ordering::AcqRel);
         Ok(Lease {
             conn: Some(conn),
             reused: false,
             pool,
-            _slot: slot,
+            slot,
         })
     }
 
@@ -292,6 +331,7 @@ impl PgReads {
                 }
                 Err(e) if lease.reused && broken(&e) => {
                     if let Ok(mut idle) = self.pool.idle.lock() {
+                        self.pool.open.fetch_sub(idle.len(), Ordering::AcqRel);
                         idle.clear();
                     }
                     let writer = self.pool.writer.clone();

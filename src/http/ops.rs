@@ -78,6 +78,6 @@ async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        app.metrics.render(&app.db),
+        app.metrics.render(&app.db, &app.reader),
     )
 }

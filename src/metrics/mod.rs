@@ -24,6 +24,8 @@ use prometheus_client::{
 };
 use sea_orm::DatabaseConnection;
 
+use crate::database::Reader;
+
 mod operations;
 
 use operations::OperationNames;
@@ -97,6 +99,7 @@ pub struct Metrics {
     breached_lookups: Family<OutcomeLabels, Counter>,
     hash_queue: Gauge<i64, AtomicI64>,
     pool: Family<PoolLabels, Gauge<i64, AtomicI64>>,
+    read_pool: Family<PoolLabels, Gauge<i64, AtomicI64>>,
     webhook_attempts: Family<OutcomeLabels, Counter>,
     reset_emails: Family<OutcomeLabels, Counter>,
     resets_undeliverable: Counter,
@@ -209,6 +212,12 @@ impl Metrics {
             "Database pool connections by state",
             pool.clone(),
         );
+        let read_pool = Family::<PoolLabels, Gauge<i64, AtomicI64>>::default();
+        registry.register(
+            "db_read_pool_connections",
+            "Connections of the pool for reads outside transactions, by state",
+            read_pool.clone(),
+        );
         let webhook_attempts = Family::<OutcomeLabels, Counter>::default();
         registry.register(
             "webhook_attempts",
@@ -252,6 +261,7 @@ impl Metrics {
             breached_lookups,
             hash_queue,
             pool,
+            read_pool,
             operations: OperationNames::default(),
         }
     }
@@ -380,15 +390,20 @@ impl Metrics {
         }
     }
 
-    /// The metrics in OpenMetrics text, with the pool gauges read from `db` now.
-    pub fn render(&self, db: &DatabaseConnection) -> String {
-        let (size, idle) = pool_usage(db);
-        self.pool
-            .get_or_create(&PoolLabels { state: "idle" })
-            .set(idle);
-        self.pool
-            .get_or_create(&PoolLabels { state: "in_use" })
-            .set(size - idle);
+    /// The metrics in OpenMetrics text, with the pool gauges read now from
+    /// `db` and from `reader`.
+    pub fn render(&self, db: &DatabaseConnection, reader: &Reader) -> String {
+        for (gauges, (size, idle)) in [
+            (&self.pool, pool_usage(db)),
+            (&self.read_pool, reader.connections()),
+        ] {
+            gauges
+                .get_or_create(&PoolLabels { state: "idle" })
+                .set(idle);
+            gauges
+                .get_or_create(&PoolLabels { state: "in_use" })
+                .set(size - idle);
+        }
         let mut out = String::new();
         // Writing to a String cannot fail.
         let _ = encode(&mut out, &self.registry);
@@ -396,7 +411,8 @@ impl Metrics {
     }
 }
 
-fn pool_usage(db: &DatabaseConnection) -> (i64, i64) {
+/// How many connections `db`'s pool holds, and how many of them are idle.
+pub(crate) fn pool_usage(db: &DatabaseConnection) -> (i64, i64) {
     match db.get_database_backend() {
         sea_orm::DbBackend::Sqlite => {
             let pool = db.get_sqlite_connection_pool();

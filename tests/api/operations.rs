@@ -144,6 +144,16 @@ async fn metrics_move_with_requests_and_outcomes() {
     );
     assert!(after.contains("pwreset_password_hash_queue_depth"));
     assert!(after.contains(r#"pwreset_db_pool_connections{state="idle"}"#));
+    // The reads above went through the read pool, which keeps their
+    // connection; none is out between requests.
+    assert!(sample(&after, r#"pwreset_db_read_pool_connections{state="idle"}"#) >= 1.0);
+    assert_eq!(
+        sample(
+            &after,
+            r#"pwreset_db_read_pool_connections{state="in_use"}"#
+        ),
+        0.0
+    );
     assert!(after.ends_with("# EOF\n"));
 }
 

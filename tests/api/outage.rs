@@ -294,4 +294,6 @@ async fn reads_cut_off_mid_statement_leave_the_read_pool_whole() {
         pwreset::Reader::Postgres(reads) => assert_eq!(reads.idle(), 1),
         pwreset::Reader::Pool(_) => panic!("PostgreSQL reads go through their own pool"),
     }
+    // What `/metrics` reports: the cut-off connections are counted closed.
+    assert_eq!(reader.connections(), (1, 1));
 }

@@ -86,7 +86,7 @@ fn samples(text: &str) -> BTreeMap<String, f64> {
 
 /// What changed between two readings. Left out: how long requests took (the
 /// two paths run the same statements, asserted elsewhere, but no two
-/// requests take the same microseconds) and the pool's momentary state.
+/// requests take the same microseconds) and the pools' momentary state.
 fn changes(before: &str, after: &str) -> BTreeMap<String, f64> {
     let (before, after) = (samples(before), samples(after));
     after
@@ -95,6 +95,7 @@ fn changes(before: &str, after: &str) -> BTreeMap<String, f64> {
             !key.contains("_seconds_sum")
                 && !key.contains("_seconds_bucket")
                 && !key.starts_with("pwreset_db_pool_connections")
+                && !key.starts_with("pwreset_db_read_pool_connections")
         })
         .map(|(key, value)| (key.clone(), value - before.get(key).unwrap_or(&0.0)))
         .filter(|(_, change)| *change != 0.0)
