@@ -36,6 +36,7 @@ mod caller;
 mod code;
 mod email;
 mod error;
+pub mod hex;
 mod id;
 mod metadata;
 mod password;

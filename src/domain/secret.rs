@@ -38,14 +38,7 @@ pub fn webhook_secret() -> String {
 
 /// The hex SHA-256 digest of a secret: what the database stores and looks up.
 pub fn digest(secret: &str) -> String {
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    let hash = Sha256::digest(secret.as_bytes());
-    let mut hex = String::with_capacity(64);
-    for b in hash {
-        hex.push(char::from(HEX[usize::from(b >> 4)]));
-        hex.push(char::from(HEX[usize::from(b & 0x0f)]));
-    }
-    hex
+    super::hex::encode(&Sha256::digest(secret.as_bytes()))
 }
 
 /// A password reset token: 43 URL-safe characters. `Debug` prints `[redacted]`.

@@ -188,7 +188,7 @@ impl BreachedPasswords {
         field: &[&str],
         metrics: &Metrics,
     ) -> Result<()> {
-        let hash = hex_upper(&Sha1::digest(password.expose()));
+        let hash = crate::domain::hex::encode_upper(&Sha1::digest(password.expose()));
         let found = match &self.lookup {
             Lookup::RangeApi {
                 base,
@@ -289,10 +289,6 @@ async fn range(
         cache.insert(prefix.to_owned(), (Instant::now(), range.clone()));
     }
     Ok(range)
-}
-
-fn hex_upper(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02X}")).collect()
 }
 
 /// The count of `hash` (40 upper-case hex digits) in the file at `path`, a

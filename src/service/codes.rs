@@ -113,7 +113,7 @@ impl CodeKeys {
     pub fn digest(&self, code: &ResetCode, reset_id: &str) -> String {
         let (id, key) = &self.keys[0];
         let tag = Self::mac(key, code, reset_id).finalize().into_bytes();
-        let hex: String = tag.iter().map(|b| format!("{b:02x}")).collect();
+        let hex = crate::domain::hex::encode(&tag);
         format!("{id}.{hex}")
     }
 
@@ -124,23 +124,12 @@ impl CodeKeys {
         let (id, hex) = stored.and_then(|s| s.split_once('.')).unwrap_or(("", ""));
         let known = self.keys.iter().find(|(k, _)| k.as_str() == id);
         let key = known.map_or(&self.keys[0].1, |(_, key)| key);
-        let expected = decode_hex(hex).unwrap_or_default();
+        let expected = crate::domain::hex::decode(hex).unwrap_or_default();
         let verified = Self::mac(key, code, reset_id)
             .verify_slice(&expected)
             .is_ok();
         verified && known.is_some()
     }
-}
-
-/// The bytes `hex` spells, two digits each; `None` when it does not.
-fn decode_hex(hex: &str) -> Option<Vec<u8>> {
-    if !hex.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
-        .collect()
 }
 
 #[cfg(test)]

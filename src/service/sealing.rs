@@ -127,7 +127,7 @@ impl SealingKey {
             .chain_update(b"pwreset token key id\0")
             .chain_update(self.0)
             .finalize();
-        KeyId(digest[..4].iter().map(|b| format!("{b:02x}")).collect())
+        KeyId(crate::domain::hex::encode(&digest[..4]))
     }
 }
 

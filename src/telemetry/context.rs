@@ -170,31 +170,15 @@ pub(super) fn new_span_id() -> [u8; 8] {
     id
 }
 
-/// Lower-case hexadecimal.
-pub(super) fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
-}
+pub(super) use crate::domain::hex::encode as hex;
 
-/// `N` bytes from exactly `2 × N` lower-case hex digits.
+/// `N` bytes from exactly `2 × N` lower-case hex digits (W3C Trace Context
+/// refuses upper case).
 fn hex_array<const N: usize>(text: &str) -> Option<[u8; N]> {
-    if text.len() != N * 2
-        || !text
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    {
+    if text.bytes().any(|b| b.is_ascii_uppercase()) {
         return None;
     }
-    let mut out = [0u8; N];
-    for (i, byte) in out.iter_mut().enumerate() {
-        *byte = u8::from_str_radix(&text[i * 2..i * 2 + 2], 16).ok()?;
-    }
-    Some(out)
+    crate::domain::hex::decode(text)?.try_into().ok()
 }
 
 #[cfg(test)]
