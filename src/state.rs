@@ -5,9 +5,8 @@ use std::sync::Arc;
 use chrono::Duration;
 use sea_orm::DatabaseConnection;
 
-use crate::database::Reader;
-
 use crate::{
+    database::Reader,
     metrics::Metrics,
     service::{
         self, Clock,

@@ -5,10 +5,9 @@ use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
-use crate::database::Reader;
-
 use super::Config;
 use crate::{
+    database::Reader,
     metrics::Metrics,
     service::{
         Clock, SystemClock, api_keys::KeyCache, mail::MailSettings, password::PasswordHasher,

@@ -177,6 +177,22 @@ pub async fn connect_reader_with(
     Database::connect(options).await
 }
 
+/// How many connections `db`'s pool holds, and how many of them are idle.
+pub fn pool_connections(db: &DatabaseConnection) -> (i64, i64) {
+    let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+    match db.get_database_backend() {
+        DbBackend::Sqlite => {
+            let pool = db.get_sqlite_connection_pool();
+            (i64::from(pool.size()), count(pool.num_idle()))
+        }
+        DbBackend::Postgres => {
+            let pool = db.get_postgres_connection_pool();
+            (i64::from(pool.size()), count(pool.num_idle()))
+        }
+        _ => (0, 0),
+    }
+}
+
 /// The PostgreSQL advisory lock that one migrating process holds at a time.
 const MIGRATION_LOCK: i64 = 0x7077_7265_7365_7401; // "pwreset" + 1
 

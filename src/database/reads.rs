@@ -66,7 +66,7 @@ impl Reader {
     /// How many connections the pool holds, and how many of them are idle.
     pub fn connections(&self) -> (i64, i64) {
         match self {
-            Self::Pool(db) => crate::metrics::pool_usage(db),
+            Self::Pool(db) => super::pool_connections(db),
             Self::Postgres(reads) => {
                 let open = reads.pool.open.load(Ordering::Acquire);
                 let count = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
@@ -307,7 +307,7 @@ impl PgReads {
 
     /// Runs `stmt` and reads all its rows. When a connection that had served
     /// before turns out broken (PostgreSQL restarted, the network dropped
-    /// it), the idle ones are let go and the statement runs once more on a
+    /// it), the idle ones are let go and the statement runs again on a
     /// new connection: it only reads.
     async fn fetch_all(&self, stmt: &Statement) -> Result<Vec<QueryResult>, DbErr> {
         loop {

@@ -394,7 +394,7 @@ impl Metrics {
     /// `db` and from `reader`.
     pub fn render(&self, db: &DatabaseConnection, reader: &Reader) -> String {
         for (gauges, (size, idle)) in [
-            (&self.pool, pool_usage(db)),
+            (&self.pool, crate::database::pool_connections(db)),
             (&self.read_pool, reader.connections()),
         ] {
             gauges
@@ -408,20 +408,5 @@ impl Metrics {
         // Writing to a String cannot fail.
         let _ = encode(&mut out, &self.registry);
         out
-    }
-}
-
-/// How many connections `db`'s pool holds, and how many of them are idle.
-pub(crate) fn pool_usage(db: &DatabaseConnection) -> (i64, i64) {
-    match db.get_database_backend() {
-        sea_orm::DbBackend::Sqlite => {
-            let pool = db.get_sqlite_connection_pool();
-            (i64::from(pool.size()), pool.num_idle() as i64)
-        }
-        sea_orm::DbBackend::Postgres => {
-            let pool = db.get_postgres_connection_pool();
-            (i64::from(pool.size()), pool.num_idle() as i64)
-        }
-        _ => (0, 0),
     }
 }

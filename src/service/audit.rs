@@ -1,7 +1,6 @@
 //! The audit trail: every attempt to create or complete a reset, with its
 //! outcome, key, client IP and customer (when known). Never a token or password.
 
-use crate::database::Reader;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
@@ -14,6 +13,7 @@ use super::{
 };
 use crate::service::statement;
 use crate::{
+    database::Reader,
     domain::{AUDIT_EVENT_ID_PREFIX, AuditAction, AuditOutcome, Caller, Mode, PublicId},
     entity::reset_audit_event as audit,
 };

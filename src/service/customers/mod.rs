@@ -5,7 +5,6 @@ mod search;
 
 pub use search::{SEARCHABLE, search};
 
-use crate::database::Reader;
 use std::collections::HashMap;
 
 use serde_json::{Value, json};
@@ -25,6 +24,7 @@ use super::{
 };
 use crate::service::statement;
 use crate::{
+    database::Reader,
     domain::{
         CUSTOMER_ID_PREFIX, Email, Metadata, Mode, Password, PublicId, RawPassword, Reference,
         Topic,

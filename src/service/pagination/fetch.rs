@@ -215,7 +215,7 @@ impl<E: Keyed> PagePlan<E> {
     }
 
     /// `query` (the plan's, perhaps shaped) as a statement for `db`, limited
-    /// to one row more than the page, the limit written in on SQLite
+    /// to one row more than the page, the limit written in
     /// ([`statement::built`]).
     fn statement(&self, db: &Reader, query: Select<E>) -> Statement {
         statement::built(db, query, self.window.limit + 1)

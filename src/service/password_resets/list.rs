@@ -1,6 +1,5 @@
 //! Lists of resets: filters, sorts and keyset pages.
 
-use crate::database::Reader;
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, JoinType, QueryFilter, QueryResult,
@@ -9,6 +8,7 @@ use sea_orm::{
 
 use super::{ResetStatus, status_condition};
 use crate::{
+    database::Reader,
     domain::Mode,
     entity::{Projection, customer, customer_password_reset as reset},
     service::{

@@ -107,25 +107,40 @@ async fn a_reset_listed_with_its_customer_reads_as_it_does_alone() {
             json!({}),
         )
         .await;
-    let nodes = listed["data"]["customerPasswordResets"]["nodes"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{listed}"));
-    assert_eq!(nodes.len(), 3, "{listed}");
+    let nodes = listed_resets(&listed, 3);
     for node in nodes {
-        let alone = app
-            .gql(
-                Some(&app.integration),
-                &format!("query($id: ID!) {{ customerPasswordReset(id: $id) {{ {fields} }} }}"),
-                json!({ "id": node["id"] }),
-            )
-            .await;
-        assert_eq!(node, &alone["data"]["customerPasswordReset"], "{alone}");
+        assert_reads_as_alone(&app, node, fields).await;
     }
     let statuses: Vec<&str> = nodes
         .iter()
         .map(|n| n["status"].as_str().unwrap())
         .collect();
     assert_eq!(statuses, ["PENDING", "COMPLETED", "PENDING"]);
+}
+
+/// The nodes of the reset list `listed` answered, `count` of them.
+fn listed_resets(listed: &Value, count: usize) -> &Vec<Value> {
+    let nodes = listed["data"]["customerPasswordResets"]["nodes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{listed}"));
+    assert_eq!(nodes.len(), count, "{listed}");
+    nodes
+}
+
+/// `node`, a listed reset answering `selection`, is what the reset read
+/// alone with the same selection answers.
+async fn assert_reads_as_alone(app: &TestApp, node: &Value, selection: &str) {
+    let alone = app
+        .gql(
+            Some(&app.integration),
+            &format!("query($id: ID!) {{ customerPasswordReset(id: $id) {{ {selection} }} }}"),
+            json!({ "id": node["id"] }),
+        )
+        .await;
+    assert_eq!(
+        node, &alone["data"]["customerPasswordReset"],
+        "{selection}: {alone}"
+    );
 }
 
 /// Customers with a password and without, one with a reference and
@@ -188,11 +203,7 @@ async fn every_field_of_a_listed_resets_customer_reads_as_the_customer_does_alon
                     json!({}),
                 )
                 .await;
-            let nodes = listed["data"]["customerPasswordResets"]["nodes"]
-                .as_array()
-                .unwrap_or_else(|| panic!("{listed}"));
-            assert_eq!(nodes.len(), 3, "{listed}");
-            for node in nodes {
+            for node in listed_resets(&listed, 3) {
                 let customer = &node["customer"];
                 let alone = app
                     .gql(
@@ -290,24 +301,8 @@ async fn every_field_of_a_listed_reset_reads_as_the_reset_does_alone() {
             let (listed, statements) = app
                 .record_sql(app.gql(Some(&app.integration), &query, json!({})))
                 .await;
-            let nodes = listed["data"]["customerPasswordResets"]["nodes"]
-                .as_array()
-                .unwrap_or_else(|| panic!("{listed}"));
-            assert_eq!(nodes.len(), 4, "{listed}");
-            for node in nodes {
-                let alone = app
-                    .gql(
-                        Some(&app.integration),
-                        &format!(
-                            "query($id: ID!) {{ customerPasswordReset(id: $id) {{ {selection} }} }}"
-                        ),
-                        json!({ "id": node["id"] }),
-                    )
-                    .await;
-                assert_eq!(
-                    node, &alone["data"]["customerPasswordReset"],
-                    "{selection}: {alone}"
-                );
+            for node in listed_resets(&listed, 4) {
+                assert_reads_as_alone(&app, node, &selection).await;
             }
             assert_eq!(reads_of_resets(statements).len(), 1, "{query}");
         }
