@@ -20,6 +20,7 @@ mod m20261205_000012_queue_networks;
 mod m20261205_000013_password_changed_email;
 mod m20261206_000014_reset_codes;
 mod m20261207_000015_trace_links;
+mod m20261208_000016_row_counts;
 
 /// Every migration of the schema, oldest first.
 pub struct Migrator;
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000013_password_changed_email::Migration),
             Box::new(m20261206_000014_reset_codes::Migration),
             Box::new(m20261207_000015_trace_links::Migration),
+            Box::new(m20261208_000016_row_counts::Migration),
         ]
     }
 }

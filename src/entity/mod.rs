@@ -11,6 +11,7 @@ pub mod rate_limit_counter;
 pub mod reset_audit_event;
 pub mod reset_email;
 pub mod reset_request;
+pub mod row_count;
 pub mod webhook;
 pub mod webhook_attempt;
 pub mod webhook_delivery;

@@ -12,6 +12,7 @@ use sea_orm::{
 };
 
 use super::{Error, Result};
+use crate::{domain::Mode, entity::row_count};
 
 /// How a criterion compares an attribute with its value.
 #[derive(
@@ -256,17 +257,23 @@ pub fn condition<C: ColumnTrait>(
     })
 }
 
-/// The rows `select` finds with `search`'s criteria, sorts and page, read
-/// with `columns` and `decode`, and how many there are in all (when
-/// `search.count`; 0 otherwise). Ties are broken by `tiebreak` (the public
-/// id), so pages never overlap.
+/// The rows of `E` in `mode` (its column `by_mode`) that `search`'s
+/// criteria find, sorted and paged, read with `columns` and `decode`, and
+/// how many there are in all (when `search.count`; 0 otherwise). Ties are
+/// broken by `tiebreak` (the public id), so pages never overlap.
+///
+/// Without criteria the total is the count the database keeps of the
+/// mode's rows (the table `row_counts`), read from a few rows; with them,
+/// the matching rows are counted.
 ///
 /// # Errors
 /// [`Error::BadRequest`] for an unknown attribute or bad value;
 /// [`Error::Database`] otherwise.
+#[allow(clippy::too_many_arguments)]
 pub async fn run<E, T>(
     db: &impl ConnectionTrait,
-    select: Select<E>,
+    mode: Mode,
+    by_mode: E::Column,
     known: &[Attribute<E::Column>],
     tiebreak: E::Column,
     search: &Search,
@@ -277,13 +284,15 @@ where
     E: EntityTrait,
     E::Model: Sync,
 {
-    let mut select = select;
+    let mut select = E::find().filter(by_mode.eq(mode));
     for criterion in &search.criteria {
         select = select.filter(condition(known, criterion)?);
     }
     // `COUNT(*)` over the filtered rows alone: no subquery of every column,
     // and no column read from each row.
-    let total = if search.count {
+    let total = if search.count && search.criteria.is_empty() {
+        kept_count(db, E::default().table_name(), mode).await?
+    } else if search.count {
         let counted: Vec<i64> = select
             .clone()
             .select_only()
@@ -329,4 +338,18 @@ where
         .map(decode)
         .collect::<std::result::Result<Vec<_>, _>>()?;
     Ok(Found { rows, total })
+}
+
+/// How many rows of `table` `mode` has, as the database's triggers keep
+/// the count: the sum of the mode's shards in `row_counts`.
+async fn kept_count(db: &impl ConnectionTrait, table: &str, mode: Mode) -> Result<u64> {
+    let shards: Vec<i64> = row_count::Entity::find()
+        .select_only()
+        .column(row_count::Column::N)
+        .filter(row_count::Column::TableName.eq(table))
+        .filter(row_count::Column::Mode.eq(mode))
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(shards.iter().sum::<i64>().try_into().unwrap_or(0))
 }

@@ -1,7 +1,7 @@
 //! Customers as Commerce Layer's REST API lists them: its filters and sorts,
 //! numbered pages with a total.
 
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sea_orm::ConnectionTrait;
 
 use super::shown;
 use crate::{
@@ -60,8 +60,7 @@ pub async fn search(
     mode: Mode,
     query: &crate::service::search::Search,
 ) -> Result<crate::service::search::Found<customer::Shown>> {
-    let select = customer::Entity::find().filter(customer::Column::Mode.eq(mode));
     let decode = |row: &sea_orm::QueryResult| customer::Shown::at_position(row, 0);
-    let key = customer::Column::PublicId;
-    crate::service::search::run(db, select, &SEARCHABLE, key, query, shown, decode).await
+    let (by_mode, key) = (customer::Column::Mode, customer::Column::PublicId);
+    crate::service::search::run(db, mode, by_mode, &SEARCHABLE, key, query, shown, decode).await
 }

@@ -339,10 +339,10 @@ pub async fn search(
     query: &search::Search,
     with: WithCustomers,
 ) -> Result<search::Found<ResetRow>> {
-    let select = reset::Entity::find().filter(reset::Column::Mode.eq(mode));
     search::run(
         db,
-        select,
+        mode,
+        reset::Column::Mode,
         &SEARCHABLE,
         reset::Column::PublicId,
         query,

@@ -228,3 +228,101 @@ async fn include_and_sparse_fieldsets_shape_the_answer() {
     assert_eq!(emails, ["user11@example.com", "user10@example.com"]);
     assert_eq!(customers["meta"]["record_count"], 2);
 }
+
+/// A list's `meta.record_count` with `key`, unfiltered (the count the
+/// database keeps) and with a filter every row passes (counted row by row).
+async fn record_counts(app: &TestApp, key: &str, resource: &str) -> (Value, Value) {
+    let mut counts = Vec::new();
+    for query in ["", "filter[q][created_at_gteq]=2000-01-01"] {
+        let path = format!("/api/{resource}?{query}");
+        let (status, _, body) = call(app, Method::GET, &path, Some(key), None).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        counts.push(body["meta"]["record_count"].clone());
+    }
+    (counts[0].clone(), counts[1].clone())
+}
+
+/// Both counts of resets and of customers, with `key`, checked equal.
+async fn both_counts(app: &TestApp, key: &str) -> (Value, Value) {
+    let (resets, counted_resets) = record_counts(app, key, "customer_password_resets").await;
+    assert_eq!(resets, counted_resets, "resets: kept against counted");
+    let (customers, counted) = record_counts(app, key, "customers").await;
+    assert_eq!(customers, counted, "customers: kept against counted");
+    (resets, customers)
+}
+
+#[tokio::test]
+async fn unfiltered_totals_follow_every_insert_and_delete_in_their_mode() {
+    let app = app().await;
+    let all = twelve(&app).await;
+    assert_eq!(
+        both_counts(&app, &app.integration).await,
+        (12.into(), 12.into())
+    );
+    assert_eq!(
+        both_counts(&app, &app.live_integration).await,
+        (0.into(), 0.into())
+    );
+
+    // Deleted through GraphQL and through the JSON:API.
+    let deleted = app
+        .gql(
+            Some(&app.integration),
+            "mutation($id: ID!) { deleteCustomerPasswordReset(input: { id: $id }) { deletedCustomerPasswordResetId } }",
+            serde_json::json!({ "id": all[0] }),
+        )
+        .await;
+    assert_eq!(
+        deleted["data"]["deleteCustomerPasswordReset"]["deletedCustomerPasswordResetId"], all[0],
+        "{deleted}"
+    );
+    let path = format!("/api/customer_password_resets/{}", all[1]);
+    let (status, _, _) = call(&app, Method::DELETE, &path, Some(&app.integration), None).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        both_counts(&app, &app.integration).await,
+        (10.into(), 12.into())
+    );
+
+    // The other mode's rows count in their own mode only.
+    let created = app
+        .gql(
+            Some(&app.live_integration),
+            "mutation { createCustomer(input: { email: \"live@example.com\" }) { userErrors { code } } }",
+            serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(
+        created["data"]["createCustomer"]["userErrors"],
+        serde_json::json!([])
+    );
+    app.create_reset_with(&app.live_integration, "live@example.com")
+        .await;
+    assert_eq!(
+        both_counts(&app, &app.live_integration).await,
+        (1.into(), 1.into())
+    );
+    assert_eq!(
+        both_counts(&app, &app.integration).await,
+        (10.into(), 12.into())
+    );
+
+    // Rows written while the counts did not exist (an older version) are
+    // counted when the migration adds them.
+    <migration::Migrator as migration::MigratorTrait>::down(&app.db, Some(1))
+        .await
+        .unwrap();
+    app.create_customer("late@example.com", None).await;
+    app.create_reset("late@example.com").await;
+    <migration::Migrator as migration::MigratorTrait>::up(&app.db, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        both_counts(&app, &app.integration).await,
+        (11.into(), 13.into())
+    );
+    assert_eq!(
+        both_counts(&app, &app.live_integration).await,
+        (1.into(), 1.into())
+    );
+}
