@@ -9,7 +9,7 @@ use pwreset::{
     service::{
         customers::{self, NewCustomer},
         password::PasswordHasher,
-        password_resets::{self, NewReset, ResetStatus, Started},
+        password_resets::{self, NewReset, ResetColumns, ResetStatus, Started},
     },
 };
 
@@ -173,7 +173,7 @@ async fn a_request_over_the_time_limit_is_stopped_with_a_clean_503() {
     assert_eq!(response.headers()["retry-after"], "1");
     let body: Value = response.json().await.unwrap();
     assert_eq!(error_codes(&body), ["TIMEOUT"]);
-    let reset = password_resets::get(&app.db, Mode::Test, &id)
+    let reset = password_resets::get(&app.db, Mode::Test, &id, ResetColumns::Shown)
         .await
         .unwrap()
         .unwrap();

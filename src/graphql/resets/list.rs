@@ -180,11 +180,20 @@ const BRIEF_RESET_FIELDS: [&str; 13] = [
 ];
 
 /// How much of each reset the list field of `ctx` selects: the brief
-/// columns when every field asked is one they answer. As with customers,
-/// directives are not weighed: never less than the response shows.
+/// columns when every field asked is one they answer.
 fn resets_asked(ctx: &Context<'_>) -> ResetColumns {
-    let brief = rows_asked(ctx).iter().all(|row| {
-        row.selection_set()
+    columns_for(rows_asked(ctx))
+}
+
+/// The columns that answer every field the selections `resets` ask of a
+/// reset: the brief ones when they do. As with customers, directives are
+/// not weighed: never less than the response shows.
+pub(super) fn columns_for<'a>(
+    resets: impl IntoIterator<Item = async_graphql::SelectionField<'a>>,
+) -> ResetColumns {
+    let brief = resets.into_iter().all(|reset| {
+        reset
+            .selection_set()
             .all(|f| BRIEF_RESET_FIELDS.contains(&f.name()))
     });
     if brief {

@@ -75,15 +75,19 @@ impl CustomerPasswordReset {
         }
     }
 
-    /// The reset with `id` in the caller's mode, if any.
+    /// The reset with `id` in the caller's mode, if any, read with the
+    /// columns the field of `ctx` asks for.
     pub(crate) async fn by_id(ctx: &Context<'_>, id: &str) -> async_graphql::Result<Option<Self>> {
         let principal = access::require(ctx, INTEGRATION)?;
         let state = access::state(ctx);
         let now = state.clock.now();
-        Ok(password_resets::get(&state.reader, principal.mode, id)
-            .await
-            .map_err(to_graphql)?
-            .map(|m| CustomerPasswordReset::new(m, now)))
+        let columns = list::columns_for([ctx.field()]);
+        Ok(
+            password_resets::get(&state.reader, principal.mode, id, columns)
+                .await
+                .map_err(to_graphql)?
+                .map(|m| CustomerPasswordReset::new(m, now)),
+        )
     }
 }
 

@@ -18,7 +18,9 @@ use super::{
 use crate::{
     domain::{PublicId, RawPassword, ResetToken, Role},
     service::{
-        password_resets::{self, NewReset, ResetRow, Started, WithCustomers},
+        password_resets::{
+            self, NewReset, ResetColumns, ResetColumns::Brief, ResetRow, Started, WithCustomers,
+        },
         search::{Criterion, Predicate, Search},
     },
 };
@@ -126,15 +128,17 @@ use crate::entity::customer_password_reset as reset;
 
 /// The public id of `row`'s customer.
 async fn customer_of(api: &Api, row: &reset::Shown) -> Result<Option<String>, ApiError> {
-    let found = find(api, row.mode, &row.public_id, WithCustomers::Brief).await?;
+    let found = find(api, row.mode, &row.public_id, Brief, WithCustomers::Brief).await?;
     Ok(found.and_then(|(_, c)| resources::customer_id(&c).map(str::to_owned)))
 }
 
-/// The reset of `mode` with public id `id`, with its customer as `with` says.
+/// The reset of `mode` with public id `id`, read with the columns `resets`,
+/// with its customer as `with` says.
 async fn find(
     api: &Api,
     mode: crate::domain::Mode,
     id: &str,
+    resets: ResetColumns,
     with: WithCustomers,
 ) -> Result<Option<ResetRow>, ApiError> {
     // No id holds a NUL; PostgreSQL would refuse to compare with one.
@@ -152,7 +156,7 @@ async fn find(
         size: 1,
         ..Search::default()
     };
-    let found = password_resets::search(&api.state.reader, mode, &search, with).await?;
+    let found = password_resets::search(&api.state.reader, mode, &search, resets, with).await?;
     Ok(found.rows.into_iter().next())
 }
 
@@ -199,7 +203,8 @@ pub(super) async fn retrieve(
     } else {
         WithCustomers::No
     };
-    let row = find(&api, principal.mode, &id, with)
+    let columns = resources::reset_columns(&params);
+    let row = find(&api, principal.mode, &id, columns, with)
         .await?
         .ok_or_else(|| not_found(&id))?;
     Ok(document(
@@ -218,7 +223,7 @@ pub(super) async fn customer(
     let principal = called.integration()?;
     let params = Params::parse(raw.as_deref(), false)?;
     params.check(&[])?;
-    let row = find(&api, principal.mode, &id, WithCustomers::Shown)
+    let row = find(&api, principal.mode, &id, Brief, WithCustomers::Shown)
         .await?
         .ok_or_else(|| not_found(&id))?;
     let data = match &row.1 {
@@ -246,8 +251,15 @@ pub(super) async fn list(
     } else {
         WithCustomers::No
     };
-    let found =
-        password_resets::search(&api.state.reader, principal.mode, &params.search, with).await?;
+    let columns = resources::reset_columns(&params);
+    let found = password_resets::search(
+        &api.state.reader,
+        principal.mode,
+        &params.search,
+        columns,
+        with,
+    )
+    .await?;
     let mut included = Vec::new();
     let mut seen = std::collections::HashSet::new();
     let data: Vec<Value> = found

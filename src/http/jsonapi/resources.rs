@@ -8,7 +8,7 @@ use super::query::Params;
 use crate::{
     domain::Role,
     entity::{customer, customer_password_reset as reset},
-    service::password_resets::{self, ListedCustomer},
+    service::password_resets::{self, ListedCustomer, ResetColumns},
 };
 
 /// A reset's type.
@@ -147,6 +147,36 @@ pub(crate) fn reset(base: &str, view: &ResetView<'_>, params: &Params) -> Value 
         resource["relationships"] = json!({ "customer": customer });
     }
     resource
+}
+
+/// The members of a reset that [`reset::Brief`]'s columns answer: all but
+/// the merchant's fields.
+const BRIEF_RESET_MEMBERS: [&str; 9] = [
+    "customer_email",
+    "reset_password_token",
+    "reset_password_code",
+    "reset_password_at",
+    "expires_at",
+    "status",
+    "created_at",
+    "updated_at",
+    "customer",
+];
+
+/// The columns a reset's resource object needs with `params`: the brief
+/// ones when `fields[customer_password_resets]` names only members they
+/// answer.
+pub(crate) fn reset_columns(params: &Params) -> ResetColumns {
+    match params.fields.get(RESETS) {
+        Some(members)
+            if members
+                .iter()
+                .all(|m| BRIEF_RESET_MEMBERS.contains(&m.as_str())) =>
+        {
+            ResetColumns::Brief
+        }
+        _ => ResetColumns::Shown,
+    }
 }
 
 /// `customer` as a resource object.

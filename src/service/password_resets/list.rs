@@ -326,8 +326,9 @@ pub const SEARCHABLE: [search::Attribute<reset::Column>; 8] = {
 };
 
 /// A numbered page of the resets of `mode` that `query` asks for (Commerce
-/// Layer's filters and sorts), each with its customer as `with` asks, and
-/// the whole list's size. No token digest is read.
+/// Layer's filters and sorts), read with the columns `resets`, each with
+/// its customer as `with` asks, and the whole list's size. No token digest
+/// is read.
 ///
 /// # Errors
 /// [`crate::service::Error::BadRequest`] naming an attribute that cannot be
@@ -337,6 +338,7 @@ pub async fn search(
     db: &impl ConnectionTrait,
     mode: Mode,
     query: &search::Search,
+    resets: ResetColumns,
     with: WithCustomers,
 ) -> Result<search::Found<ResetRow>> {
     search::run(
@@ -346,8 +348,8 @@ pub async fn search(
         &SEARCHABLE,
         reset::Column::PublicId,
         query,
-        |select| columns(select, ResetColumns::Shown, with),
-        |row| decode(row, ResetColumns::Shown, with, mode),
+        |select| columns(select, resets, with),
+        |row| decode(row, resets, with, mode),
     )
     .await
 }

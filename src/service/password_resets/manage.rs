@@ -6,7 +6,7 @@ use sea_orm::{
     QuerySelect, QueryTrait, Select, Set, TransactionTrait,
 };
 
-use super::{document, merchant::MerchantInput};
+use super::{ResetColumns, document, merchant::MerchantInput};
 use crate::service::statement;
 use crate::{
     domain::{ErrorCode, Mode, PublicId, RESET_ID_PREFIX, Topic},
@@ -15,23 +15,36 @@ use crate::{
 };
 
 /// The reset of `mode` with public id `id`, as reads show it (without its
-/// token digest); `None` for an unknown or malformed id, or one of another
+/// token digest), read with `columns` (a brief read's other columns hold
+/// placeholders); `None` for an unknown or malformed id, or one of another
 /// mode.
 ///
 /// # Errors
 /// [`Error::Database`] if the query fails.
-pub async fn get(db: &impl ConnectionTrait, mode: Mode, id: &str) -> Result<Option<reset::Shown>> {
+pub async fn get(
+    db: &impl ConnectionTrait,
+    mode: Mode,
+    id: &str,
+    columns: ResetColumns,
+) -> Result<Option<reset::Shown>> {
     let Some(select) = by_public_id(mode, id) else {
         return Ok(None);
     };
     // The public id is unique: no `LIMIT`, which SQLite would have to
     // prepare the statement again for each time.
-    let statement = reset::Shown::select(select.select_only()).build(db.get_database_backend());
-    Ok(db
-        .query_one_raw(statement)
-        .await?
-        .map(|row| reset::Shown::at_position(&row, 0))
-        .transpose()?)
+    let select = select.select_only();
+    let statement = match columns {
+        ResetColumns::Brief => reset::Brief::select(select),
+        ResetColumns::Shown => reset::Shown::select(select),
+    }
+    .build(db.get_database_backend());
+    let Some(row) = db.query_one_raw(statement).await? else {
+        return Ok(None);
+    };
+    Ok(Some(match columns {
+        ResetColumns::Brief => reset::Brief::at_position(&row, 0)?.into_shown(mode),
+        ResetColumns::Shown => reset::Shown::at_position(&row, 0)?,
+    }))
 }
 
 /// The whole row of the reset of `mode` with public id `id`, for a change.

@@ -326,3 +326,80 @@ async fn unfiltered_totals_follow_every_insert_and_delete_in_their_mode() {
         (1.into(), 1.into())
     );
 }
+
+#[tokio::test]
+async fn every_member_asked_alone_reads_as_in_the_whole_resource() {
+    let app = app().await;
+    let all = twelve(&app).await;
+    // One reset with every merchant field set.
+    let metadata = serde_json::json!({ "crm": { "ticket": 7 } });
+    let path = format!("/api/customer_password_resets/{}", all[3]);
+    let body = serde_json::json!({ "data": { "type": "customer_password_resets", "id": all[3],
+        "attributes": { "reference_origin": "crm", "metadata": metadata } } });
+    let (status, _, _) = call(
+        &app,
+        Method::PATCH,
+        &path,
+        Some(&app.integration),
+        Some(body),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (_, whole) = list(&app, "sort=created_at&include=customer").await;
+    let members = [
+        "customer_email",
+        "reset_password_at",
+        "expires_at",
+        "status",
+        "created_at",
+        "updated_at",
+        "reference",
+        "reference_origin",
+        "metadata",
+    ];
+    for member in members {
+        let query =
+            format!("sort=created_at&include=customer&fields[customer_password_resets]={member}");
+        let (status, alone) = list(&app, &query).await;
+        assert_eq!(status, StatusCode::OK, "{alone}");
+        assert_eq!(ids(&alone), ids(&whole));
+        for (one, full) in alone["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(whole["data"].as_array().unwrap())
+        {
+            assert_eq!(
+                one["attributes"][member], full["attributes"][member],
+                "{member}"
+            );
+            assert_eq!(one["meta"], full["meta"]);
+        }
+        let (_, _, by_id) = call(
+            &app,
+            Method::GET,
+            &format!(
+                "/api/customer_password_resets/{}?fields[customer_password_resets]={member}",
+                all[3]
+            ),
+            Some(&app.integration),
+            None,
+        )
+        .await;
+        assert_eq!(
+            by_id["data"]["attributes"][member], whole["data"][3]["attributes"][member],
+            "{member}"
+        );
+    }
+    assert_eq!(whole["data"][3]["attributes"]["metadata"], metadata);
+    assert_eq!(whole["data"][3]["attributes"]["reference"], "Ref-3");
+    let with_customer =
+        "sort=created_at&include=customer&fields[customer_password_resets]=customer";
+    let (_, linked) = list(&app, with_customer).await;
+    assert_eq!(
+        linked["data"][0]["relationships"]["customer"],
+        whole["data"][0]["relationships"]["customer"]
+    );
+    assert_eq!(linked["included"], whole["included"]);
+}
