@@ -55,6 +55,27 @@ super::projection! {
     }
 }
 
+impl Brief {
+    /// As a [`Shown`] of `mode` (the reader's: a read never crosses modes),
+    /// the columns it did not read at placeholder values: for an answer
+    /// that shows none of them.
+    pub fn into_shown(self, mode: Mode) -> Shown {
+        Shown {
+            id: self.id,
+            public_id: self.public_id,
+            mode,
+            email: self.email,
+            email_key: String::new(),
+            reference: None,
+            password_changed_at: None,
+            metadata: Json::Null,
+            created_at: DateTimeUtc::UNIX_EPOCH,
+            updated_at: DateTimeUtc::UNIX_EPOCH,
+            has_password: false,
+        }
+    }
+}
+
 /// A customer has many password resets.
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {

@@ -179,10 +179,19 @@ fn one(api: &Api, row: &ResetRow, role: Role, params: &Params) -> Value {
         now: api.state.clock.now(),
     };
     let mut body = json!({ "data": resources::reset(&api.base, &view, params) });
-    if params.includes("customer")
-        && let Some(password_resets::ListedCustomer::Shown(customer)) = &row.1
-    {
-        body["included"] = json!([resources::customer(&api.base, customer, params)]);
+    if params.includes("customer") {
+        // A brief customer was read only for `fields[customers]` a brief
+        // read answers (`resources::customer_columns`).
+        let customer = match &row.1 {
+            Some(password_resets::ListedCustomer::Shown(c)) => Some(c.clone()),
+            Some(password_resets::ListedCustomer::Brief(c)) => {
+                Some(c.clone().into_shown(row.0.mode))
+            }
+            None => None,
+        };
+        if let Some(customer) = customer {
+            body["included"] = json!([resources::customer(&api.base, &customer, params)]);
+        }
     }
     body
 }
@@ -199,7 +208,7 @@ pub(super) async fn retrieve(
     params.check(INCLUDES)?;
     // As Commerce Layer's: the customer's linkage only when it is included.
     let with = if params.includes("customer") {
-        WithCustomers::Shown
+        resources::customer_columns(&params)
     } else {
         WithCustomers::No
     };
@@ -247,7 +256,7 @@ pub(super) async fn list(
     params.check(INCLUDES)?;
     // As Commerce Layer's: the customer's linkage only when it is included.
     let with = if params.includes("customer") {
-        WithCustomers::Shown
+        resources::customer_columns(&params)
     } else {
         WithCustomers::No
     };

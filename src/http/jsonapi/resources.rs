@@ -8,7 +8,7 @@ use super::query::Params;
 use crate::{
     domain::Role,
     entity::{customer, customer_password_reset as reset},
-    service::password_resets::{self, ListedCustomer, ResetColumns},
+    service::password_resets::{self, ListedCustomer, ResetColumns, WithCustomers},
 };
 
 /// A reset's type.
@@ -176,6 +176,24 @@ pub(crate) fn reset_columns(params: &Params) -> ResetColumns {
             ResetColumns::Brief
         }
         _ => ResetColumns::Shown,
+    }
+}
+
+/// The members of a customer that [`customer::Brief`]'s columns answer.
+const BRIEF_CUSTOMER_MEMBERS: [&str; 1] = ["email"];
+
+/// How an included customer is read with `params`: brief when
+/// `fields[customers]` names only members a brief read answers.
+pub(crate) fn customer_columns(params: &Params) -> WithCustomers {
+    match params.fields.get(CUSTOMERS) {
+        Some(members)
+            if members
+                .iter()
+                .all(|m| BRIEF_CUSTOMER_MEMBERS.contains(&m.as_str())) =>
+        {
+            WithCustomers::Brief
+        }
+        _ => WithCustomers::Shown,
     }
 }
 

@@ -394,6 +394,29 @@ async fn every_member_asked_alone_reads_as_in_the_whole_resource() {
     }
     assert_eq!(whole["data"][3]["attributes"]["metadata"], metadata);
     assert_eq!(whole["data"][3]["attributes"]["reference"], "Ref-3");
+    for member in [
+        "email",
+        "has_password",
+        "password_changed_at",
+        "reference",
+        "metadata",
+        "created_at",
+        "updated_at",
+    ] {
+        let query = format!("sort=created_at&include=customer&fields[customers]={member}");
+        let (status, alone) = list(&app, &query).await;
+        assert_eq!(status, StatusCode::OK, "{alone}");
+        let (included, whole) = (alone["included"].as_array().unwrap(), &whole["included"]);
+        assert_eq!(included.len(), 10, "a page's customers");
+        for (one, full) in included.iter().zip(whole.as_array().unwrap()) {
+            assert_eq!(one["id"], full["id"]);
+            assert_eq!(
+                one["attributes"][member], full["attributes"][member],
+                "{member}"
+            );
+            assert_eq!(one["meta"], full["meta"]);
+        }
+    }
     let with_customer =
         "sort=created_at&include=customer&fields[customer_password_resets]=customer";
     let (_, linked) = list(&app, with_customer).await;
