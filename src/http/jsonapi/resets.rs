@@ -275,15 +275,15 @@ pub(super) async fn list(
         .rows
         .iter()
         .map(|row| {
-            let body = one(&api, row, Role::Integration, &params);
-            if let Some(customers) = body.get("included").and_then(Value::as_array) {
+            let mut body = one(&api, row, Role::Integration, &params);
+            if let Value::Array(customers) = body["included"].take() {
                 for customer in customers {
                     if seen.insert(customer["id"].clone()) {
-                        included.push(customer.clone());
+                        included.push(customer);
                     }
                 }
             }
-            body["data"].clone()
+            body["data"].take()
         })
         .collect();
     let mut body = super::customers::page(&api, RESETS, raw.as_deref(), &params, found.total, data);
