@@ -6,29 +6,32 @@ use axum::{
     http::StatusCode,
     response::Response,
 };
+use serde::{Serialize, Serializer, ser::SerializeMap};
 use serde_json::{Value, json};
 
 use super::{
     Api, ApiError, Called, document,
     query::Params,
-    resources::{self, CUSTOMERS},
+    resources::{self, CUSTOMERS, CustomerResource},
 };
 use crate::service::{
     customers,
     search::{Criterion, Predicate, Search},
 };
 
-/// A list's document: its `data`, `meta.record_count` and
-/// `meta.page_count`, and `links` to the first, previous, next and last
-/// pages, each keeping the request's other parameters.
-pub(super) fn page(
+/// A list's document: its `data` (and `included`, when given),
+/// `meta.record_count` and `meta.page_count`, and `links` to the first,
+/// previous, next and last pages, each keeping the request's other
+/// parameters.
+pub(super) fn page<D: Serialize, I: Serialize>(
     api: &Api,
     kind: &str,
     raw: Option<&str>,
     params: &Params,
     total: u64,
-    data: Vec<Value>,
-) -> Value {
+    data: D,
+    included: Option<I>,
+) -> Response {
     let size = params.search.size.max(1);
     let pages = total.div_ceil(size).max(1);
     let kept: Vec<(String, String)> =
@@ -50,11 +53,35 @@ pub(super) fn page(
     if number < pages {
         links["next"] = json!(link(number + 1));
     }
-    json!({
-        "data": data,
-        "meta": { "record_count": total, "page_count": pages },
-        "links": links,
-    })
+    let page = Page {
+        data,
+        included,
+        links,
+        meta: json!({ "record_count": total, "page_count": pages }),
+    };
+    document(StatusCode::OK, &page)
+}
+
+/// A list's document, written straight to JSON, keys by name (as a JSON
+/// object value writes them).
+struct Page<D, I> {
+    data: D,
+    included: Option<I>,
+    links: Value,
+    meta: Value,
+}
+
+impl<D: Serialize, I: Serialize> Serialize for Page<D, I> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        map.serialize_entry("data", &self.data)?;
+        if let Some(included) = &self.included {
+            map.serialize_entry("included", included)?;
+        }
+        map.serialize_entry("links", &self.links)?;
+        map.serialize_entry("meta", &self.meta)?;
+        map.end()
+    }
 }
 
 /// `GET /api/customers`: Commerce Layer's filters, sorts and numbered pages.
@@ -67,13 +94,25 @@ pub(super) async fn list(
     let params = Params::parse(raw.as_deref(), true)?;
     params.check(&[])?;
     let found = customers::search(&api.state.reader, principal.mode, &params.search).await?;
-    let data = found
+    let data: Vec<_> = found
         .rows
         .iter()
-        .map(|c| resources::customer(&api.base, c, &params))
+        .map(|row| CustomerResource {
+            base: &api.base,
+            row,
+            params: &params,
+        })
         .collect();
-    let body = page(&api, CUSTOMERS, raw.as_deref(), &params, found.total, data);
-    Ok(document(StatusCode::OK, &body))
+    let none: Option<()> = None;
+    Ok(page(
+        &api,
+        CUSTOMERS,
+        raw.as_deref(),
+        &params,
+        found.total,
+        data,
+        none,
+    ))
 }
 
 /// `GET /api/customers/{id}`.

@@ -287,7 +287,7 @@ impl From<service::Error> for ApiError {
 }
 
 /// A JSON:API document answered with `status`.
-pub(crate) fn document(status: StatusCode, body: &Value) -> Response {
+pub(crate) fn document(status: StatusCode, body: &impl serde::Serialize) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_default();
     let mut response = (status, Body::from(bytes)).into_response();
     response

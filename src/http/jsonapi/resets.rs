@@ -2,6 +2,8 @@
 //! completes a reset with `customer_password` and `_reset_password_token`),
 //! delete, and the reset's customer.
 
+use std::borrow::Cow;
+
 use axum::{
     extract::{Path, RawQuery, State},
     http::{HeaderValue, StatusCode, header},
@@ -13,7 +15,7 @@ use super::{
     Api, ApiError, Called, Data, document, forbidden,
     input::{attributes, merchant, only, pointer, text},
     query::Params,
-    resources::{self, RESETS, ResetView},
+    resources::{self, CustomerResource, RESETS, ResetResource, ResetView},
 };
 use crate::{
     domain::{PublicId, RawPassword, ResetToken, Role},
@@ -269,28 +271,64 @@ pub(super) async fn list(
         with,
     )
     .await?;
-    let mut included = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    let data: Vec<Value> = found
+    let now = api.state.clock.now();
+    let views: Vec<ResetView> = found
         .rows
         .iter()
-        .map(|row| {
-            let mut body = one(&api, row, Role::Integration, &params);
-            if let Value::Array(customers) = body["included"].take() {
-                for customer in customers {
-                    if seen.insert(customer["id"].clone()) {
-                        included.push(customer);
-                    }
-                }
-            }
-            body["data"].take()
+        .map(|(row, customer)| ResetView {
+            row,
+            customer_id: resources::customer_id(customer),
+            token: None,
+            code: None,
+            role: Role::Integration,
+            now,
         })
         .collect();
-    let mut body = super::customers::page(&api, RESETS, raw.as_deref(), &params, found.total, data);
-    if params.includes("customer") {
-        body["included"] = Value::Array(included);
-    }
-    Ok(document(StatusCode::OK, &body))
+    let data: Vec<ResetResource> = views
+        .iter()
+        .map(|view| ResetResource {
+            base: &api.base,
+            view,
+            params: &params,
+        })
+        .collect();
+    // Each customer once, in the order the page first shows it.
+    let included = params.includes("customer").then(|| {
+        let mut seen = std::collections::HashSet::new();
+        found
+            .rows
+            .iter()
+            .filter_map(|(row, customer)| match customer {
+                Some(password_resets::ListedCustomer::Shown(c)) => Some(Cow::Borrowed(c)),
+                // Brief only for `fields[customers]` a brief read answers.
+                Some(password_resets::ListedCustomer::Brief(c)) => {
+                    Some(Cow::Owned(c.clone().into_shown(row.mode)))
+                }
+                None => None,
+            })
+            .filter(|c| seen.insert(c.public_id.clone()))
+            .collect::<Vec<_>>()
+    });
+    let included = included.as_ref().map(|customers| {
+        customers
+            .iter()
+            .map(|row| CustomerResource {
+                base: &api.base,
+                row,
+                params: &params,
+            })
+            .collect::<Vec<_>>()
+    });
+    let (kind, raw) = (RESETS, raw.as_deref());
+    Ok(super::customers::page(
+        &api,
+        kind,
+        raw,
+        &params,
+        found.total,
+        data,
+        included,
+    ))
 }
 
 /// `PATCH /api/customer_password_resets/{id}`: `customer_password` with
