@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder,
     QueryResult, QuerySelect, QueryTrait, Select,
-    sea_query::{Asterisk, Expr, ExprTrait, Func, LikeExpr},
+    sea_query::{Asterisk, Expr, ExprTrait, Func, LikeExpr, Query, QueryStatementBuilder},
 };
 
 use super::{Error, Result};
@@ -288,11 +288,12 @@ where
     for criterion in &search.criteria {
         select = select.filter(condition(known, criterion)?);
     }
-    // `COUNT(*)` over the filtered rows alone: no subquery of every column,
-    // and no column read from each row.
-    let total = if search.count && search.criteria.is_empty() {
-        kept_count(db, E::default().table_name(), mode).await?
-    } else if search.count {
+    // Without criteria the kept count rides along with the page (one more
+    // column); with them, `COUNT(*)` over the filtered rows alone: no
+    // subquery of every column, and no column read from each row.
+    let table = E::default().table_name();
+    let kept = search.count && search.criteria.is_empty();
+    let total = if search.count && !kept {
         let counted: Vec<i64> = select
             .clone()
             .select_only()
@@ -326,18 +327,50 @@ where
     // The first page, the one read most, has its limit written in so that
     // the database keeps it planned (see `statement::built`); with a bound
     // offset, later pages are planned on each run.
+    let columns = |select| {
+        let select = columns(select);
+        if kept {
+            select.expr_as(kept_count_column(table, mode), KEPT_COUNT)
+        } else {
+            select
+        }
+    };
     let statement = if offset == 0 {
         super::statement::built(db, columns(select), search.size)
     } else {
         columns(select.offset(offset).limit(search.size)).build(db.get_database_backend())
     };
-    let rows = db
-        .query_all_raw(statement)
-        .await?
+    let found = db.query_all_raw(statement).await?;
+    let total = match found.first() {
+        Some(first) if kept => first
+            .try_get::<i64>("", KEPT_COUNT)?
+            .try_into()
+            .unwrap_or(0),
+        // An empty page (past the end, or an empty list) carries no count.
+        None if kept => kept_count(db, table, mode).await?,
+        _ => total,
+    };
+    let rows = found
         .iter()
         .map(decode)
         .collect::<std::result::Result<Vec<_>, _>>()?;
     Ok(Found { rows, total })
+}
+
+/// The name of the kept count's column in a page's statement.
+const KEPT_COUNT: &str = "kept_record_count";
+
+/// The kept count of `table`'s rows in `mode`, as a column: a subquery that
+/// the database runs once per statement.
+fn kept_count_column(table: &str, mode: Mode) -> Expr {
+    let sum = Func::coalesce([Expr::col(row_count::Column::N).sum(), Expr::val(0i64)]);
+    let query = Query::select()
+        .expr(Func::cast_as(sum, "BIGINT"))
+        .from(row_count::Entity)
+        .and_where(row_count::Column::TableName.eq(table))
+        .and_where(row_count::Column::Mode.eq(mode))
+        .to_owned();
+    Expr::SubQuery(None, Box::new(query.into_sub_query_statement()))
 }
 
 /// How many rows of `table` `mode` has, as the database's triggers keep

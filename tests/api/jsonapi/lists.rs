@@ -263,6 +263,15 @@ async fn unfiltered_totals_follow_every_insert_and_delete_in_their_mode() {
         both_counts(&app, &app.live_integration).await,
         (0.into(), 0.into())
     );
+    // The page and its total in one statement; past the last page, the
+    // total still.
+    let ((status, page), statements) = app.record_sql(list(&app, "page[size]=5")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page["meta"]["record_count"], 12);
+    assert_eq!(statements.len(), 1, "{statements:?}");
+    let (_, past) = list(&app, "page[size]=5&page[number]=4").await;
+    assert_eq!(past["data"], serde_json::json!([]));
+    assert_eq!(past["meta"]["record_count"], 12);
 
     // Deleted through GraphQL and through the JSON:API.
     let deleted = app
