@@ -375,7 +375,7 @@ fn kept_count_column(table: &str, mode: Mode) -> Expr {
 
 /// How many rows of `table` `mode` has, as the database's triggers keep
 /// the count: the sum of the mode's shards in `row_counts`.
-async fn kept_count(db: &impl ConnectionTrait, table: &str, mode: Mode) -> Result<u64> {
+pub(crate) async fn kept_count(db: &impl ConnectionTrait, table: &str, mode: Mode) -> Result<u64> {
     let shards: Vec<i64> = row_count::Entity::find()
         .select_only()
         .column(row_count::Column::N)

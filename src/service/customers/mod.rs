@@ -325,19 +325,31 @@ pub async fn list(
     direction: Direction,
     page: PageArgs,
 ) -> Result<Page<customer::Entity, customer::Shown>> {
+    let CustomerFilter {
+        ids,
+        email,
+        reference,
+    } = filter;
+    let unfiltered = ids.is_none() && email.is_none() && reference.is_none();
     let mut cond = Condition::all().add(customer::Column::Mode.eq(mode));
-    if let Some(ids) = filter.ids {
+    if let Some(ids) = ids {
         cond = cond.add(customer::Column::PublicId.is_in(ids));
     }
-    if let Some(email) = filter.email {
+    if let Some(email) = email {
         cond = cond.add(customer::Column::EmailKey.eq(email.trim().to_lowercase()));
     }
-    if let Some(reference) = filter.reference {
+    if let Some(reference) = reference {
         cond = cond.add(customer::Column::Reference.eq(reference));
     }
     let select = customer::Entity::find().filter(cond);
     let decode = |row: &sea_orm::QueryResult| customer::Shown::at_position(row, 0);
-    pagination::fetch_page_as(db, select, &sort_key(sort), direction, page, shown, decode).await
+    let key = sort_key(sort);
+    let mut page =
+        pagination::fetch_page_as(db, select, &key, direction, page, shown, decode).await?;
+    if unfiltered {
+        page.counter = page.counter.unfiltered(mode);
+    }
+    Ok(page)
 }
 
 /// A customer as a JSON:API resource object, as webhook events carry it

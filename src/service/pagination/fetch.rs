@@ -189,6 +189,7 @@ impl<E: Keyed> PagePlan<E> {
         let counter = Counter {
             select: select.clone(),
             db: db.clone(),
+            unfiltered: None,
         };
         // Backward pages are read in the reverse order, then flipped.
         let ascending = (direction == Direction::Asc) == window.forward;

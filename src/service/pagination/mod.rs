@@ -9,7 +9,7 @@ use sea_orm::{ColumnTrait, Condition, EntityTrait, PaginatorTrait, Select, Value
 use serde::{Deserialize, Serialize};
 
 use super::{Error, Result};
-use crate::database::Reader;
+use crate::{database::Reader, domain::Mode};
 
 mod fetch;
 
@@ -227,6 +227,9 @@ impl<E: EntityTrait, T> Page<E, T> {
 pub struct Counter<E: EntityTrait> {
     select: Select<E>,
     db: Reader,
+    /// Set when the list is every row of this mode: the count the
+    /// database keeps answers.
+    unfiltered: Option<Mode>,
 }
 
 impl<E: EntityTrait> Counter<E>
@@ -234,11 +237,26 @@ where
     E::Model: Sync,
 {
     /// Counts every row matching the list's filter, ignoring paging: one query,
-    /// run only when a client asks for `totalCount`.
+    /// run only when a client asks for `totalCount`; for a list of every row
+    /// of a mode, a read of the count the database keeps.
     ///
     /// # Errors
     /// [`Error::Database`] if the count fails.
     pub async fn count(&self) -> Result<u64> {
-        Ok(self.select.clone().count(&self.db).await?)
+        match self.unfiltered {
+            Some(mode) => {
+                super::search::kept_count(&self.db, E::default().table_name(), mode).await
+            }
+            None => Ok(self.select.clone().count(&self.db).await?),
+        }
+    }
+
+    /// The same counter, told that its list is every row of `mode` (the
+    /// caller's filter holds nothing but the mode).
+    pub(crate) fn unfiltered(self, mode: Mode) -> Self {
+        Self {
+            unfiltered: Some(mode),
+            ..self
+        }
     }
 }

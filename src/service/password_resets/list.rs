@@ -41,6 +41,33 @@ pub struct ResetFilter {
     pub reset_password_at: Option<TimeRange>,
 }
 
+impl ResetFilter {
+    /// Whether it sets no criterion (an empty `status` list is one: it is
+    /// counted as asked, never from the kept count).
+    fn is_empty(&self) -> bool {
+        let Self {
+            ids,
+            customer_id,
+            customer_key,
+            customer_email,
+            status,
+            reference,
+            created_at,
+            updated_at,
+            reset_password_at,
+        } = self;
+        ids.is_none()
+            && customer_id.is_none()
+            && customer_key.is_none()
+            && customer_email.is_none()
+            && status.is_none()
+            && reference.is_none()
+            && created_at.is_none()
+            && updated_at.is_none()
+            && reset_password_at.is_none()
+    }
+}
+
 /// What a reset list can be sorted by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResetSort {
@@ -228,6 +255,7 @@ pub async fn list(
         columns: resets,
         with_customers,
     } = listing;
+    let unfiltered = filter.is_empty();
     let mut cond = Condition::all().add(C::Mode.eq(mode));
     if let Some(ids) = filter.ids {
         cond = cond.add(C::PublicId.is_in(ids));
@@ -265,7 +293,7 @@ pub async fn list(
         }
     }
     let select = reset::Entity::find().filter(cond);
-    pagination::fetch_page_as(
+    let mut page = pagination::fetch_page_as(
         db,
         select,
         &sort_key(sort),
@@ -274,7 +302,11 @@ pub async fn list(
         |select| columns(select, resets, with_customers),
         |row| decode(row, resets, with_customers, mode),
     )
-    .await
+    .await?;
+    if unfiltered {
+        page.counter = page.counter.unfiltered(mode);
+    }
+    Ok(page)
 }
 
 /// What a reset can be searched and sorted by, as Commerce Layer names it.

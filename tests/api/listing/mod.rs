@@ -350,3 +350,54 @@ async fn total_count_costs_a_query_only_when_asked_for() {
         "one COUNT query, and only when asked for"
     );
 }
+
+#[tokio::test]
+async fn unfiltered_total_counts_come_from_the_kept_counts_and_agree_with_counting() {
+    let app = TestApp::spawn().await;
+    let ids = seed(&app, 5).await;
+    let delete = "mutation($id: ID!) { deleteCustomerPasswordReset(input: { id: $id }) { deletedCustomerPasswordResetId } }";
+    app.gql(Some(&app.integration), delete, json!({ "id": ids[0] }))
+        .await;
+    let unfiltered = "{ customerPasswordResets { totalCount } customers { totalCount } }";
+    let (body, statements) = app
+        .record_sql(app.gql(Some(&app.integration), unfiltered, json!({})))
+        .await;
+    assert_eq!(
+        body["data"]["customerPasswordResets"]["totalCount"], 4,
+        "{body}"
+    );
+    assert_eq!(body["data"]["customers"]["totalCount"], 5, "{body}");
+    let counts: Vec<&String> = statements.iter().filter(|s| s.contains("COUNT")).collect();
+    assert!(counts.is_empty(), "no row counted: {counts:?}");
+    assert_eq!(
+        statements
+            .iter()
+            .filter(|s| s.contains("row_counts"))
+            .count(),
+        2,
+        "{statements:?}"
+    );
+    // A filter every row passes is counted row by row, to the same totals.
+    let counted = "query($from: DateTime!) {
+        customerPasswordResets(filter: { createdAt: { from: $from } }) { totalCount } }";
+    let from = (start_time() - Duration::days(1)).to_rfc3339();
+    let (body, statements) = app
+        .record_sql(app.gql(Some(&app.integration), counted, json!({ "from": from })))
+        .await;
+    assert_eq!(
+        body["data"]["customerPasswordResets"]["totalCount"], 4,
+        "{body}"
+    );
+    assert!(
+        statements.iter().any(|s| s.contains("COUNT")),
+        "{statements:?}"
+    );
+    // The other mode counts its own.
+    let (live, _) = app
+        .record_sql(app.gql(Some(&app.live_integration), unfiltered, json!({})))
+        .await;
+    assert_eq!(
+        live["data"]["customerPasswordResets"]["totalCount"], 0,
+        "{live}"
+    );
+}
