@@ -8,7 +8,9 @@ use chrono::{DateTime, Utc};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, Order, QueryFilter, QueryOrder,
     QueryResult, QuerySelect, QueryTrait, Select,
-    sea_query::{Asterisk, Expr, ExprTrait, Func, LikeExpr, Query, QueryStatementBuilder},
+    sea_query::{
+        Asterisk, Expr, ExprTrait, Func, LikeExpr, Query, QueryStatementBuilder, SelectStatement,
+    },
 };
 
 use super::{Error, Result};
@@ -360,29 +362,33 @@ where
 /// The name of the kept count's column in a page's statement.
 const KEPT_COUNT: &str = "kept_record_count";
 
-/// The kept count of `table`'s rows in `mode`, as a column: a subquery that
-/// the database runs once per statement.
-fn kept_count_column(table: &str, mode: Mode) -> Expr {
+/// The kept count of `table`'s rows in `mode`: the sum of the mode's
+/// shards in `row_counts`, which the database's triggers keep.
+fn kept_count_query(table: &str, mode: Mode) -> SelectStatement {
     let sum = Func::coalesce([Expr::col(row_count::Column::N).sum(), Expr::val(0i64)]);
-    let query = Query::select()
-        .expr(Func::cast_as(sum, "BIGINT"))
+    Query::select()
+        .expr_as(Func::cast_as(sum, "BIGINT"), KEPT_COUNT)
         .from(row_count::Entity)
         .and_where(row_count::Column::TableName.eq(table))
         .and_where(row_count::Column::Mode.eq(mode))
-        .to_owned();
+        .to_owned()
+}
+
+/// [`kept_count_query`] as a column: a subquery that the database runs
+/// once per statement.
+fn kept_count_column(table: &str, mode: Mode) -> Expr {
+    let query = kept_count_query(table, mode);
     Expr::SubQuery(None, Box::new(query.into_sub_query_statement()))
 }
 
-/// How many rows of `table` `mode` has, as the database's triggers keep
-/// the count: the sum of the mode's shards in `row_counts`.
+/// How many rows of `table` `mode` has, as [`kept_count_query`] reads it.
 pub(crate) async fn kept_count(db: &impl ConnectionTrait, table: &str, mode: Mode) -> Result<u64> {
-    let shards: Vec<i64> = row_count::Entity::find()
-        .select_only()
-        .column(row_count::Column::N)
-        .filter(row_count::Column::TableName.eq(table))
-        .filter(row_count::Column::Mode.eq(mode))
-        .into_tuple()
-        .all(db)
-        .await?;
-    Ok(shards.iter().sum::<i64>().try_into().unwrap_or(0))
+    let statement = db
+        .get_database_backend()
+        .build(&kept_count_query(table, mode));
+    let total = match db.query_one_raw(statement).await? {
+        Some(row) => row.try_get::<i64>("", KEPT_COUNT)?,
+        None => 0,
+    };
+    Ok(total.try_into().unwrap_or(0))
 }

@@ -272,23 +272,19 @@ pub(super) async fn list(
     )
     .await?;
     let now = api.state.clock.now();
-    let views: Vec<ResetView> = found
+    let data: Vec<ResetResource> = found
         .rows
         .iter()
-        .map(|(row, customer)| ResetView {
-            row,
-            customer_id: resources::customer_id(customer),
-            token: None,
-            code: None,
-            role: Role::Integration,
-            now,
-        })
-        .collect();
-    let data: Vec<ResetResource> = views
-        .iter()
-        .map(|view| ResetResource {
+        .map(|(row, customer)| ResetResource {
             base: &api.base,
-            view,
+            view: ResetView {
+                row,
+                customer_id: resources::customer_id(customer),
+                token: None,
+                code: None,
+                role: Role::Integration,
+                now,
+            },
             params: &params,
         })
         .collect();

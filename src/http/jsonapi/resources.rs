@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Serialize, Serializer, ser::SerializeMap};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::query::Params;
 use crate::{
@@ -108,7 +108,11 @@ pub(crate) struct ResetView<'a> {
 
 /// `reset` as a resource object.
 pub(crate) fn reset(base: &str, view: &ResetView<'_>, params: &Params) -> Value {
-    to_value(&ResetResource { base, view, params })
+    to_value(&ResetResource {
+        base,
+        view: *view,
+        params,
+    })
 }
 
 /// `customer` as a resource object.
@@ -126,13 +130,13 @@ fn to_value(resource: &impl Serialize) -> Value {
 /// reads the same whichever way it was built.
 pub(crate) struct ResetResource<'a> {
     pub base: &'a str,
-    pub view: &'a ResetView<'a>,
+    pub view: ResetView<'a>,
     pub params: &'a Params,
 }
 
 impl Serialize for ResetResource<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let (view, row) = (self.view, self.view.row);
+        let (view, row) = (&self.view, self.view.row);
         let status = password_resets::status(row, view.now).as_str();
         let merchant = |attribute| (view.role == Role::Integration).then_some(attribute);
         let attributes = Attributes {
@@ -170,23 +174,23 @@ impl Serialize for ResetResource<'_> {
             id: &row.public_id,
             tail: "",
         };
-        let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("attributes", &attributes)?;
-        map.serialize_entry("id", &row.public_id)?;
-        map.serialize_entry("links", &Entry("self", &link))?;
-        map.serialize_entry("meta", &Entry("mode", row.mode.as_str()))?;
-        if self.params.shows(RESETS, "customer") {
-            let customer = Relationship {
+        let customer = self
+            .params
+            .shows(RESETS, "customer")
+            .then_some(Relationship {
                 id: view.customer_id,
                 related: Url {
                     tail: "/customer",
                     ..link
                 },
-            };
-            map.serialize_entry("relationships", &Entry("customer", &customer))?;
+            });
+        Envelope {
+            link,
+            mode: row.mode.as_str(),
+            attributes,
+            customer,
         }
-        map.serialize_entry("type", RESETS)?;
-        map.end()
+        .serialize(serializer)
     }
 }
 
@@ -222,12 +226,37 @@ impl Serialize for CustomerResource<'_> {
             id: &row.public_id,
             tail: "",
         };
+        Envelope {
+            link,
+            mode: row.mode.as_str(),
+            attributes,
+            customer: None,
+        }
+        .serialize(serializer)
+    }
+}
+
+/// What every resource object holds around its attributes: its id and type
+/// (from `link`, its own URL), links, meta and, for a reset, the customer
+/// relationship; keys by name.
+struct Envelope<'a, A> {
+    link: Url<'a>,
+    mode: &'static str,
+    attributes: A,
+    customer: Option<Relationship<'a>>,
+}
+
+impl<A: Serialize> Serialize for Envelope<'_, A> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("attributes", &attributes)?;
-        map.serialize_entry("id", &row.public_id)?;
-        map.serialize_entry("links", &Entry("self", &link))?;
-        map.serialize_entry("meta", &Entry("mode", row.mode.as_str()))?;
-        map.serialize_entry("type", CUSTOMERS)?;
+        map.serialize_entry("attributes", &self.attributes)?;
+        map.serialize_entry("id", self.link.id)?;
+        map.serialize_entry("links", &Entry("self", &self.link))?;
+        map.serialize_entry("meta", &Entry("mode", self.mode))?;
+        if let Some(customer) = &self.customer {
+            map.serialize_entry("relationships", &Entry("customer", customer))?;
+        }
+        map.serialize_entry("type", self.link.kind)?;
         map.end()
     }
 }
@@ -320,10 +349,21 @@ impl Serialize for Relationship<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(None)?;
         if let Some(id) = self.id {
-            let linkage = json!({ "id": id, "type": CUSTOMERS });
-            map.serialize_entry("data", &linkage)?;
+            map.serialize_entry("data", &Linkage(id))?;
         }
         map.serialize_entry("links", &Entry("related", &self.related))?;
+        map.end()
+    }
+}
+
+/// A customer's resource identifier: `{"id": …, "type": "customers"}`.
+struct Linkage<'a>(&'a str);
+
+impl Serialize for Linkage<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(2))?;
+        map.serialize_entry("id", self.0)?;
+        map.serialize_entry("type", CUSTOMERS)?;
         map.end()
     }
 }
@@ -346,15 +386,10 @@ const BRIEF_RESET_MEMBERS: [&str; 9] = [
 /// ones when `fields[customer_password_resets]` names only members they
 /// answer.
 pub(crate) fn reset_columns(params: &Params) -> ResetColumns {
-    match params.fields.get(RESETS) {
-        Some(members)
-            if members
-                .iter()
-                .all(|m| BRIEF_RESET_MEMBERS.contains(&m.as_str())) =>
-        {
-            ResetColumns::Brief
-        }
-        _ => ResetColumns::Shown,
+    if only_brief(params, RESETS, &BRIEF_RESET_MEMBERS) {
+        ResetColumns::Brief
+    } else {
+        ResetColumns::Shown
     }
 }
 
@@ -364,16 +399,19 @@ const BRIEF_CUSTOMER_MEMBERS: [&str; 1] = ["email"];
 /// How an included customer is read with `params`: brief when
 /// `fields[customers]` names only members a brief read answers.
 pub(crate) fn customer_columns(params: &Params) -> WithCustomers {
-    match params.fields.get(CUSTOMERS) {
-        Some(members)
-            if members
-                .iter()
-                .all(|m| BRIEF_CUSTOMER_MEMBERS.contains(&m.as_str())) =>
-        {
-            WithCustomers::Brief
-        }
-        _ => WithCustomers::Shown,
+    if only_brief(params, CUSTOMERS, &BRIEF_CUSTOMER_MEMBERS) {
+        WithCustomers::Brief
+    } else {
+        WithCustomers::Shown
     }
+}
+
+/// Whether `fields[kind]` is given and names only members of `brief`.
+fn only_brief(params: &Params, kind: &str, brief: &[&str]) -> bool {
+    params
+        .fields
+        .get(kind)
+        .is_some_and(|members| members.iter().all(|m| brief.contains(&m.as_str())))
 }
 
 /// The public id of a listed reset's customer.
@@ -389,6 +427,7 @@ pub(crate) fn customer_id(listed: &Option<ListedCustomer>) -> Option<&str> {
 mod tests {
     use super::*;
     use crate::domain::{Delivery, Mode};
+    use serde_json::json;
 
     fn params(query: &str) -> Params {
         Params::parse(Some(query), false).unwrap()
@@ -459,7 +498,7 @@ mod tests {
             };
             let resource = ResetResource {
                 base: "https://api.example",
-                view: &view,
+                view,
                 params: &params,
             };
             let written = serde_json::to_string(&resource).unwrap();

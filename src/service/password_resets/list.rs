@@ -170,7 +170,7 @@ impl Row for ResetRow {
 
 /// The page's statement reads the resets' columns as `resets` asks, then,
 /// joined, their customers' as `with` asks.
-fn columns(
+pub(super) fn columns(
     select: Select<reset::Entity>,
     resets: ResetColumns,
     with: WithCustomers,
@@ -191,7 +191,7 @@ fn columns(
 
 /// A row of the page's statement, read by position as [`columns`] laid it
 /// out; a brief read's resets are of `mode`.
-fn decode(
+pub(super) fn decode(
     row: &QueryResult,
     resets: ResetColumns,
     with: WithCustomers,

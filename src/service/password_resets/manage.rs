@@ -3,14 +3,14 @@
 use chrono::{DateTime, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
-    QuerySelect, QueryTrait, Select, Set, TransactionTrait,
+    QueryTrait, Select, Set, TransactionTrait,
 };
 
-use super::{ResetColumns, document, merchant::MerchantInput};
+use super::{ResetColumns, WithCustomers, document, list, merchant::MerchantInput};
 use crate::service::statement;
 use crate::{
     domain::{ErrorCode, Mode, PublicId, RESET_ID_PREFIX, Topic},
-    entity::{Projection, customer, customer_password_reset as reset},
+    entity::{customer, customer_password_reset as reset},
     service::{Error, Result, UserError, error::Errors, webhooks},
 };
 
@@ -32,19 +32,14 @@ pub async fn get(
     };
     // The public id is unique: no `LIMIT`, which SQLite would have to
     // prepare the statement again for each time.
-    let select = select.select_only();
-    let statement = match columns {
-        ResetColumns::Brief => reset::Brief::select(select),
-        ResetColumns::Shown => reset::Shown::select(select),
-    }
-    .build(db.get_database_backend());
-    let Some(row) = db.query_one_raw(statement).await? else {
-        return Ok(None);
-    };
-    Ok(Some(match columns {
-        ResetColumns::Brief => reset::Brief::at_position(&row, 0)?.into_shown(mode),
-        ResetColumns::Shown => reset::Shown::at_position(&row, 0)?,
-    }))
+    let statement =
+        list::columns(select, columns, WithCustomers::No).build(db.get_database_backend());
+    Ok(db
+        .query_one_raw(statement)
+        .await?
+        .map(|row| list::decode(&row, columns, WithCustomers::No, mode))
+        .transpose()?
+        .map(|(reset, _)| reset))
 }
 
 /// The whole row of the reset of `mode` with public id `id`, for a change.
